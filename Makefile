@@ -1,0 +1,46 @@
+# The two commands of the quick start are `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck synth lambda-deps clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[local,infra,dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/mailgate up
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy mailgate functions infra
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy mailgate functions infra
+
+# Offline, no Docker: one template per region and the staged assets in cdk.out/.
+# A deployable synth needs `make lambda-deps` first (otherwise the layer is empty).
+synth: $(STAMP)
+	rm -rf cdk.out
+	CDK_OUTDIR=cdk.out $(BIN)/python infra/app.py
+	@ls cdk.out/*.template.json
+
+# The Lambda layer: pyproject.toml's dependencies as arm64 / Python 3.12 wheels (needs PyPI).
+lambda-deps: $(STAMP)
+	rm -rf build/lambda-deps
+	mkdir -p build
+	$(BIN)/python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' > build/lambda-requirements.txt
+	$(BIN)/pip install --quiet --target build/lambda-deps/python --platform manylinux2014_aarch64 --implementation cp --python-version 3.12 --only-binary=:all: --no-compile -r build/lambda-requirements.txt
+
+clean:
+	rm -rf $(VENV) cdk.out .mypy_cache .pytest_cache .ruff_cache

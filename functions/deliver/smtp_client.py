@@ -1,0 +1,114 @@
+"""Stage 3 SMTP client: one transaction to a downstream server, a reply per recipient."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from dataclasses import dataclass, field
+
+from mailgate.storage.tenants import MailServer
+
+NOT_CONNECTED = 0  # no reply from any server: treated as a temporary failure
+
+
+@dataclass(frozen=True)
+class Reply:
+    code: int
+    text: str
+
+    @property
+    def accepted(self) -> bool:
+        return 200 <= self.code < 300
+
+    @property
+    def permanent(self) -> bool:
+        return 500 <= self.code < 600
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.text}" if self.code else self.text
+
+
+@dataclass
+class Attempt:
+    """What one delivery attempt to one route gave."""
+
+    replies: dict[str, Reply]
+    peer_ip: str = ""
+    tls: str = "none"
+    errors: list[str] = field(default_factory=list)
+
+
+def _reply(code: int, text: bytes | str) -> Reply:
+    message = text.decode(errors="replace") if isinstance(text, bytes) else text
+    return Reply(code, " ".join(message.split()))
+
+
+def _all(recipients: list[str], reply: Reply) -> dict[str, Reply]:
+    return dict.fromkeys(recipients, reply)
+
+
+def _transaction(
+    smtp: smtplib.SMTP, sender: str, recipients: list[str], raw: bytes
+) -> dict[str, Reply]:
+    code, text = smtp.mail(sender)
+    if code != 250:
+        return _all(recipients, _reply(code, text))
+    replies: dict[str, Reply] = {}
+    for recipient in recipients:
+        code, text = smtp.rcpt(recipient)
+        replies[recipient] = _reply(code, text)
+    accepted = [r for r, reply in replies.items() if reply.accepted]
+    if not accepted:
+        smtp.rset()
+        return replies
+    code, text = smtp.data(raw)
+    replies.update(_all(accepted, _reply(code, text)))
+    return replies
+
+
+def deliver(
+    servers: list[MailServer],
+    sender: str,
+    recipients: list[str],
+    raw: bytes,
+    helo: str,
+    timeout: float,
+) -> Attempt:
+    """Try each server in order until one answers; opportunistic STARTTLS."""
+    attempt = Attempt(replies={})
+    for server in servers:
+        try:
+            with smtplib.SMTP(
+                server.host, server.port, local_hostname=helo, timeout=timeout
+            ) as smtp:
+                smtp.ehlo()
+                if smtp.has_extn("starttls"):
+                    smtp.starttls(context=_opportunistic_tls())
+                    smtp.ehlo()
+                sock = smtp.sock
+                attempt.peer_ip = sock.getpeername()[0] if sock else ""
+                attempt.tls = str(sock.version()) if isinstance(sock, ssl.SSLSocket) else "none"
+                attempt.replies = _transaction(smtp, sender, recipients, raw)
+                return attempt
+        except smtplib.SMTPResponseException as error:
+            attempt.errors.append(
+                f"{server.host}:{server.port}: {error.smtp_code} {error.smtp_error!r}"
+            )
+            attempt.replies = _all(recipients, _reply(error.smtp_code, error.smtp_error))
+            if attempt.replies[recipients[0]].permanent:
+                return attempt
+        except (OSError, smtplib.SMTPException) as error:
+            attempt.errors.append(f"{server.host}:{server.port}: {error or type(error).__name__}")
+    if not attempt.replies:
+        detail = "; ".join(attempt.errors) or "no server to deliver to"
+        attempt.replies = _all(recipients, Reply(NOT_CONNECTED, f"could not connect: {detail}"))
+    return attempt
+
+
+def _opportunistic_tls() -> ssl.SSLContext:
+    # RFC 3207 opportunistic TLS: encrypt when offered, without authenticating the peer
+    # (authenticated TLS to downstream servers is decided by DANE / MTA-STS in later work).
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context

@@ -1,0 +1,152 @@
+"""Stage 3: deliver each recipient, record its outcome, schedule retries.
+
+Inbound mail goes to the inbound servers of the recipient's managed domain; outbound mail to
+the MX of the recipient's domain. 2xx → ``delivered``; 5xx → ``bounced``; 4xx or no connection
+→ ``temporary_error`` and a new job after the retry delay, until the queue lifetime ends
+(``expired``). Recipients whose row is already final are skipped, so a repeated job is harmless.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import timedelta
+
+from functions.deliver.smtp_client import Attempt, Reply
+from mailgate import dns
+from mailgate.catalog import FINAL_STATUSES, Direction, Status
+from mailgate.clock import utcnow
+from mailgate.jobs import DeliverJob
+from mailgate.records import TimelineEvent
+from mailgate.storage.mail import MailStore
+from mailgate.storage.queues import JobQueue
+from mailgate.storage.tenants import MailServer, TenantStore
+from mailgate.storage.tracking import TrackingStore
+
+Sender = Callable[[list[MailServer], str, list[str], bytes], Attempt]
+Resolver = Callable[[str], list[MailServer]]
+
+
+class DeliverStage:
+    def __init__(
+        self,
+        tracking: TrackingStore,
+        tenants: TenantStore,
+        mail: MailStore,
+        queue: JobQueue,
+        send: Sender,
+        resolve_mx: Resolver,
+        retry_schedule_s: list[int],
+        queue_lifetime_s: int,
+    ) -> None:
+        self._tracking = tracking
+        self._tenants = tenants
+        self._mail = mail
+        self._queue = queue
+        self._send = send
+        self._resolve_mx = resolve_mx
+        self._retry_schedule_s = retry_schedule_s
+        self._lifetime = timedelta(seconds=queue_lifetime_s)
+
+    def run(self, job: DeliverJob) -> None:
+        now = utcnow()
+        if job.not_before and job.not_before > now:
+            self._queue.send(job, delay_s=int((job.not_before - now).total_seconds()) + 1)
+            return
+        rows, _ = self._tracking.message(job.tenant_id, job.message_uuid)
+        done = {row.recipient.lower() for row in rows if row.status in FINAL_STATUSES}
+        pending = [r for r in job.recipients if r.lower() not in done]
+        if not pending:
+            return
+        raw = self._mail.get(job.mail_key)
+        outcomes: dict[str, tuple[Reply, Attempt | None]] = {}
+        for servers, recipients in self._routes(job, pending, outcomes).items():
+            sent = self._send(list(servers), job.sender, recipients, raw)
+            for recipient in recipients:
+                outcomes[recipient] = (sent.replies[recipient], sent)
+        self._retry_later(job, [r for r, (reply, _) in outcomes.items() if _retryable(reply)])
+        for recipient, (reply, attempt) in outcomes.items():
+            self._record(job, recipient, reply, attempt)
+
+    def _routes(
+        self,
+        job: DeliverJob,
+        recipients: list[str],
+        outcomes: dict[str, tuple[Reply, Attempt | None]],
+    ) -> dict[tuple[MailServer, ...], list[str]]:
+        """Group recipients by the servers they go to; a recipient with no route gets its
+        failure reply in ``outcomes`` instead."""
+        routes: dict[tuple[MailServer, ...], list[str]] = defaultdict(list)
+        for recipient in recipients:
+            domain = recipient.rpartition("@")[2].lower()
+            try:
+                servers = self._servers(job.direction, domain)
+            except dns.DomainNotFound as error:
+                outcomes[recipient] = (Reply(550, f"5.1.2 {error}"), None)
+                continue
+            except dns.DnsUnavailable as error:
+                outcomes[recipient] = (Reply(451, f"4.4.3 {error}"), None)
+                continue
+            routes[tuple(servers)].append(recipient)
+        return routes
+
+    def _servers(self, direction: Direction, domain: str) -> list[MailServer]:
+        if direction is Direction.OUTBOUND:
+            return self._resolve_mx(domain)
+        managed = self._tenants.domain(domain)
+        if managed is None or not managed.inbound_servers:
+            raise dns.DomainNotFound(f"{domain} has no inbound server configured")
+        return managed.inbound_servers
+
+    def _retry_later(self, job: DeliverJob, recipients: list[str]) -> None:
+        if not recipients or self._expired(job):
+            return
+        index = min(job.attempt - 1, len(self._retry_schedule_s) - 1)
+        delay = self._retry_schedule_s[index]
+        retry = job.model_copy(
+            update={
+                "recipients": recipients,
+                "attempt": job.attempt + 1,
+                "not_before": utcnow() + timedelta(seconds=delay),
+            }
+        )
+        self._queue.send(retry, delay_s=delay)
+
+    def _expired(self, job: DeliverJob) -> bool:
+        return utcnow() - job.received_at >= self._lifetime
+
+    def _record(
+        self, job: DeliverJob, recipient: str, reply: Reply, attempt: Attempt | None
+    ) -> None:
+        if reply.accepted:
+            status, event = Status.DELIVERED, "delivered"
+        elif reply.permanent:
+            status, event = Status.BOUNCED, "bounced"
+        elif self._expired(job):
+            status, event = Status.EXPIRED, "expired"
+        else:
+            status, event = Status.TEMPORARY_ERROR, "deferred"
+        fields = {"downstream_reply": str(reply)}
+        if attempt is not None and attempt.peer_ip:
+            fields["downstream_tls"] = attempt.tls
+            if reply.accepted:
+                fields["delivered_to"] = attempt.peer_ip
+        now = utcnow()
+        peer = f" by {attempt.peer_ip}" if attempt is not None and attempt.peer_ip else ""
+        self._tracking.record(
+            job.tenant_id,
+            job.message_uuid,
+            TimelineEvent(
+                time=now,
+                event_id=f"3-attempt-{job.attempt:03d}-{recipient.lower()}",
+                stage="deliver",
+                event=event,
+                recipient=recipient,
+                detail=f"attempt {job.attempt}: {reply}{peer}",
+            ),
+        )
+        self._tracking.set_status(job.tenant_id, job.message_uuid, recipient, status, **fields)
+
+
+def _retryable(reply: Reply) -> bool:
+    return not reply.accepted and not reply.permanent

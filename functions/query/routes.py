@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+
+from functions.query.tracking_service import TrackingService
+from mailgate.api.models import TrackingDetail, TrackingPage, TrackingSearch
+from mailgate.api.resolver import tenant_of
+
+router = APIGatewayRouter()
+
+
+def _service() -> TrackingService:
+    service: TrackingService = router.context["tracking"]
+    return service
+
+
+@router.post("/v1/tracking/search", summary="Search mail tracking rows", tags=["tracking"])
+def search_tracking(request: Annotated[TrackingSearch, Body()]) -> TrackingPage:
+    return _service().search(tenant_of(router, "logs:read"), request)
+
+
+@router.get(
+    "/v1/tracking/<message_uuid>",
+    summary="Detail of one message for one recipient",
+    tags=["tracking"],
+)
+def tracking_detail(
+    message_uuid: Annotated[str, Path(max_length=64)],
+    recipient: Annotated[str | None, Query(max_length=320)] = None,
+) -> TrackingDetail:
+    return _service().detail(tenant_of(router, "logs:read"), message_uuid, recipient)

@@ -1,0 +1,159 @@
+"""Mail tracking search and detail for one tenant: the logic behind the routes."""
+
+from __future__ import annotations
+
+from mailgate.api.errors import BadRequest, NotFound
+from mailgate.api.models import (
+    AcceptedItem,
+    BlockedItem,
+    Delivery,
+    Event,
+    Processing,
+    Received,
+    Summary,
+    TrackingDetail,
+    TrackingPage,
+    TrackingSearch,
+)
+from mailgate.catalog import BLOCK_REASONS, BlockReason, Status, TrackingType
+from mailgate.clock import iso, utcnow
+from mailgate.records import TimelineEvent, TrackingRow
+from mailgate.search import period as periods
+from mailgate.search import tracking as tracking_search
+from mailgate.search.cursor import CursorSigner, query_digest
+from mailgate.storage.tracking import TrackingStore
+
+NULL_SENDER = "<>"
+
+
+def _sender(row: TrackingRow) -> str:
+    return row.sender or NULL_SENDER
+
+
+def to_item(row: TrackingRow) -> AcceptedItem | BlockedItem:
+    common = {
+        "message_uuid": row.message_uuid,
+        "time": iso(row.time),
+        "direction": row.direction,
+        "sender": _sender(row),
+        "recipient": row.recipient,
+        "sender_ip": row.sender_ip,
+        "upstream_tls": row.upstream_tls,
+    }
+    if row.type is TrackingType.BLOCKED:
+        code = row.block_reason or BlockReason.OTHER
+        return BlockedItem(
+            **common, block_reason=code, reason=BLOCK_REASONS[BlockReason(code)].label.en
+        )
+    return AcceptedItem(
+        **common,
+        status=row.status or Status.PROCESSING,
+        subject=row.subject,
+        delivered_to=row.delivered_to,
+        downstream_tls=row.downstream_tls,
+        size_kb=round(row.size / 1024, 2),
+        message_id=row.message_id,
+        header_from=row.header_from,
+        header_to=row.header_to,
+    )
+
+
+class TrackingService:
+    def __init__(self, store: TrackingStore, signer: CursorSigner) -> None:
+        self._store = store
+        self._signer = signer
+
+    def search(self, tenant_id: str, request: TrackingSearch) -> TrackingPage:
+        digest = query_digest(request.model_dump(mode="json", exclude={"cursor", "limit"}))
+        if request.cursor:
+            state = self._signer.decode(request.cursor, tenant_id, digest)
+            period = tracking_search.period_of(state)
+        else:
+            asked = (
+                request.period
+                if isinstance(request.period, str)
+                else (request.period.start, request.period.end)
+            )
+            period = periods.resolve(asked, utcnow())
+            state = tracking_search.initial_state(period)
+        query = tracking_search.TrackingQuery(
+            tenant_id=tenant_id,
+            direction=request.direction,
+            type=request.type,
+            period=period,
+            sort=request.sort,
+            limit=request.limit,
+        )
+        page = tracking_search.search(self._store, query, state)
+        next_cursor = (
+            self._signer.encode(tenant_id, digest, page.state) if page.state is not None else None
+        )
+        return TrackingPage(items=[to_item(row) for row in page.rows], next_cursor=next_cursor)
+
+    def detail(self, tenant_id: str, message_uuid: str, recipient: str | None) -> TrackingDetail:
+        rows, events = self._store.message(tenant_id, message_uuid)
+        if not rows:
+            raise NotFound("message_not_found", f"No message {message_uuid} in your logs.")
+        if recipient is None:
+            if len(rows) > 1:
+                listed = ", ".join(row.recipient for row in rows)
+                raise BadRequest(
+                    "recipient_required",
+                    f"This message has several recipients; add ?recipient= one of: {listed}.",
+                )
+            row = rows[0]
+        else:
+            matching = [r for r in rows if r.recipient.lower() == recipient.lower()]
+            if not matching:
+                raise NotFound(
+                    "recipient_not_found", f"Message {message_uuid} has no recipient {recipient}."
+                )
+            row = matching[0]
+        mine = [e for e in events if e.recipient.lower() in ("", row.recipient.lower())]
+        return TrackingDetail(
+            message_uuid=message_uuid,
+            summary=Summary(
+                time=iso(row.time),
+                direction=row.direction,
+                sender=_sender(row),
+                recipient=row.recipient,
+                header_from=row.header_from,
+                header_to=row.header_to,
+                reply_to=row.reply_to,
+                subject=row.subject,
+                message_id=row.message_id,
+                size=row.size,
+            ),
+            processing=Processing(
+                received=Received(
+                    time=iso(row.time), sender_ip=row.sender_ip, helo=row.helo, tls=row.upstream_tls
+                ),
+                evaluated_policies=[],
+                delivery=_delivery(row, mine),
+            ),
+            attachments=[],
+            events=[
+                Event(
+                    time=iso(e.time),
+                    stage=e.stage,
+                    event=e.event,
+                    recipient=e.recipient,
+                    detail=e.detail,
+                )
+                for e in mine
+            ],
+        )
+
+
+def _delivery(row: TrackingRow, events: list[TimelineEvent]) -> Delivery:
+    status = row.status or Status.PROCESSING
+    attempts = [e for e in events if e.stage == "deliver"]
+    last = attempts[-1] if attempts else None
+    return Delivery(
+        status=status,
+        time=iso(last.time) if last else None,
+        ip=row.delivered_to or None,
+        tls=row.downstream_tls or None,
+        reply=row.downstream_reply or None,
+        undelivered=status is not Status.DELIVERED,
+    )

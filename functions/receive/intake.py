@@ -1,0 +1,140 @@
+"""Stage 1 hand-off: a message the front accepts is stored, recorded and queued before "250".
+
+A transaction whose recipients belong to several tenants becomes one message per tenant, each
+with its own UUID, S3 object (under the tenant's prefix), rows and scan job.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from mailgate.catalog import Direction
+from mailgate.clock import utcnow
+from mailgate.jobs import ScanJob
+from mailgate.message_summary import Summary, summarize
+from mailgate.records import TimelineEvent, TrackingRow
+from mailgate.storage.mail import MailStore, mail_key
+from mailgate.storage.queues import JobQueue
+from mailgate.storage.tracking import TrackingStore
+
+log = logging.getLogger(__name__)
+
+
+class HandOffFailed(Exception):
+    """Storage or queue refused the message; the client must be told to retry (4xx)."""
+
+
+@dataclass(frozen=True)
+class Envelope:
+    direction: Direction
+    sender: str
+    sender_ip: str
+    helo: str
+    upstream_tls: str
+    raw: bytes
+
+
+@dataclass(frozen=True)
+class Accepted:
+    tenant_id: str
+    message_uuid: str
+    recipients: list[str]
+
+
+class Intake:
+    def __init__(self, mail: MailStore, tracking: TrackingStore, scan_queue: JobQueue) -> None:
+        self._mail = mail
+        self._tracking = tracking
+        self._scan_queue = scan_queue
+
+    def accept(
+        self, envelope: Envelope, recipients_by_tenant: dict[str, list[str]]
+    ) -> list[Accepted]:
+        received = utcnow()
+        summary = summarize(envelope.raw)
+        accepted: list[Accepted] = []
+        for tenant_id, recipients in recipients_by_tenant.items():
+            message_uuid = str(uuid.uuid4())
+            self._hand_off(envelope, tenant_id, message_uuid, recipients, received, summary)
+            accepted.append(Accepted(tenant_id, message_uuid, recipients))
+        return accepted
+
+    def _hand_off(
+        self,
+        envelope: Envelope,
+        tenant_id: str,
+        message_uuid: str,
+        recipients: list[str],
+        received: datetime,
+        summary: Summary,
+    ) -> None:
+        key = mail_key(tenant_id, message_uuid, received)
+        rows = [
+            TrackingRow(
+                tenant_id=tenant_id,
+                message_uuid=message_uuid,
+                recipient=recipient,
+                time=received,
+                direction=envelope.direction,
+                sender=envelope.sender,
+                sender_ip=envelope.sender_ip,
+                helo=envelope.helo,
+                upstream_tls=envelope.upstream_tls,
+                size=len(envelope.raw),
+                mail_key=key,
+                **summary.model_dump(),
+            )
+            for recipient in recipients
+        ]
+        received_event = TimelineEvent(
+            time=received,
+            event_id="0-received",
+            stage="receive",
+            event="received",
+            detail=f"from {envelope.sender_ip} ({envelope.helo or 'no HELO'})",
+        )
+        job = ScanJob(
+            tenant_id=tenant_id,
+            message_uuid=message_uuid,
+            direction=envelope.direction,
+            mail_key=key,
+            sender=envelope.sender,
+            recipients=recipients,
+            received_at=received,
+            sender_ip=envelope.sender_ip,
+        )
+        stored = False
+        try:
+            self._mail.put(key, envelope.raw)
+            stored = True
+            self._tracking.add(rows, [received_event])
+            self._scan_queue.send(job)
+        except Exception as error:
+            log.exception(
+                "hand-off failed", extra={"tenant": tenant_id, "message_uuid": message_uuid}
+            )
+            if stored:
+                self._undo(tenant_id, message_uuid, key)
+            raise HandOffFailed(str(error)) from error
+
+    def _undo(self, tenant_id: str, message_uuid: str, key: str) -> None:
+        try:
+            self._tracking.remove(tenant_id, message_uuid)
+            self._mail.delete(key)
+        except Exception:
+            log.exception(
+                "could not undo a failed hand-off",
+                extra={"tenant": tenant_id, "message_uuid": message_uuid},
+            )
+
+
+def group_by_tenant(recipients: dict[str, str]) -> dict[str, list[str]]:
+    """``recipients`` maps each address to its tenant."""
+    groups: dict[str, list[str]] = defaultdict(list)
+    for address, tenant_id in recipients.items():
+        groups[tenant_id].append(address)
+    return dict(groups)

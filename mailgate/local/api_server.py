@@ -1,0 +1,159 @@
+"""A local stand-in for API Gateway: HTTP requests become REST API proxy events.
+
+The same authorizer function as in AWS runs first (except for the public OpenAPI document);
+its context is put into ``requestContext.authorizer`` as API Gateway does.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from mailgate.api.errors import UNAUTHORIZED_MESSAGE, error_body
+from mailgate.local.lambda_context import LocalContext
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+PUBLIC_PATHS = frozenset({"/v1/openapi.json"})
+MAX_BODY = 1024 * 1024
+
+
+class LocalApi:
+    def __init__(
+        self,
+        bind: str,
+        port: int,
+        region: str,
+        authorizer: Handler,
+        routes: list[tuple[str, Handler]],
+    ) -> None:
+        """``routes``: path prefix → API function handler, first match wins."""
+        self._region = region
+        self._authorizer = authorizer
+        self._routes = routes
+        api = self
+
+        class _Request(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                api.handle(self)
+
+            do_POST = do_PUT = do_DELETE = do_PATCH = do_GET
+
+            def log_message(self, format: str, *args: Any) -> None:
+                log.debug(format, *args)
+
+        self._server = ThreadingHTTPServer((bind, port), _Request)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="api", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def handle(self, request: BaseHTTPRequestHandler) -> None:
+        length = int(request.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            _reply(request, 413, error_body("too_large", "The request body is over 1 MiB."))
+            return
+        body = request.rfile.read(length) if length else b""
+        url = urlsplit(request.path)
+        event = self._event(request.command, url.path, url.query, dict(request.headers), body)
+        if url.path not in PUBLIC_PATHS:
+            context = self._authorize(event)
+            if context is None:
+                _reply(request, 401, error_body("unauthorized", UNAUTHORIZED_MESSAGE))
+                return
+            event["requestContext"]["authorizer"] = context
+        handler = next((h for prefix, h in self._routes if url.path.startswith(prefix)), None)
+        if handler is None:
+            _reply(request, 404, error_body("not_found", "No such resource."))
+            return
+        response = handler(event, LocalContext(function_name="api"))
+        payload = response.get("body") or ""
+        data = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode()
+        headers = dict(response.get("headers") or {})
+        for name, values in (response.get("multiValueHeaders") or {}).items():
+            headers[name] = ", ".join(values)
+        _send(request, int(response["statusCode"]), headers, data)
+
+    def _authorize(self, event: dict[str, Any]) -> dict[str, Any] | None:
+        request = {
+            "type": "REQUEST",
+            "methodArn": (
+                f"arn:aws:execute-api:{self._region}:000000000000:local/prod/"
+                f"{event['httpMethod']}{event['path']}"
+            ),
+            "headers": event["headers"],
+            "path": event["path"],
+            "httpMethod": event["httpMethod"],
+        }
+        try:
+            result = self._authorizer(request, LocalContext(function_name="authorizer"))
+        except Exception:  # API Gateway turns any authorizer failure into 401
+            return None
+        statements = result["policyDocument"]["Statement"]
+        if not any(statement["Effect"] == "Allow" for statement in statements):
+            return None
+        context: dict[str, Any] = {
+            **result.get("context", {}),
+            "principalId": result["principalId"],
+        }
+        return context
+
+    def _event(
+        self, method: str, path: str, query: str, headers: dict[str, str], body: bytes
+    ) -> dict[str, Any]:
+        multi = parse_qs(query, keep_blank_values=True)
+        try:
+            text, encoded = body.decode(), False
+        except UnicodeDecodeError:
+            text, encoded = base64.b64encode(body).decode(), True
+        return {
+            "resource": path,
+            "path": path,
+            "httpMethod": method,
+            "headers": headers,
+            "multiValueHeaders": {name: [value] for name, value in headers.items()},
+            "queryStringParameters": {k: v[-1] for k, v in multi.items()} or None,
+            "multiValueQueryStringParameters": multi or None,
+            "pathParameters": None,
+            "stageVariables": None,
+            "body": text or None,
+            "isBase64Encoded": encoded,
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "stage": "prod",
+                "httpMethod": method,
+                "path": f"/prod{path}",
+                "identity": {"sourceIp": "127.0.0.1"},
+                "resourcePath": path,
+                "accountId": "000000000000",
+                "apiId": "local",
+            },
+        }
+
+
+def _reply(request: BaseHTTPRequestHandler, status: int, body: dict[str, Any]) -> None:
+    _send(request, status, {"Content-Type": "application/json"}, json.dumps(body).encode())
+
+
+def _send(
+    request: BaseHTTPRequestHandler, status: int, headers: dict[str, str], data: bytes
+) -> None:
+    request.send_response(status)
+    for name, value in headers.items():
+        if name.lower() not in ("content-length", "connection"):
+            request.send_header(name, value)
+    request.send_header("Content-Length", str(len(data)))
+    request.end_headers()
+    request.wfile.write(data)

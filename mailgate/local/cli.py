@@ -1,0 +1,68 @@
+"""``mailgate up``: run the whole gateway locally in the foreground until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+
+from mailgate.local.bootstrap import DEMO_DOMAIN
+from mailgate.local.gateway import LocalGateway, PortInUse
+from mailgate.settings import LocalSettings
+
+BANNER = """\
+mailgate is running (Ctrl-C stops it; state is kept in {state})
+  inbound SMTP   {bind}:{smtp}   mail to *@{domain} is accepted for the demo tenant
+  outbound relay {bind}:{relay}   the demo tenant relays from *@{domain}
+  tenant API     http://{bind}:{api}/v1/   (OpenAPI: /v1/openapi.json)
+  AWS (moto)     http://{bind}:{aws}
+  demo mail server {bind}:{sink} keeps delivered mail in {sink_dir}
+  demo API key   {key}
+Try:
+  python3 -c "import smtplib; smtplib.SMTP('{bind}', {smtp}).sendmail('a@sender.test', \
+['someone@{domain}'], 'Subject: hello\\r\\n\\r\\nhi')"
+  curl -s -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \
+-d '{{"period": "1h"}}' http://{bind}:{api}/v1/tracking/search
+"""
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="mailgate")
+    parser.add_argument("command", choices=["up"], help="up: run the gateway locally")
+    parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    for noisy in ("werkzeug", "botocore", "mail.log"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    settings = LocalSettings()
+    gateway = LocalGateway(settings)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        running = gateway.start()
+    except PortInUse as error:
+        raise SystemExit(f"mailgate: {error}") from None
+    except BaseException:
+        gateway.stop()
+        raise
+    try:
+        print(
+            BANNER.format(
+                state=gateway.state_dir,
+                bind=settings.bind,
+                smtp=settings.smtp_port,
+                relay=settings.relay_port,
+                api=settings.api_port,
+                aws=settings.aws_port,
+                sink=settings.sink_port,
+                sink_dir=running.sink_dir,
+                domain=DEMO_DOMAIN,
+                key=running.api_key,
+            ),
+            flush=True,
+        )
+        stop.wait()
+    finally:
+        gateway.stop()
+        print("mailgate stopped; state saved.", flush=True)

@@ -1,0 +1,147 @@
+"""The whole gateway on one machine: moto's server for AWS, the SMTP front on both ports,
+SQS runners for scan and deliver, the API on HTTP, and the demo tenant's mail server."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import secrets
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+from functions.receive.front import start_fronts
+from mailgate import aws, resources
+from mailgate.local import bootstrap
+from mailgate.local.api_server import LocalApi
+from mailgate.local.aws_emulator import AwsEmulator
+from mailgate.local.sink import start_sink
+from mailgate.local.sqs_runner import QueueRunner
+from mailgate.settings import LocalSettings, ReceiveSettings
+from mailgate.storage.tenants import TenantStore
+
+log = logging.getLogger(__name__)
+
+DEMO_KEY_FILE = "demo-api-key"
+
+
+def _handler(function_id: str) -> Any:
+    spec = next(f for f in resources.FUNCTIONS if f.id == function_id)
+    module, _, name = spec.handler.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+class PortInUse(Exception):
+    pass
+
+
+def _check_ports_free(bind: str, ports: dict[str, int]) -> None:
+    for variable, port in ports.items():
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers do
+            try:
+                probe.bind((bind, port))
+            except OSError as error:
+                raise PortInUse(
+                    f"{bind}:{port} is in use ({error.strerror}); stop what holds it "
+                    f"or choose another port with {variable}."
+                ) from error
+
+
+@dataclass(frozen=True)
+class Running:
+    api_key: str
+    sink_dir: Path
+
+
+class LocalGateway:
+    def __init__(self, settings: LocalSettings) -> None:
+        self.settings = settings
+        self.state_dir = Path(settings.state_dir).resolve()
+        self._stoppers: list[Any] = []
+
+    def start(self) -> Running:
+        s = self.settings
+        _check_ports_free(
+            s.bind,
+            {
+                "MAILGATE_AWS_PORT": s.aws_port,
+                "MAILGATE_SMTP_PORT": s.smtp_port,
+                "MAILGATE_RELAY_PORT": s.relay_port,
+                "MAILGATE_API_PORT": s.api_port,
+                "MAILGATE_SINK_PORT": s.sink_port,
+            },
+        )
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        emulator = AwsEmulator(s.bind, s.aws_port, self.state_dir, s.snapshot_interval_s)
+        os.environ.update(
+            AWS_ENDPOINT_URL=emulator.endpoint,
+            AWS_ACCESS_KEY_ID="local",
+            AWS_SECRET_ACCESS_KEY="local",  # noqa: S106 - moto accepts any credentials
+            AWS_DEFAULT_REGION=s.region,
+            MAILGATE_BIND=s.bind,
+        )
+        emulator.start()
+        self._stoppers.append(emulator.stop)
+        os.environ.update(bootstrap.create_resources(s.region))
+        self._requeue(emulator.saved_messages())
+        emulator.start_saving()
+
+        api_key = self._demo_key()
+        tenants = TenantStore(resources.TENANTS.local_name)
+        bootstrap.create_demo_tenant(tenants, api_key, s.bind, s.sink_port)
+
+        sink_dir = self.state_dir / "sink"
+        self._start_controller(start_sink(s.bind, s.sink_port, sink_dir))
+        for queue, function_id in (
+            (resources.SCAN_QUEUE, "scan"),
+            (resources.DELIVER_QUEUE, "deliver"),
+        ):
+            runner = QueueRunner(
+                function_id, os.environ[queue.env_var], s.region, _handler(function_id)
+            )
+            runner.start()
+            self._stoppers.append(runner.stop)
+        api = LocalApi(
+            s.bind,
+            s.api_port,
+            s.region,
+            authorizer=_handler("authorizer"),
+            routes=[("/v1/exports", _handler("export")), ("/v1/", _handler("query"))],
+        )
+        api.start()
+        self._stoppers.append(api.stop)
+        for controller in start_fronts(ReceiveSettings()):
+            self._start_controller(controller)
+        return Running(api_key=api_key, sink_dir=sink_dir)
+
+    def stop(self) -> None:
+        while self._stoppers:
+            stop = self._stoppers.pop()
+            try:
+                stop()
+            except Exception:
+                log.exception("error while stopping")
+
+    def _start_controller(self, controller: Controller) -> None:
+        self._stoppers.append(controller.stop)
+
+    def _demo_key(self) -> str:
+        if self.settings.demo_api_key:
+            return self.settings.demo_api_key
+        path = self.state_dir / DEMO_KEY_FILE
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(24))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    def _requeue(self, saved: dict[str, list[str]]) -> None:
+        sqs = aws.client("sqs")
+        for name, bodies in saved.items():
+            url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+            for body in bodies:
+                sqs.send_message(QueueUrl=url, MessageBody=body)

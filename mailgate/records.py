@@ -1,0 +1,109 @@
+"""Tracking rows and timeline events: what is stored per message and recipient."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from mailgate import tracking_keys as keys
+from mailgate.catalog import Direction, Status, TrackingType
+from mailgate.clock import iso, parse_iso
+from mailgate.resources import EXPIRES_AT, RETENTION_DAYS
+
+# A conditional write only moves a row forward: a late or retried step never overwrites a
+# later status (a retried "processing" must not undo "delivered").
+STATUS_RANK: dict[Status, int] = {
+    Status.PROCESSING: 0,
+    Status.SANDBOX: 1,
+    Status.PASSWORD_ANALYSIS: 1,
+    Status.TEMPORARY_ERROR: 2,
+    Status.QUARANTINED: 2,
+    Status.DELIVERED: 3,
+    Status.BOUNCED: 3,
+    Status.EXPIRED: 3,
+    Status.DELETED: 3,
+    Status.REDIRECTED: 3,
+}
+# Statuses that may be written again over themselves (each retry updates the row).
+REPEATABLE = frozenset({Status.TEMPORARY_ERROR})
+
+
+def expires_at(time: datetime) -> int:
+    return int((time + timedelta(days=RETENTION_DAYS)).timestamp())
+
+
+class TrackingRow(BaseModel):
+    """One envelope recipient of one message, accepted or blocked."""
+
+    tenant_id: str
+    message_uuid: str
+    recipient: str
+    time: datetime
+    direction: Direction
+    type: TrackingType = TrackingType.ACCEPTED
+    sender: str
+    sender_ip: str
+    helo: str = ""
+    upstream_tls: str = "none"
+    status: Status | None = Status.PROCESSING
+    block_reason: str | None = None
+    subject: str = ""
+    header_from: list[str] = Field(default_factory=list)
+    header_to: list[str] = Field(default_factory=list)
+    reply_to: list[str] = Field(default_factory=list)
+    message_id: str = ""
+    size: int = 0
+    delivered_to: str = ""
+    downstream_tls: str = ""
+    downstream_reply: str = ""
+    mail_key: str = ""
+
+    def to_item(self) -> dict[str, Any]:
+        item = self.model_dump(mode="json", exclude_none=True)
+        item.update(
+            pk=keys.message_pk(self.tenant_id, self.message_uuid),
+            sk=keys.row_sk(self.recipient),
+            gsi1pk=keys.day_bucket(self.tenant_id, self.direction, self.type, self.time.date()),
+            gsi1sk=keys.time_sort_key(self.time, self.message_uuid, self.recipient),
+            time=iso(self.time),
+            **{EXPIRES_AT: expires_at(self.time)},
+        )
+        if self.status is not None:
+            item["status_rank"] = STATUS_RANK[self.status]
+        return item
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> TrackingRow:
+        fields = {name: item[name] for name in cls.model_fields if name in item}
+        fields["time"] = parse_iso(item["time"])
+        fields["size"] = int(item.get("size", 0))
+        return cls.model_validate(fields)
+
+
+class TimelineEvent(BaseModel):
+    """One step in a message's life; append-only, keyed so a retried step writes it once."""
+
+    time: datetime
+    event_id: str
+    stage: str
+    event: str
+    recipient: str = ""
+    detail: str = ""
+
+    def to_item(self, tenant_id: str, message_uuid: str) -> dict[str, Any]:
+        item = self.model_dump(mode="json")
+        item.update(
+            pk=keys.message_pk(tenant_id, message_uuid),
+            sk=keys.event_sk(self.event_id),
+            time=iso(self.time),
+            **{EXPIRES_AT: expires_at(self.time)},
+        )
+        return item
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> TimelineEvent:
+        fields = {name: item[name] for name in cls.model_fields if name in item}
+        fields["time"] = parse_iso(item["time"])
+        return cls.model_validate(fields)

@@ -1,0 +1,214 @@
+"""The single declaration of the gateway's stateful resources and functions.
+
+Both the CDK app (``infra/``) and the local bootstrap (``mailgate.local.bootstrap``) build
+from this module, so the tables, bucket and queues that run locally are the ones deployed.
+Each resource names the environment variable through which functions learn its physical
+name (CloudFormation picks the names in AWS; the local runtime uses ``local_name``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+RETENTION_DAYS = 90
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str
+    type: Literal["S", "N"] = "S"
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    partition: Key
+    sort: Key | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    id: str
+    env_var: str
+    partition: Key
+    sort: Key | None = None
+    ttl_attribute: str | None = None
+    indexes: tuple[Index, ...] = ()
+
+    @property
+    def local_name(self) -> str:
+        return f"mailgate-{self.id}"
+
+
+@dataclass(frozen=True)
+class Queue:
+    id: str
+    env_var: str
+    visibility_timeout_s: int
+    max_receive_count: int
+    retention_s: int = 4 * 24 * 3600
+    dlq_retention_s: int = 14 * 24 * 3600
+
+    @property
+    def local_name(self) -> str:
+        return f"mailgate-{self.id}"
+
+    @property
+    def local_dlq_name(self) -> str:
+        return f"mailgate-{self.id}-dlq"
+
+
+@dataclass(frozen=True)
+class ExpiryRule:
+    """Objects expire after ``days``; ``tag`` limits the rule to objects carrying that tag."""
+
+    id: str
+    days: int
+    tag: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class Bucket:
+    id: str
+    env_var: str
+    expiry_rules: tuple[ExpiryRule, ...]
+
+    @property
+    def local_name(self) -> str:
+        return f"mailgate-{self.id}"
+
+
+@dataclass(frozen=True)
+class Secret:
+    id: str
+    env_var: str
+    description: str
+
+    @property
+    def local_name(self) -> str:
+        return f"mailgate/{self.id}"
+
+
+@dataclass(frozen=True)
+class Function:
+    """A Lambda function: its handler and the resources it may touch."""
+
+    id: str
+    handler: str
+    reads: tuple[str, ...] = ()
+    writes: tuple[str, ...] = ()
+    consumes: str | None = None
+    api: bool = False
+    timeout_s: int = 30
+    memory_mb: int = 512
+
+
+EXPIRES_AT = "expires_at"
+
+# Tracking rows (one per message and recipient, accepted or blocked) and their timeline
+# events. Partition key: "<tenant>#M#<message uuid>"; sort key "R#<recipient>" for a row,
+# "E#<event id>" for a timeline event. The by_time index lists rows per tenant,
+# direction, type and UTC day, sorted by time (see mailgate.tracking_keys).
+TRACKING = Table(
+    id="tracking",
+    env_var="MAILGATE_TRACKING_TABLE",
+    partition=Key("pk"),
+    sort=Key("sk"),
+    ttl_attribute=EXPIRES_AT,
+    indexes=(Index("by_time", Key("gsi1pk"), Key("gsi1sk")),),
+)
+# Tenants, their managed domains and their API keys (hashed).
+TENANTS = Table(
+    id="tenants",
+    env_var="MAILGATE_TENANTS_TABLE",
+    partition=Key("pk"),
+    sort=Key("sk"),
+)
+# Export tasks and the daily export quota.
+EXPORTS = Table(
+    id="exports",
+    env_var="MAILGATE_EXPORTS_TABLE",
+    partition=Key("pk"),
+    sort=Key("sk"),
+    ttl_attribute=EXPIRES_AT,
+)
+TABLES = (TRACKING, TENANTS, EXPORTS)
+
+MAIL = Bucket(
+    id="mail",
+    env_var="MAILGATE_MAIL_BUCKET",
+    expiry_rules=(
+        ExpiryRule("retention", RETENTION_DAYS),
+        ExpiryRule("exports", 7, tag=("mailgate-kind", "export")),
+    ),
+)
+
+SCAN_QUEUE = Queue(
+    id="scan", env_var="MAILGATE_SCAN_QUEUE_URL", visibility_timeout_s=180, max_receive_count=5
+)
+DELIVER_QUEUE = Queue(
+    id="deliver",
+    env_var="MAILGATE_DELIVER_QUEUE_URL",
+    visibility_timeout_s=180,
+    max_receive_count=5,
+)
+QUEUES = (SCAN_QUEUE, DELIVER_QUEUE)
+
+CURSOR_SECRET = Secret(
+    id="cursor-key",
+    env_var="MAILGATE_CURSOR_SECRET_ID",
+    description="HMAC key that signs search cursors",
+)
+SECRETS = (CURSOR_SECRET,)
+
+# The receive front is a container service, not a function; it writes rows, raw mail and
+# scan jobs, and reads tenants.
+RECEIVE_READS = ("tenants",)
+RECEIVE_WRITES = ("tracking", "mail", "scan")
+
+FUNCTIONS = (
+    Function(
+        id="scan",
+        handler="functions.scan.handler.handler",
+        reads=("tenants", "mail"),
+        writes=("tracking", "deliver"),
+        consumes="scan",
+        timeout_s=120,
+    ),
+    Function(
+        id="deliver",
+        handler="functions.deliver.handler.handler",
+        reads=("tenants", "mail"),
+        writes=("tracking", "deliver"),
+        consumes="deliver",
+        timeout_s=120,
+    ),
+    Function(
+        id="query",
+        handler="functions.query.handler.handler",
+        reads=("tracking", "tenants", "cursor-key"),
+        api=True,
+    ),
+    Function(
+        id="export",
+        handler="functions.export.handler.handler",
+        reads=("tracking", "tenants", "cursor-key"),
+        writes=("exports", "mail"),
+        api=True,
+    ),
+    Function(
+        id="authorizer",
+        handler="functions.query.authorizer.handler",
+        reads=("tenants",),
+        timeout_s=10,
+        memory_mb=256,
+    ),
+)
+
+
+def by_id(resource_id: str) -> Table | Queue | Bucket | Secret:
+    for resource in (*TABLES, *QUEUES, MAIL, *SECRETS):
+        if resource.id == resource_id:
+            return resource
+    raise KeyError(resource_id)

@@ -1,0 +1,98 @@
+"""Settings models, one per runtime, validated once at start from environment variables.
+
+Nothing below a handler or the SMTP front reads ``os.environ``: each takes its settings object.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from mailgate import resources
+
+
+def _split_commas(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+# Lists are written in environment variables as "a,b,c".
+CommaList = Annotated[list[str], NoDecode, BeforeValidator(_split_commas)]
+CommaInts = Annotated[list[int], NoDecode, BeforeValidator(_split_commas)]
+
+
+class _Settings(BaseSettings):
+    model_config = SettingsConfigDict(populate_by_name=True, extra="ignore")
+
+
+class ReceiveSettings(_Settings):
+    """The SMTP front."""
+
+    tracking_table: str = Field(alias=resources.TRACKING.env_var)
+    tenants_table: str = Field(alias=resources.TENANTS.env_var)
+    mail_bucket: str = Field(alias=resources.MAIL.env_var)
+    scan_queue_url: str = Field(alias=resources.SCAN_QUEUE.env_var)
+    bind: str = Field("127.0.0.1", alias="MAILGATE_BIND")
+    smtp_port: int = Field(2525, alias="MAILGATE_SMTP_PORT")
+    relay_port: int = Field(2587, alias="MAILGATE_RELAY_PORT")
+    hostname: str = Field("mailgate.localhost", alias="MAILGATE_HOSTNAME")
+    # RFC 5321 4.5.3.1.8: at least 100 recipients must be accepted per transaction.
+    max_recipients: int = Field(100, alias="MAILGATE_MAX_RECIPIENTS")
+    max_message_bytes: int = Field(50 * 1024 * 1024, alias="MAILGATE_MAX_MESSAGE_BYTES")
+
+
+class ScanSettings(_Settings):
+    tracking_table: str = Field(alias=resources.TRACKING.env_var)
+    tenants_table: str = Field(alias=resources.TENANTS.env_var)
+    mail_bucket: str = Field(alias=resources.MAIL.env_var)
+    deliver_queue_url: str = Field(alias=resources.DELIVER_QUEUE.env_var)
+
+
+class DeliverSettings(_Settings):
+    tracking_table: str = Field(alias=resources.TRACKING.env_var)
+    tenants_table: str = Field(alias=resources.TENANTS.env_var)
+    mail_bucket: str = Field(alias=resources.MAIL.env_var)
+    deliver_queue_url: str = Field(alias=resources.DELIVER_QUEUE.env_var)
+    hostname: str = Field("mailgate.localhost", alias="MAILGATE_HOSTNAME")
+    # Seconds to wait before each further delivery attempt; the last value repeats.
+    retry_schedule_s: CommaInts = Field(
+        default=[60, 300, 900, 1800, 3600], alias="MAILGATE_RETRY_SCHEDULE_S"
+    )
+    # How long a message may stay undeliverable before it expires.
+    queue_lifetime_s: int = Field(5 * 24 * 3600, alias="MAILGATE_QUEUE_LIFETIME_S")
+    smtp_timeout_s: float = Field(30.0, alias="MAILGATE_SMTP_TIMEOUT_S")
+    outbound_port: int = Field(25, alias="MAILGATE_OUTBOUND_PORT")
+    dns_servers: CommaList = Field(default=[], alias="MAILGATE_DNS_SERVERS")
+
+
+class QuerySettings(_Settings):
+    tracking_table: str = Field(alias=resources.TRACKING.env_var)
+    tenants_table: str = Field(alias=resources.TENANTS.env_var)
+    cursor_secret_id: str = Field(alias=resources.CURSOR_SECRET.env_var)
+
+
+class ExportSettings(QuerySettings):
+    exports_table: str = Field(alias=resources.EXPORTS.env_var)
+    mail_bucket: str = Field(alias=resources.MAIL.env_var)
+
+
+class AuthorizerSettings(_Settings):
+    tenants_table: str = Field(alias=resources.TENANTS.env_var)
+
+
+class LocalSettings(_Settings):
+    """``mailgate up``: the whole gateway on one machine (ports and state directory)."""
+
+    bind: str = Field("127.0.0.1", alias="MAILGATE_BIND")
+    smtp_port: int = Field(2525, alias="MAILGATE_SMTP_PORT")
+    relay_port: int = Field(2587, alias="MAILGATE_RELAY_PORT")
+    api_port: int = Field(8080, alias="MAILGATE_API_PORT")
+    aws_port: int = Field(4566, alias="MAILGATE_AWS_PORT")
+    sink_port: int = Field(2526, alias="MAILGATE_SINK_PORT")
+    state_dir: str = Field(".mailgate", alias="MAILGATE_STATE_DIR")
+    demo_api_key: str | None = Field(None, alias="MAILGATE_DEMO_API_KEY")
+    region: str = Field("ap-northeast-1", alias="AWS_DEFAULT_REGION")
+    snapshot_interval_s: float = Field(5.0, alias="MAILGATE_SNAPSHOT_INTERVAL_S")

@@ -1,0 +1,21 @@
+"""Jobs between stages, as SQS messages with a JSON body."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from mailgate import aws
+
+MAX_DELAY_S = 900  # SQS's limit on DelaySeconds
+
+
+class JobQueue:
+    def __init__(self, url: str) -> None:
+        self._url = url
+
+    def send(self, job: BaseModel, delay_s: int = 0) -> None:
+        aws.client("sqs").send_message(
+            QueueUrl=self._url,
+            MessageBody=job.model_dump_json(),
+            DelaySeconds=max(0, min(delay_s, MAX_DELAY_S)),
+        )
