@@ -66,3 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         gateway.stop()
         print("mailgate stopped; state saved.", flush=True)
+
+
+if __name__ == "__main__":
+    main()

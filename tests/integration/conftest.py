@@ -1,0 +1,93 @@
+"""The whole local gateway, started once in this process on free loopback ports."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from mailgate import resources
+from mailgate.auth import SCOPES
+from mailgate.local.gateway import LocalGateway
+from mailgate.settings import LocalSettings
+from mailgate.storage.tenants import ApiKey, Domain, MailServer, TenantStore
+from tests.support.api_client import ApiClient
+from tests.support.ports import free_port
+from tests.support.smtp_peer import ScriptedServer
+
+DEMO_KEY = "integration-demo-key"
+
+
+@dataclass
+class Gateway:
+    settings: LocalSettings
+    api: ApiClient
+    sink_dir: Path
+    tenants: TenantStore
+
+    @property
+    def smtp(self) -> tuple[str, int]:
+        return "127.0.0.1", self.settings.smtp_port
+
+    @property
+    def relay(self) -> tuple[str, int]:
+        return "127.0.0.1", self.settings.relay_port
+
+    def client(self, api_key: str | None) -> ApiClient:
+        return ApiClient(self.api.base_url, api_key)
+
+    def add_tenant(
+        self, tenant_id: str, domain: str, server: ScriptedServer, scopes: list[str] | None = None
+    ) -> ApiClient:
+        """A tenant whose inbound server is ``server``; returns an API client with its key."""
+        self.tenants.put_tenant(tenant_id, tenant_id)
+        self.tenants.put_domain(
+            Domain(
+                name=domain,
+                tenant_id=tenant_id,
+                inbound_servers=[MailServer(host="127.0.0.1", port=server.port)],
+            )
+        )
+        key = f"key-{tenant_id}"
+        self.tenants.put_api_key(key, ApiKey(tenant_id=tenant_id, scopes=scopes or list(SCOPES)))
+        return self.client(key)
+
+
+@pytest.fixture(scope="session")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    ports = {
+        "MAILGATE_SMTP_PORT": free_port(),
+        "MAILGATE_RELAY_PORT": free_port(),
+        "MAILGATE_API_PORT": free_port(),
+        "MAILGATE_AWS_PORT": free_port(),
+        "MAILGATE_SINK_PORT": free_port(),
+    }
+    os.environ.update({name: str(port) for name, port in ports.items()})
+    os.environ.update(
+        MAILGATE_STATE_DIR=str(tmp_path_factory.mktemp("state")),
+        MAILGATE_DEMO_API_KEY=DEMO_KEY,
+        MAILGATE_RETRY_SCHEDULE_S="1",
+        MAILGATE_SMTP_TIMEOUT_S="5",
+    )
+    settings = LocalSettings()
+    local = LocalGateway(settings)
+    running = local.start()
+    try:
+        yield Gateway(
+            settings=settings,
+            api=ApiClient(f"http://127.0.0.1:{settings.api_port}", running.api_key),
+            sink_dir=running.sink_dir,
+            tenants=TenantStore(resources.TENANTS.local_name),
+        )
+    finally:
+        local.stop()
+
+
+@pytest.fixture
+def peer() -> Iterator[ScriptedServer]:
+    server = ScriptedServer().start()
+    yield server
+    server.stop()

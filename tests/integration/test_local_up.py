@@ -1,0 +1,120 @@
+"""``mailgate up`` as a user runs it: a process that serves, stops on Ctrl-C, and keeps state."""
+
+from __future__ import annotations
+
+import os
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.api_client import ApiClient, wait_for
+from tests.support.ports import free_port
+
+pytestmark = pytest.mark.integration
+
+
+class UpProcess:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.process: subprocess.Popen[str] | None = None
+        self.output = ""
+
+    def start(self) -> UpProcess:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "mailgate.local.cli", "up"],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.output += line
+            if line.startswith("Try:"):
+                return self
+        raise AssertionError(f"mailgate up did not start:\n{self.output}")
+
+    def interrupt(self) -> int:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGINT)
+        rest, _ = self.process.communicate(timeout=60)
+        self.output += rest
+        return self.process.returncode
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    values = {
+        "MAILGATE_SMTP_PORT": str(free_port()),
+        "MAILGATE_RELAY_PORT": str(free_port()),
+        "MAILGATE_API_PORT": str(free_port()),
+        "MAILGATE_AWS_PORT": str(free_port()),
+        "MAILGATE_SINK_PORT": str(free_port()),
+        "MAILGATE_STATE_DIR": str(tmp_path / "state"),
+    }
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("MAILGATE_", "AWS_"))}
+    yield inherited | values
+
+
+def test_state_survives_a_restart(env: dict[str, str]) -> None:
+    # Given a running gateway (no demo key given: one is made and kept in the state directory)
+    first = UpProcess(env).start()
+    key = first.output.split("demo API key", 1)[1].split()[0]
+    api = ApiClient(f"http://127.0.0.1:{env['MAILGATE_API_PORT']}", key)
+    with smtplib.SMTP("127.0.0.1", int(env["MAILGATE_SMTP_PORT"]), timeout=30) as smtp:
+        smtp.sendmail("a@sender.test", ["keep@example.com"], "Subject: keep me\r\n\r\nx")
+
+    def delivered() -> Any:
+        _status, page = api.search(period="1h")
+        return [i for i in page.get("items", []) if i["status"] == "delivered"]
+
+    (row,) = wait_for(delivered)
+    # When it is stopped with Ctrl-C and started again
+    assert first.interrupt() == 0
+    second = UpProcess(env).start()
+    try:
+        # Then the same key works and the message is still found
+        assert key in second.output
+        status, page = api.search(period="1h")
+        assert status == 200
+        assert [i["message_uuid"] for i in page["items"]] == [row["message_uuid"]]
+        status, detail = api.detail(row["message_uuid"])
+        assert [e["event"] for e in detail["events"]] == ["received", "scanned", "delivered"]
+    finally:
+        second.interrupt()
+
+
+def test_a_port_in_use_is_named_with_its_setting(env: dict[str, str]) -> None:
+    with subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import time, socket; s=socket.socket(); "
+            f"s.bind(('127.0.0.1', {env['MAILGATE_API_PORT']})); s.listen(); time.sleep(30)",
+        ]
+    ) as holder:
+        try:
+            wait_for(lambda: _in_use(int(env["MAILGATE_API_PORT"])))
+            result = subprocess.run(
+                [sys.executable, "-m", "mailgate.local.cli", "up"],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+        finally:
+            holder.kill()
+    assert result.returncode != 0
+    assert "MAILGATE_API_PORT" in result.stderr
+
+
+def _in_use(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
