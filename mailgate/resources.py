@@ -207,6 +207,25 @@ FUNCTIONS = (
 )
 
 
+@dataclass(frozen=True)
+class ApiRoute:
+    method: str
+    path: str  # API Gateway template: "{name}" is one path segment
+    function: str
+    public: bool = False  # served without the API key authorizer
+
+
+# The tenant API (spec/api.md); API Gateway in AWS and the local server both route from this.
+API_ROUTES = (
+    ApiRoute("POST", "/v1/tracking/search", "query"),
+    ApiRoute("GET", "/v1/tracking/{message_uuid}", "query"),
+    ApiRoute("GET", "/v1/openapi.json", "query", public=True),
+    ApiRoute("GET", "/v1/exports", "export"),
+    ApiRoute("POST", "/v1/exports", "export"),
+    ApiRoute("GET", "/v1/exports/{task_id}", "export"),
+)
+
+
 def by_id(resource_id: str) -> Table | Queue | Bucket | Secret:
     for resource in (*TABLES, *QUEUES, MAIL, *SECRETS):
         if resource.id == resource_id:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
 import threading
 import uuid
 from collections.abc import Callable
@@ -18,12 +19,23 @@ from urllib.parse import parse_qs, urlsplit
 
 from mailgate.api.errors import UNAUTHORIZED_MESSAGE, error_body
 from mailgate.local.lambda_context import LocalContext
+from mailgate.resources import API_ROUTES, ApiRoute
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
-PUBLIC_PATHS = frozenset({"/v1/openapi.json"})
 MAX_BODY = 1024 * 1024
+
+
+def _template(path: str) -> re.Pattern[str]:
+    return re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)) + "$")
+
+
+ROUTES = [(route, _template(route.path)) for route in API_ROUTES]
+
+
+def find_route(method: str, path: str) -> ApiRoute | None:
+    return next((r for r, p in ROUTES if r.method == method and p.match(path)), None)
 
 
 class LocalApi:
@@ -33,12 +45,12 @@ class LocalApi:
         port: int,
         region: str,
         authorizer: Handler,
-        routes: list[tuple[str, Handler]],
+        functions: dict[str, Handler],
     ) -> None:
-        """``routes``: path prefix → API function handler, first match wins."""
+        """``functions``: function id (as in ``API_ROUTES``) → its Lambda handler."""
         self._region = region
         self._authorizer = authorizer
-        self._routes = routes
+        self._functions = functions
         api = self
 
         class _Request(BaseHTTPRequestHandler):
@@ -67,18 +79,20 @@ class LocalApi:
             return
         body = request.rfile.read(length) if length else b""
         url = urlsplit(request.path)
+        route = find_route(request.command, url.path)
+        if route is None:  # API Gateway's own answer for a missing resource or method
+            _reply(request, 404, error_body("not_found", "No such resource."))
+            return
         event = self._event(request.command, url.path, url.query, dict(request.headers), body)
-        if url.path not in PUBLIC_PATHS:
+        event["resource"] = route.path
+        if not route.public:
             context = self._authorize(event)
             if context is None:
                 _reply(request, 401, error_body("unauthorized", UNAUTHORIZED_MESSAGE))
                 return
             event["requestContext"]["authorizer"] = context
-        handler = next((h for prefix, h in self._routes if url.path.startswith(prefix)), None)
-        if handler is None:
-            _reply(request, 404, error_body("not_found", "No such resource."))
-            return
-        response = handler(event, LocalContext(function_name="api"))
+        handler = self._functions[route.function]
+        response = handler(event, LocalContext(function_name=route.function))
         payload = response.get("body") or ""
         data = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode()
         headers = dict(response.get("headers") or {})

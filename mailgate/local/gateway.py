@@ -21,6 +21,7 @@ from mailgate.local.api_server import LocalApi
 from mailgate.local.aws_emulator import AwsEmulator
 from mailgate.local.sink import start_sink
 from mailgate.local.sqs_runner import QueueRunner
+from mailgate.resources import API_ROUTES
 from mailgate.settings import LocalSettings, ReceiveSettings
 from mailgate.storage.tenants import TenantStore
 
@@ -111,7 +112,7 @@ class LocalGateway:
             s.api_port,
             s.region,
             authorizer=_handler("authorizer"),
-            routes=[("/v1/exports", _handler("export")), ("/v1/", _handler("query"))],
+            functions={route.function: _handler(route.function) for route in API_ROUTES},
         )
         api.start()
         self._stoppers.append(api.stop)

@@ -1,0 +1,1 @@
+"""The CDK app of mailgate: one stack per region, built from ``mailgate.resources``."""

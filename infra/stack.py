@@ -1,0 +1,37 @@
+"""One mailgate stack: the constructs of a region, assembled."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+
+from infra.constructs.api import Api
+from infra.constructs.ingress import Ingress
+from infra.constructs.pipeline import Pipeline
+from infra.constructs.storage import Storage
+
+
+class MailgateStack(Stack):
+    """Storage, the Lambda pipeline, the tenant API and the SMTP front of one region."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, region_code: str, **kwargs: Any
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        storage = Storage(self, "Storage")
+        pipeline = Pipeline(self, "Pipeline", storage=storage, region_code=region_code)
+        api = Api(self, "Api", functions=pipeline.functions)
+        ingress = Ingress(self, "Ingress", storage=storage, region_code=region_code)
+
+        CfnOutput(self, "ApiUrl", value=api.rest_api.url, description="Tenant API base URL")
+        CfnOutput(
+            self,
+            "SmtpHost",
+            value=ingress.load_balancer.load_balancer_dns_name,
+            description="NLB DNS name: the MX target (25) and relay host (587)",
+        )
+        CfnOutput(
+            self, "MailBucketName", value=storage.mail_bucket.bucket_name, description="Mail bucket"
+        )
