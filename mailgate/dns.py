@@ -5,7 +5,7 @@ from __future__ import annotations
 import dns.exception
 import dns.resolver
 
-from mailgate.storage.tenants import MailServer
+from mailgate.tenant_config import MailServer
 
 _TEMPORARY = (dns.exception.Timeout, dns.resolver.NoNameservers)
 

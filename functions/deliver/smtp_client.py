@@ -6,7 +6,7 @@ import smtplib
 import ssl
 from dataclasses import dataclass, field
 
-from mailgate.storage.tenants import MailServer
+from mailgate.tenant_config import MailServer
 
 NOT_CONNECTED = 0  # no reply from any server: treated as a temporary failure
 

@@ -20,8 +20,9 @@ from mailgate.jobs import DeliverJob
 from mailgate.records import TimelineEvent
 from mailgate.storage.mail import MailStore
 from mailgate.storage.queues import JobQueue
-from mailgate.storage.tenants import MailServer, TenantStore
+from mailgate.storage.tenants import TenantStore
 from mailgate.storage.tracking import TrackingStore
+from mailgate.tenant_config import MailServer
 
 Sender = Callable[[list[MailServer], str, list[str], bytes], Attempt]
 Resolver = Callable[[str], list[MailServer]]

@@ -11,7 +11,8 @@ from botocore.exceptions import ClientError
 
 from mailgate import aws, resources
 from mailgate.auth import SCOPES
-from mailgate.storage.tenants import ApiKey, Domain, MailServer, TenantStore
+from mailgate.storage.tenants import ApiKey, TenantConfigStore, TenantStore
+from mailgate.tenant_config import DomainConfig, MailServer, Outbound, TenantConfig
 
 DEMO_TENANT = "demo"
 DEMO_DOMAIN = "example.com"
@@ -124,13 +125,19 @@ def create_resources(region: str) -> dict[str, str]:
     return env
 
 
-def create_demo_tenant(tenants: TenantStore, api_key: str, sink_host: str, sink_port: int) -> None:
+def create_demo_tenant(
+    tenants: TenantStore, configs: TenantConfigStore, api_key: str, sink_host: str, sink_port: int
+) -> None:
+    """The demo tenant: ``example.com`` delivered to the local sink, outbound relay allowed
+    from loopback. An existing configuration (changed through the API) is kept."""
     tenants.put_tenant(DEMO_TENANT, "Demo tenant")
-    tenants.put_domain(
-        Domain(
-            name=DEMO_DOMAIN,
-            tenant_id=DEMO_TENANT,
-            inbound_servers=[MailServer(host=sink_host, port=sink_port)],
-        )
-    )
     tenants.put_api_key(api_key, ApiKey(tenant_id=DEMO_TENANT, scopes=list(SCOPES), name="demo"))
+    _, version = configs.get(DEMO_TENANT)
+    if version:
+        return
+    demo = DomainConfig(
+        name=DEMO_DOMAIN,
+        inbound_servers=[MailServer(host=sink_host, port=sink_port)],
+        outbound=Outbound(enabled=True, sending_servers=["127.0.0.0/8"]),
+    )
+    configs.put(DEMO_TENANT, TenantConfig(domains=[demo]), expected_version=0)

@@ -23,7 +23,7 @@ from mailgate.local.sink import start_sink
 from mailgate.local.sqs_runner import QueueRunner
 from mailgate.resources import API_ROUTES
 from mailgate.settings import LocalSettings, ReceiveSettings
-from mailgate.storage.tenants import TenantStore
+from mailgate.storage.tenants import TenantConfigStore, TenantStore
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +93,10 @@ class LocalGateway:
         emulator.start_saving()
 
         api_key = self._demo_key()
-        tenants = TenantStore(resources.TENANTS.local_name)
-        bootstrap.create_demo_tenant(tenants, api_key, s.bind, s.sink_port)
+        table = resources.TENANTS.local_name
+        bootstrap.create_demo_tenant(
+            TenantStore(table), TenantConfigStore(table), api_key, s.bind, s.sink_port
+        )
 
         sink_dir = self.state_dir / "sink"
         self._start_controller(start_sink(s.bind, s.sink_port, sink_dir))

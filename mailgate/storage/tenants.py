@@ -1,8 +1,8 @@
-"""Tenants, their managed domains and API keys.
+"""Tenants, their configuration, managed domains and API keys.
 
-Items: ``TENANT#<id>`` (profile), ``DOMAIN#<domain>`` (owner and inbound servers, so the SMTP
-front finds a recipient's tenant with one read), ``APIKEY#<sha256 of key>`` (tenant and scopes;
-the key itself is never stored).
+Items: ``TENANT#<id>`` (profile under ``ITEM``, configuration under ``CONFIG``),
+``DOMAIN#<domain>`` (owner and inbound servers, so the SMTP front finds a recipient's tenant
+with one read), ``APIKEY#<sha256 of key>`` (tenant and scopes; the key itself is never stored).
 """
 
 from __future__ import annotations
@@ -10,18 +10,15 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from boto3.dynamodb.types import TypeSerializer
+from botocore.exceptions import ClientError
+from pydantic import BaseModel
 
 from mailgate import aws
+from mailgate.tenant_config import MailServer, TenantConfig
 
 ITEM = "ITEM"
-
-
-class MailServer(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    host: str
-    port: int = 25
+CONFIG = "CONFIG"
 
 
 class Domain(BaseModel):
@@ -58,11 +55,6 @@ class TenantStore:
             Item={"pk": f"TENANT#{tenant_id}", "sk": ITEM, "tenant_id": tenant_id, "name": name}
         )
 
-    def put_domain(self, domain: Domain) -> None:
-        name = domain.name.lower()
-        item = domain.model_dump(mode="json") | {"pk": f"DOMAIN#{name}", "sk": ITEM, "name": name}
-        self._table.put_item(Item=item)
-
     def domain(self, name: str) -> Domain | None:
         item = self._get(f"DOMAIN#{name.lower()}")
         if item is None:
@@ -78,3 +70,105 @@ class TenantStore:
     def api_key(self, api_key: str) -> ApiKey | None:
         item = self._get(f"APIKEY#{key_digest(api_key)}")
         return ApiKey.model_validate(item) if item else None
+
+
+class ConfigConflict(Exception):
+    """The configuration changed since the version the writer read."""
+
+
+class DomainTaken(Exception):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"domain {name} is managed by another tenant")
+        self.name = name
+
+
+class TenantConfigStore:
+    """A tenant's configuration (``TENANT#<id>`` / ``CONFIG``, versioned) and the domain items
+    that route mail to it, written together in one transaction: never half-applied."""
+
+    def __init__(self, table_name: str) -> None:
+        self._table_name = table_name
+
+    def get(self, tenant_id: str) -> tuple[TenantConfig, int]:
+        item = (
+            aws.table(self._table_name)
+            .get_item(Key={"pk": f"TENANT#{tenant_id}", "sk": CONFIG}, ConsistentRead=True)
+            .get("Item")
+        )
+        if item is None:
+            return TenantConfig(), 0
+        return TenantConfig.model_validate_json(item["config"]), int(item["version"])
+
+    def put(self, tenant_id: str, config: TenantConfig, expected_version: int) -> int:
+        previous, version = self.get(tenant_id)
+        if version != expected_version:
+            raise ConfigConflict(tenant_id)
+        dynamodb = aws.client("dynamodb")
+        serializer = TypeSerializer()
+
+        def item(values: dict[str, Any]) -> dict[str, Any]:
+            return {name: serializer.serialize(value) for name, value in values.items()}
+
+        kept = {domain.name for domain in config.domains}
+        actions: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self._table_name,
+                    "Item": item(
+                        {
+                            "pk": f"TENANT#{tenant_id}",
+                            "sk": CONFIG,
+                            "config": config.model_dump_json(),
+                            "version": version + 1,
+                        }
+                    ),
+                    "ConditionExpression": "attribute_not_exists(pk) OR version = :v",
+                    "ExpressionAttributeValues": {":v": {"N": str(version)}},
+                }
+            }
+        ]
+        for domain in config.domains:
+            routing = Domain(
+                name=domain.name,
+                tenant_id=tenant_id,
+                inbound_servers=domain.inbound_servers,
+                outbound=domain.outbound.enabled,
+            )
+            actions.append(
+                {
+                    "Put": {
+                        "TableName": self._table_name,
+                        "Item": item(
+                            routing.model_dump(mode="json")
+                            | {"pk": f"DOMAIN#{domain.name}", "sk": ITEM}
+                        ),
+                        "ConditionExpression": "attribute_not_exists(pk) OR tenant_id = :t",
+                        "ExpressionAttributeValues": {":t": {"S": tenant_id}},
+                    }
+                }
+            )
+        for gone in {d.name for d in previous.domains} - kept:
+            actions.append(
+                {
+                    "Delete": {
+                        "TableName": self._table_name,
+                        "Key": item({"pk": f"DOMAIN#{gone}", "sk": ITEM}),
+                        "ConditionExpression": "tenant_id = :t",
+                        "ExpressionAttributeValues": {":t": {"S": tenant_id}},
+                    }
+                }
+            )
+        try:
+            dynamodb.transact_write_items(TransactItems=actions)
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            reasons = error.response.get("CancellationReasons", [])
+            for index, reason in enumerate(reasons):
+                if reason.get("Code") == "ConditionalCheckFailed":
+                    if index == 0:
+                        raise ConfigConflict(tenant_id) from error
+                    if index <= len(config.domains):
+                        raise DomainTaken(config.domains[index - 1].name) from error
+            raise
+        return version + 1

@@ -13,7 +13,8 @@ from mailgate import resources
 from mailgate.auth import SCOPES
 from mailgate.local.gateway import LocalGateway
 from mailgate.settings import LocalSettings
-from mailgate.storage.tenants import ApiKey, Domain, MailServer, TenantStore
+from mailgate.storage.tenants import ApiKey, TenantConfigStore, TenantStore
+from mailgate.tenant_config import DomainConfig, MailServer, TenantConfig
 from tests.support.api_client import ApiClient
 from tests.support.ports import free_port
 from tests.support.smtp_peer import ScriptedServer
@@ -44,13 +45,15 @@ class Gateway:
     ) -> ApiClient:
         """A tenant whose inbound server is ``server``; returns an API client with its key."""
         self.tenants.put_tenant(tenant_id, tenant_id)
-        self.tenants.put_domain(
-            Domain(
-                name=domain,
-                tenant_id=tenant_id,
-                inbound_servers=[MailServer(host="127.0.0.1", port=server.port)],
-            )
+        config = TenantConfig(
+            domains=[
+                DomainConfig(
+                    name=domain, inbound_servers=[MailServer(host="127.0.0.1", port=server.port)]
+                )
+            ]
         )
+        configs = TenantConfigStore(resources.TENANTS.local_name)
+        configs.put(tenant_id, config, expected_version=configs.get(tenant_id)[1])
         key = f"key-{tenant_id}"
         self.tenants.put_api_key(key, ApiKey(tenant_id=tenant_id, scopes=scopes or list(SCOPES)))
         return self.client(key)

@@ -1,0 +1,175 @@
+"""A tenant's stage-1 configuration: domains, sender filter, IP reputation, TLS peers, reverse
+DNS, size and rate limits. Validated as a whole; invalid input is refused with a sentence."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+TlsVersion = Literal["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
+TLS_ORDER: tuple[TlsVersion, ...] = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+ReputationList = Literal["qil", "kssl", "dul", "etl"]
+
+_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
+DOMAIN_RE = re.compile(rf"^(?:{_LABEL}\.)+[a-z]{{2,63}}$")
+# An address pattern: "*" stands for any run of characters (e.g. "*@example.com").
+PATTERN_RE = re.compile(r"^[^\s<>()\[\],;:\\\"]{1,320}$")
+MAX_LIST = 10_000
+
+
+def _domain(value: str) -> str:
+    name = value.strip().lower().rstrip(".")
+    if not DOMAIN_RE.match(name) or len(name) > 253:
+        raise ValueError(f"'{value}' is not a domain name")
+    return name
+
+
+def _pattern(value: str) -> str:
+    text = value.strip().lower()
+    if not PATTERN_RE.match(text):
+        raise ValueError(f"'{value}' is not an address or a pattern such as *@example.com")
+    return text
+
+
+def _network(value: str) -> str:
+    try:
+        return str(ipaddress.ip_network(value.strip(), strict=False))
+    except ValueError as error:
+        raise ValueError(f"'{value}' is not an IP address or CIDR block") from error
+
+
+def _country(value: str) -> str:
+    code = value.strip().upper()
+    if not re.fullmatch(r"[A-Z]{2}", code):
+        raise ValueError(f"'{value}' is not a two-letter country code (ISO 3166-1)")
+    return code
+
+
+DomainName = Annotated[str, AfterValidator(_domain)]
+AddressPattern = Annotated[str, AfterValidator(_pattern)]
+Network = Annotated[str, AfterValidator(_network)]
+Country = Annotated[str, AfterValidator(_country)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MailServer(_Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = Field(min_length=1, max_length=253)
+    port: int = Field(25, ge=1, le=65535)
+
+
+class Outbound(_Strict):
+    enabled: bool = False
+    sending_servers: list[Network] = Field(default_factory=list, max_length=1000)
+
+
+class DomainConfig(_Strict):
+    name: DomainName
+    inbound_servers: list[MailServer] = Field(min_length=1, max_length=10)
+    # Addresses or patterns of valid recipients; empty accepts every recipient of the domain.
+    valid_recipients: list[AddressPattern] = Field(default_factory=list, max_length=MAX_LIST)
+    outbound: Outbound = Field(default_factory=Outbound)
+
+
+class SenderFilter(_Strict):
+    blocked_senders: list[AddressPattern] = Field(default_factory=list, max_length=MAX_LIST)
+    approved_senders: list[AddressPattern] = Field(default_factory=list, max_length=MAX_LIST)
+
+
+def _all_lists_on() -> dict[ReputationList, bool]:
+    return {"qil": True, "kssl": True, "dul": True, "etl": True}
+
+
+class IpReputation(_Strict):
+    lists: dict[ReputationList, bool] = Field(default_factory=_all_lists_on)
+    approved_ips: list[Network] = Field(default_factory=list, max_length=MAX_LIST)
+    blocked_ips: list[Network] = Field(default_factory=list, max_length=MAX_LIST)
+    blocked_countries: list[Country] = Field(default_factory=list, max_length=300)
+    bypass_spam_for_approved_ips: bool = False
+
+
+class TlsPeer(_Strict):
+    """A peer that must use TLS: a domain (matched against the client's verified reverse DNS
+    name and its HELO name, subdomains included) or an IP/CIDR block."""
+
+    peer: str
+    min_version: TlsVersion | None = None
+
+    @field_validator("peer")
+    @classmethod
+    def _peer(cls, value: str) -> str:
+        try:
+            return _network(value)
+        except ValueError:
+            pass
+        try:
+            return _domain(value)
+        except ValueError as error:
+            raise ValueError(f"'{value}' is neither a domain nor an IP/CIDR block") from error
+
+
+class ReverseDns(_Strict):
+    enabled: bool = False
+    # Also require the PTR name to resolve back to the client's address (FCrDNS).
+    forward_confirmed: bool = False
+
+
+class RateLimit(_Strict):
+    limit: int = Field(ge=1, le=10_000_000_000)
+    window_s: int = Field(ge=60, le=86_400)
+
+
+class RateLimits(_Strict):
+    """i-1…i-5 (inbound) or o-1…o-5 (outbound); an absent limit is not enforced."""
+
+    count_ip: RateLimit | None = None
+    count_address: RateLimit | None = None
+    size_ip: RateLimit | None = None
+    size_address: RateLimit | None = None
+    size_domain: RateLimit | None = None
+
+
+class Limits(_Strict):
+    max_message_bytes: int = Field(50 * 1024 * 1024, ge=1024, le=150 * 1024 * 1024)
+    inbound: RateLimits = Field(default_factory=RateLimits)
+    outbound: RateLimits = Field(default_factory=RateLimits)
+
+
+class TenantConfig(_Strict):
+    # One configuration write is one DynamoDB transaction (at most 100 items).
+    domains: list[DomainConfig] = Field(default_factory=list, max_length=90)
+    sender_filter: SenderFilter = Field(default_factory=SenderFilter)
+    ip_reputation: IpReputation = Field(default_factory=IpReputation)
+    tls_peers: list[TlsPeer] = Field(default_factory=list, max_length=1000)
+    reverse_dns: ReverseDns = Field(default_factory=ReverseDns)
+    limits: Limits = Field(default_factory=Limits)
+
+    @model_validator(mode="after")
+    def _unique_domains(self) -> TenantConfig:
+        names = [domain.name for domain in self.domains]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"domain {duplicates[0]} is listed twice")
+        return self
+
+    def domain(self, name: str) -> DomainConfig | None:
+        name = name.lower()
+        return next((domain for domain in self.domains if domain.name == name), None)
+
+
+def pattern_matches(pattern: str, address: str) -> bool:
+    """Case-insensitive; "*" matches any run of characters, "*@*.example.com" needs at least
+    one label before example.com."""
+    regex = "".join(".+" if part == "*" else re.escape(part) for part in re.split(r"(\*)", pattern))
+    return re.fullmatch(regex, address.lower()) is not None
+
+
+def tls_at_least(version: str, minimum: TlsVersion) -> bool:
+    return version in TLS_ORDER and TLS_ORDER.index(version) >= TLS_ORDER.index(minimum)  # type: ignore[arg-type]
