@@ -52,10 +52,16 @@ def mail_servers(domain: str, res: dns.resolver.Resolver, port: int) -> list[Mai
         raise DnsUnavailable(f"DNS lookup of {domain} failed: {error}") from error
     if hosts in ([""], ["."]):
         raise DomainNotFound(f"{domain} accepts no mail (null MX, RFC 7505)")
-    servers = [
-        MailServer(host=address, port=port) for host in hosts for address in _addresses(host, res)
-    ]
+    servers: list[MailServer] = []
+    unavailable: DnsUnavailable | None = None
+    for host in hosts:
+        try:
+            servers.extend(MailServer(host=address, port=port) for address in _addresses(host, res))
+        except DnsUnavailable as error:  # try the hosts that did resolve (RFC 5321 5.1)
+            unavailable = error
     if not servers:
+        if unavailable is not None:
+            raise unavailable
         raise DomainNotFound(f"{domain} has no mail server with an address")
     return servers
 

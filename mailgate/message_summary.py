@@ -27,9 +27,16 @@ def _values(message: EmailMessage, name: str) -> list[object]:
         return [value for key, value in message.raw_items() if key.lower() == name.lower()]
 
 
+def _clean(value: object) -> str:
+    """One line of valid text: undecodable bytes (kept by the parser as lone surrogates)
+    become U+FFFD, runs of whitespace one space."""
+    text = str(value).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return " ".join(text.split())[:MAX_FIELD]
+
+
 def _text(message: EmailMessage, name: str) -> str:
     values = _values(message, name)
-    return " ".join(str(values[0]).split())[:MAX_FIELD] if values else ""
+    return _clean(values[0]) if values else ""
 
 
 def _addresses(message: EmailMessage, *names: str) -> list[str]:
@@ -38,9 +45,9 @@ def _addresses(message: EmailMessage, *names: str) -> list[str]:
         for value in _values(message, name):
             addresses = getattr(value, "addresses", None)
             if addresses is None:
-                shown.append(" ".join(str(value).split())[:MAX_FIELD])
+                shown.append(_clean(value))
                 continue
-            shown.extend(_show(address) for address in addresses)
+            shown.extend(_clean(_show(address)) for address in addresses)
     return shown
 
 

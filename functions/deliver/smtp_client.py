@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from mailgate.tenant_config import MailServer
 
 NOT_CONNECTED = 0  # no reply from any server: treated as a temporary failure
+NO_SMTPUTF8 = "5.6.7 The receiving server does not support internationalized addresses (SMTPUTF8)"
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,13 @@ def _all(recipients: list[str], reply: Reply) -> dict[str, Reply]:
 def _transaction(
     smtp: smtplib.SMTP, sender: str, recipients: list[str], raw: bytes
 ) -> dict[str, Reply]:
-    code, text = smtp.mail(sender)
+    options: list[str] = []
+    if not all(address.isascii() for address in (sender, *recipients)):
+        # RFC 6531 3.4: internationalized addresses need a server that offers SMTPUTF8.
+        if not smtp.has_extn("smtputf8"):
+            return _all(recipients, Reply(553, NO_SMTPUTF8))
+        options = ["SMTPUTF8"]
+    code, text = smtp.mail(sender, options)
     if code != 250:
         return _all(recipients, _reply(code, text))
     replies: dict[str, Reply] = {}
@@ -77,20 +84,20 @@ def deliver(
     """Try each server in order until one answers; opportunistic STARTTLS."""
     attempt = Attempt(replies={})
     for server in servers:
+        smtp: smtplib.SMTP | None = None
         try:
-            with smtplib.SMTP(
-                server.host, server.port, local_hostname=helo, timeout=timeout
-            ) as smtp:
+            smtp = smtplib.SMTP(server.host, server.port, local_hostname=helo, timeout=timeout)
+            smtp.ehlo()
+            if smtp.has_extn("starttls"):
+                smtp.starttls(context=_opportunistic_tls())
                 smtp.ehlo()
-                if smtp.has_extn("starttls"):
-                    smtp.starttls(context=_opportunistic_tls())
-                    smtp.ehlo()
-                sock = smtp.sock
-                attempt.peer_ip = sock.getpeername()[0] if sock else ""
-                attempt.tls = str(sock.version()) if isinstance(sock, ssl.SSLSocket) else "none"
-                attempt.replies = _transaction(smtp, sender, recipients, raw)
-                return attempt
+            sock = smtp.sock
+            attempt.peer_ip = sock.getpeername()[0] if sock else ""
+            attempt.tls = str(sock.version()) if isinstance(sock, ssl.SSLSocket) else "none"
+            attempt.replies = _transaction(smtp, sender, recipients, raw)
         except smtplib.SMTPResponseException as error:
+            if smtp is not None:
+                smtp.close()
             attempt.errors.append(
                 f"{server.host}:{server.port}: {error.smtp_code} {error.smtp_error!r}"
             )
@@ -98,11 +105,24 @@ def deliver(
             if attempt.replies[recipients[0]].permanent:
                 return attempt
         except (OSError, smtplib.SMTPException) as error:
+            if smtp is not None:
+                smtp.close()
             attempt.errors.append(f"{server.host}:{server.port}: {error or type(error).__name__}")
+        else:
+            _quit(smtp)
+            return attempt
     if not attempt.replies:
         detail = "; ".join(attempt.errors) or "no server to deliver to"
         attempt.replies = _all(recipients, Reply(NOT_CONNECTED, f"could not connect: {detail}"))
     return attempt
+
+
+def _quit(smtp: smtplib.SMTP) -> None:
+    # The transaction is over: whatever QUIT gets in reply cannot change its outcome.
+    try:
+        smtp.quit()
+    except (OSError, smtplib.SMTPException):
+        smtp.close()
 
 
 def _opportunistic_tls() -> ssl.SSLContext:

@@ -10,7 +10,9 @@ from typing import Any
 
 from mailgate.api.errors import BadRequest
 
-INVALID = BadRequest("invalid_cursor", "cursor is not valid for this query; search again.")
+
+def _invalid() -> BadRequest:
+    return BadRequest("invalid_cursor", "cursor is not valid for this query; search again.")
 
 
 def _b64(data: bytes) -> str:
@@ -43,12 +45,13 @@ class CursorSigner:
         try:
             encoded, signature = cursor.split(".", 1)
             payload = _unb64(encoded)
-        except ValueError as error:
-            raise INVALID from error
-        if not hmac.compare_digest(signature, self._sign(payload)):
-            raise INVALID
+            valid = hmac.compare_digest(signature.encode(), self._sign(payload).encode())
+        except ValueError as error:  # binascii.Error and UnicodeError are ValueErrors too
+            raise _invalid() from error
+        if not valid:
+            raise _invalid()
         data = json.loads(payload)
         if data.get("t") != tenant_id or data.get("q") != digest:
-            raise INVALID
+            raise _invalid()
         state: dict[str, Any] = data["s"]
         return state

@@ -29,6 +29,7 @@ def resolve(period: str | tuple[datetime, datetime], now: datetime) -> Period:
         )
     if end <= start:
         raise BadRequest("invalid_period", "period end must be later than its start.")
+    end = min(end, now)
     if end - start > CUSTOM_RANGE_MAX:
         raise BadRequest(
             "period_too_long",
@@ -42,4 +43,4 @@ def resolve(period: str | tuple[datetime, datetime], now: datetime) -> Period:
         )
     if start > now:
         raise BadRequest("invalid_period", "period start is in the future.")
-    return Period(start, min(end, now))
+    return Period(start, end)

@@ -1,0 +1,484 @@
+"""Stage 3 with fakes for its stores, queue, SMTP client and MX lookup: each recipient's
+outcome becomes its status, and only temporary failures are retried, until the queue lifetime
+ends."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from functions.deliver.smtp_client import NOT_CONNECTED, Attempt, Reply
+from functions.deliver.stage import DeliverStage
+from mailgate import dns
+from mailgate.catalog import Direction, Status
+from mailgate.jobs import DeliverJob
+from mailgate.records import TimelineEvent, TrackingRow
+from mailgate.storage.mail import MailStore
+from mailgate.storage.queues import JobQueue
+from mailgate.storage.tenants import Domain, TenantStore
+from mailgate.storage.tracking import TrackingStore
+from mailgate.tenant_config import MailServer
+
+TENANT = "tenant-a"
+UUID = "3f1c2a9e-0000-4000-8000-000000000001"
+MAIL_KEY = f"{TENANT}/mail/2025/06/15/{UUID}.eml"
+RAW = b"From: alice@sender.example\r\nSubject: hi\r\n\r\nHello.\r\n"
+BOB = "bob@example.com"
+CAROL = "carol@example.com"
+SCHEDULE = [60, 300, 1800]
+LIFETIME_S = 5 * 24 * 3600
+INBOUND_SERVERS = [MailServer(host="10.0.0.25", port=25), MailServer(host="10.0.0.26", port=2525)]
+
+OK = Reply(250, "2.0.0 Queued as ABC")
+UNKNOWN_USER = Reply(550, "5.1.1 No such user")
+GREYLISTED = Reply(451, "4.7.1 Greylisted, try again later")
+
+
+# Fakes: the real classes' methods the stage uses, over plain dicts and lists.
+
+
+class FakeTracking(TrackingStore):
+    def __init__(self, rows: list[TrackingRow] | None = None) -> None:
+        self.rows = {row.recipient: row for row in rows or []}
+        self.events: list[TimelineEvent] = []
+        self.status_writes: list[tuple[str, Status, dict[str, Any]]] = []
+
+    def message(
+        self, tenant_id: str, message_uuid: str
+    ) -> tuple[list[TrackingRow], list[TimelineEvent]]:
+        assert (tenant_id, message_uuid) == (TENANT, UUID)
+        return list(self.rows.values()), list(self.events)
+
+    def record(self, tenant_id: str, message_uuid: str, event: TimelineEvent) -> None:
+        assert (tenant_id, message_uuid) == (TENANT, UUID)
+        self.events.append(event)
+
+    def set_status(
+        self, tenant_id: str, message_uuid: str, recipient: str, status: Status, **fields: Any
+    ) -> bool:
+        assert (tenant_id, message_uuid) == (TENANT, UUID)
+        self.status_writes.append((recipient, status, fields))
+        row = self.rows.get(recipient)
+        if row is not None:
+            self.rows[recipient] = row.model_copy(update={"status": status, **fields})
+        return True
+
+    def status(self, recipient: str) -> Status | None:
+        return self.rows[recipient].status
+
+
+class FakeTenants(TenantStore):
+    def __init__(self, domains: list[Domain]) -> None:
+        self.domains = {domain.name: domain for domain in domains}
+
+    def domain(self, name: str) -> Domain | None:
+        return self.domains.get(name.lower())
+
+
+class FakeMail(MailStore):
+    def __init__(self, objects: dict[str, bytes]) -> None:
+        self.objects = objects
+
+    def get(self, key: str) -> bytes:
+        return self.objects[key]
+
+
+class FakeQueue(JobQueue):
+    def __init__(self) -> None:
+        self.sent: list[tuple[DeliverJob, int]] = []
+
+    def send(self, job: BaseModel, delay_s: int = 0) -> None:
+        assert isinstance(job, DeliverJob)
+        self.sent.append((job, delay_s))
+
+
+@dataclass
+class FakeSmtp:
+    """The SMTP client: a scripted reply per recipient (250 unless told otherwise)."""
+
+    replies: dict[str, Reply] = field(default_factory=dict)
+    peer_ip: str = "10.0.0.25"
+    tls: str = "TLSv1.3"
+    calls: list[tuple[list[MailServer], str, list[str], bytes]] = field(default_factory=list)
+
+    def __call__(
+        self, servers: list[MailServer], sender: str, recipients: list[str], raw: bytes
+    ) -> Attempt:
+        self.calls.append((servers, sender, recipients, raw))
+        replies = {r: self.replies.get(r, OK) for r in recipients}
+        return Attempt(replies=replies, peer_ip=self.peer_ip, tls=self.tls)
+
+    @property
+    def recipients_sent(self) -> list[str]:
+        return [r for _, _, recipients, _ in self.calls for r in recipients]
+
+
+@dataclass
+class FakeMx:
+    """MX lookups: servers per domain, or the exception the DNS gives for it."""
+
+    answers: dict[str, list[MailServer] | Exception] = field(default_factory=dict)
+    asked: list[str] = field(default_factory=list)
+
+    def __call__(self, domain: str) -> list[MailServer]:
+        self.asked.append(domain)
+        answer = self.answers[domain]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+@dataclass
+class World:
+    tracking: FakeTracking
+    tenants: FakeTenants
+    mail: FakeMail
+    queue: FakeQueue
+    smtp: FakeSmtp
+    mx: FakeMx
+    stage: DeliverStage
+
+
+def row(recipient: str, status: Status = Status.PROCESSING, **fields: Any) -> TrackingRow:
+    return TrackingRow(
+        tenant_id=TENANT,
+        message_uuid=UUID,
+        recipient=recipient,
+        time=datetime.now(UTC),
+        direction=Direction.INBOUND,
+        sender="alice@sender.example",
+        sender_ip="198.51.100.7",
+        status=status,
+        **fields,
+    )
+
+
+def job(
+    *recipients: str,
+    direction: Direction = Direction.INBOUND,
+    attempt: int = 1,
+    age: timedelta = timedelta(minutes=1),
+    not_before: datetime | None = None,
+) -> DeliverJob:
+    return DeliverJob(
+        tenant_id=TENANT,
+        message_uuid=UUID,
+        direction=direction,
+        mail_key=MAIL_KEY,
+        sender="alice@sender.example",
+        recipients=list(recipients),
+        received_at=datetime.now(UTC) - age,
+        sender_ip="198.51.100.7",
+        attempt=attempt,
+        not_before=not_before,
+    )
+
+
+def world(rows: list[TrackingRow] | None = None) -> World:
+    """An inbound-ready setup: example.com is managed with two inbound servers."""
+    tracking = FakeTracking(rows if rows is not None else [row(BOB), row(CAROL)])
+    tenants = FakeTenants(
+        [Domain(name="example.com", tenant_id=TENANT, inbound_servers=INBOUND_SERVERS)]
+    )
+    mail = FakeMail({MAIL_KEY: RAW})
+    queue = FakeQueue()
+    smtp = FakeSmtp()
+    mx = FakeMx()
+    stage = DeliverStage(
+        tracking=tracking,
+        tenants=tenants,
+        mail=mail,
+        queue=queue,
+        send=smtp,
+        resolve_mx=mx,
+        retry_schedule_s=SCHEDULE,
+        queue_lifetime_s=LIFETIME_S,
+    )
+    return World(tracking, tenants, mail, queue, smtp, mx, stage)
+
+
+@pytest.fixture
+def w() -> World:
+    return world()
+
+
+def test_inbound_mail_is_delivered_to_the_domains_inbound_servers(w: World) -> None:
+    # When an inbound job for two recipients of a managed domain runs
+    w.stage.run(job(BOB, CAROL))
+
+    # Then one SMTP transaction carries the stored message to the domain's servers
+    assert w.smtp.calls == [(INBOUND_SERVERS, "alice@sender.example", [BOB, CAROL], RAW)]
+
+    # And each row is delivered, with where it went and how
+    for recipient in (BOB, CAROL):
+        delivered = w.tracking.rows[recipient]
+        assert delivered.status is Status.DELIVERED
+        assert delivered.delivered_to == "10.0.0.25"
+        assert delivered.downstream_tls == "TLSv1.3"
+        assert delivered.downstream_reply == "250 2.0.0 Queued as ABC"
+    assert w.queue.sent == []
+    assert w.mx.asked == [], "inbound mail does not look up MX"
+
+
+def test_each_attempt_is_on_the_timeline(w: World) -> None:
+    w.stage.run(job(BOB))
+
+    [event] = w.tracking.events
+    assert event.stage == "deliver"
+    assert event.event == "delivered"
+    assert event.recipient == BOB
+    assert "250 2.0.0 Queued as ABC" in event.detail
+    assert "10.0.0.25" in event.detail
+
+
+def test_a_5xx_reply_bounces_the_recipient_and_is_not_retried(w: World) -> None:
+    w.smtp.replies[BOB] = UNKNOWN_USER
+
+    w.stage.run(job(BOB, CAROL))
+
+    assert w.tracking.status(BOB) is Status.BOUNCED
+    assert w.tracking.rows[BOB].downstream_reply == "550 5.1.1 No such user"
+    assert w.tracking.rows[BOB].delivered_to == "", "a bounced recipient was delivered nowhere"
+    assert w.tracking.status(CAROL) is Status.DELIVERED
+    assert w.queue.sent == []
+
+
+def test_a_4xx_reply_is_a_temporary_error_retried_once_for_that_recipient_only(
+    w: World,
+) -> None:
+    # Given a server that greylists bob and accepts carol
+    w.smtp.replies[BOB] = GREYLISTED
+    first = job(BOB, CAROL)
+
+    # When the first attempt runs
+    before = datetime.now(UTC)
+    w.stage.run(first)
+    after = datetime.now(UTC)
+
+    # Then bob is a temporary error, carol delivered
+    assert w.tracking.status(BOB) is Status.TEMPORARY_ERROR
+    assert w.tracking.rows[BOB].downstream_reply == "451 4.7.1 Greylisted, try again later"
+    assert w.tracking.status(CAROL) is Status.DELIVERED
+
+    # And exactly one retry is queued: bob only, next attempt, after the first delay
+    [(retry, delay)] = w.queue.sent
+    assert delay == SCHEDULE[0]
+    assert retry.recipients == [BOB]
+    assert retry.attempt == 2
+    assert retry.not_before is not None
+    assert before + timedelta(seconds=60) <= retry.not_before <= after + timedelta(seconds=60)
+    assert retry.model_dump(exclude={"recipients", "attempt", "not_before"}) == first.model_dump(
+        exclude={"recipients", "attempt", "not_before"}
+    )
+
+
+@pytest.mark.parametrize(
+    ("attempt", "delay"),
+    [(1, 60), (2, 300), (3, 1800), (4, 1800), (12, 1800)],
+)
+def test_the_retry_delay_follows_the_schedule_then_repeats_its_last_value(
+    w: World, attempt: int, delay: int
+) -> None:
+    w.smtp.replies[BOB] = GREYLISTED
+
+    w.stage.run(job(BOB, attempt=attempt))
+
+    [(retry, delay_s)] = w.queue.sent
+    assert delay_s == delay
+    assert retry.attempt == attempt + 1
+
+
+def test_no_connection_at_all_is_temporary(w: World) -> None:
+    w.smtp.replies[BOB] = Reply(NOT_CONNECTED, "could not connect: 10.0.0.25:25: refused")
+    w.smtp.peer_ip = ""
+
+    w.stage.run(job(BOB))
+
+    assert w.tracking.status(BOB) is Status.TEMPORARY_ERROR
+    assert w.tracking.rows[BOB].downstream_reply == "could not connect: 10.0.0.25:25: refused"
+    assert [retry.recipients for retry, _ in w.queue.sent] == [[BOB]]
+
+
+def test_a_4xx_after_the_queue_lifetime_expires_the_recipient_without_retry(w: World) -> None:
+    # Given a message received longer ago than the queue lifetime
+    old = job(BOB, attempt=9, age=timedelta(seconds=LIFETIME_S + 60))
+    w.smtp.replies[BOB] = GREYLISTED
+
+    # When its last attempt still gets a temporary reply
+    w.stage.run(old)
+
+    # Then the recipient has expired and nothing more is queued
+    assert w.tracking.status(BOB) is Status.EXPIRED
+    assert w.tracking.events[-1].event == "expired"
+    assert w.queue.sent == []
+
+
+def test_a_5xx_after_the_queue_lifetime_is_still_a_bounce(w: World) -> None:
+    w.smtp.replies[BOB] = UNKNOWN_USER
+
+    w.stage.run(job(BOB, age=timedelta(seconds=LIFETIME_S + 60)))
+
+    assert w.tracking.status(BOB) is Status.BOUNCED
+
+
+def test_a_recipient_already_delivered_is_not_sent_again() -> None:
+    # Given a repeated job whose bob was delivered by an earlier run
+    w = world([row(BOB, Status.DELIVERED), row(CAROL, Status.TEMPORARY_ERROR)])
+
+    # When it runs again
+    w.stage.run(job(BOB, CAROL))
+
+    # Then only carol is sent, and bob's row is left alone
+    assert w.smtp.recipients_sent == [CAROL]
+    assert [recipient for recipient, _, _ in w.tracking.status_writes] == [CAROL]
+    assert w.tracking.status(BOB) is Status.DELIVERED
+
+
+def test_the_final_check_ignores_the_case_of_the_address() -> None:
+    w = world([row("Bob@Example.com", Status.BOUNCED)])
+
+    w.stage.run(job("bob@example.com"))
+
+    assert w.smtp.calls == []
+
+
+def test_a_job_whose_recipients_are_all_final_sends_nothing() -> None:
+    w = world([row(BOB, Status.DELIVERED), row(CAROL, Status.EXPIRED)])
+
+    w.stage.run(job(BOB, CAROL))
+
+    assert w.smtp.calls == []
+    assert w.tracking.events == []
+    assert w.queue.sent == []
+
+
+def test_a_job_not_yet_due_is_requeued_and_nothing_is_sent(w: World) -> None:
+    # Given a retry due in an hour (SQS delays at most 15 minutes, so it arrives early)
+    due = datetime.now(UTC) + timedelta(hours=1)
+    early = job(BOB, attempt=3, not_before=due)
+
+    # When it runs
+    w.stage.run(early)
+
+    # Then it goes back to the queue unchanged, for about the time still to wait
+    [(requeued, delay)] = w.queue.sent
+    assert requeued == early
+    assert 3590 <= delay <= 3601
+    assert w.smtp.calls == []
+    assert w.tracking.events == []
+    assert w.tracking.status_writes == []
+
+
+def test_a_job_that_is_due_runs(w: World) -> None:
+    w.stage.run(job(BOB, attempt=2, not_before=datetime.now(UTC) - timedelta(seconds=1)))
+
+    assert w.smtp.recipients_sent == [BOB]
+    assert w.tracking.status(BOB) is Status.DELIVERED
+
+
+def test_an_inbound_recipient_of_an_unmanaged_domain_bounces_with_5_1_2() -> None:
+    # Given a job with a recipient whose domain no tenant manages (any more)
+    stray = "dave@gone.example"
+    w = world([row(BOB), row(stray)])
+
+    # When it runs
+    w.stage.run(job(BOB, stray))
+
+    # Then that recipient bounces with "bad destination system", unsent; bob is delivered
+    assert w.tracking.status(stray) is Status.BOUNCED
+    reply = w.tracking.rows[stray].downstream_reply
+    assert reply.startswith("550 5.1.2 ")
+    assert "gone.example" in reply
+    assert w.smtp.recipients_sent == [BOB]
+    assert w.tracking.status(BOB) is Status.DELIVERED
+    assert w.queue.sent == []
+
+
+def test_a_managed_domain_without_inbound_servers_bounces_with_5_1_2() -> None:
+    w = world([row("eve@empty.example")])
+    w.tenants.domains["empty.example"] = Domain(
+        name="empty.example", tenant_id=TENANT, inbound_servers=[]
+    )
+
+    w.stage.run(job("eve@empty.example"))
+
+    assert w.tracking.status("eve@empty.example") is Status.BOUNCED
+    assert w.tracking.rows["eve@empty.example"].downstream_reply.startswith("550 5.1.2 ")
+    assert w.smtp.calls == []
+
+
+def test_outbound_mail_goes_to_the_mx_of_each_recipient_domain() -> None:
+    # Given outbound recipients at two external domains
+    far, near = "x@far.example", "y@near.example"
+    w = world([row(far), row(near)])
+    far_mx = [MailServer(host="192.0.2.10", port=25)]
+    near_mx = [MailServer(host="192.0.2.20", port=25), MailServer(host="192.0.2.21", port=25)]
+    w.mx.answers = {"far.example": far_mx, "near.example": near_mx}
+
+    # When it runs
+    w.stage.run(job(far, near, direction=Direction.OUTBOUND))
+
+    # Then each domain's MX is looked up and gets its own transaction
+    assert sorted(w.mx.asked) == ["far.example", "near.example"]
+    sent = {tuple(recipients): servers for servers, _, recipients, _ in w.smtp.calls}
+    assert sent == {(far,): far_mx, (near,): near_mx}
+    assert w.tracking.status(far) is Status.DELIVERED
+    assert w.tracking.status(near) is Status.DELIVERED
+
+
+def test_outbound_recipients_of_one_domain_share_one_transaction() -> None:
+    w = world()
+    w.mx.answers = {"example.com": [MailServer(host="192.0.2.10")]}
+
+    w.stage.run(job(BOB, CAROL, direction=Direction.OUTBOUND))
+
+    assert [recipients for _, _, recipients, _ in w.smtp.calls] == [[BOB, CAROL]]
+
+
+def test_outbound_dns_unavailable_is_a_temporary_error_retried(w: World) -> None:
+    w.mx.answers = {"example.com": dns.DnsUnavailable("DNS lookup of example.com failed")}
+
+    w.stage.run(job(BOB, direction=Direction.OUTBOUND))
+
+    assert w.tracking.status(BOB) is Status.TEMPORARY_ERROR
+    assert w.tracking.rows[BOB].downstream_reply.startswith("451 4.4.3 ")
+    assert w.smtp.calls == []
+    [(retry, delay)] = w.queue.sent
+    assert (retry.recipients, retry.attempt, delay) == ([BOB], 2, SCHEDULE[0])
+
+
+def test_outbound_domain_not_found_bounces(w: World) -> None:
+    w.mx.answers = {"example.com": dns.DomainNotFound("example.com does not exist")}
+
+    w.stage.run(job(BOB, direction=Direction.OUTBOUND))
+
+    assert w.tracking.status(BOB) is Status.BOUNCED
+    assert w.tracking.rows[BOB].downstream_reply == "550 5.1.2 example.com does not exist"
+    assert w.smtp.calls == []
+    assert w.queue.sent == []
+
+
+def test_a_dns_failure_past_the_queue_lifetime_expires(w: World) -> None:
+    w.mx.answers = {"example.com": dns.DnsUnavailable("timeout")}
+
+    w.stage.run(job(BOB, direction=Direction.OUTBOUND, age=timedelta(seconds=LIFETIME_S)))
+
+    assert w.tracking.status(BOB) is Status.EXPIRED
+    assert w.queue.sent == []
+
+
+def test_the_timeline_event_is_written_once_per_attempt_and_recipient(w: World) -> None:
+    # Given a first attempt that was greylisted, then a second that was delivered
+    w.smtp.replies[BOB] = GREYLISTED
+    w.stage.run(job(BOB, attempt=1))
+    w.smtp.replies[BOB] = OK
+    w.stage.run(job(BOB, attempt=2))
+
+    # Then each attempt has its own, distinct event
+    assert [e.event for e in w.tracking.events] == ["deferred", "delivered"]
+    assert len({e.event_id for e in w.tracking.events}) == 2
+    assert w.tracking.status(BOB) is Status.DELIVERED
