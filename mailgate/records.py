@@ -58,6 +58,7 @@ class TrackingRow(BaseModel):
     delivered_to: str = ""
     downstream_tls: str = ""
     downstream_reply: str = ""
+    smtp_reply: str = ""  # what the front answered when it refused the message
     mail_key: str = ""
 
     def to_item(self) -> dict[str, Any]:

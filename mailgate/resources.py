@@ -133,7 +133,15 @@ EXPORTS = Table(
     sort=Key("sk"),
     ttl_attribute=EXPIRES_AT,
 )
-TABLES = (TRACKING, TENANTS, EXPORTS)
+# Stage-1 rate-limit counters: one item per tenant, direction, limit, subject and time window,
+# updated atomically so several front containers share them.
+COUNTERS = Table(
+    id="counters",
+    env_var="MAILGATE_COUNTERS_TABLE",
+    partition=Key("pk"),
+    ttl_attribute=EXPIRES_AT,
+)
+TABLES = (TRACKING, TENANTS, EXPORTS, COUNTERS)
 
 MAIL = Bucket(
     id="mail",
@@ -165,7 +173,7 @@ SECRETS = (CURSOR_SECRET,)
 # The receive front is a container service, not a function; it writes rows, raw mail and
 # scan jobs, and reads tenants.
 RECEIVE_READS = ("tenants",)
-RECEIVE_WRITES = ("tracking", "mail", "scan")
+RECEIVE_WRITES = ("tracking", "mail", "scan", "counters")
 
 FUNCTIONS = (
     Function(

@@ -42,6 +42,20 @@ class ReceiveSettings(_Settings):
     # RFC 5321 4.5.3.1.8: at least 100 recipients must be accepted per transaction.
     max_recipients: int = Field(100, alias="MAILGATE_MAX_RECIPIENTS")
     max_message_bytes: int = Field(50 * 1024 * 1024, alias="MAILGATE_MAX_MESSAGE_BYTES")
+    counters_table: str = Field(alias=resources.COUNTERS.env_var)
+    dns_servers: CommaList = Field(default=[], alias="MAILGATE_DNS_SERVERS")
+    dns_timeout_s: float = Field(5.0, alias="MAILGATE_DNS_TIMEOUT_S")
+    # Which DNS zone answers for which reputation list: "qil=zone,kssl=zone,dul=zone,etl=zone".
+    ip_reputation_zones: CommaList = Field(default=[], alias="MAILGATE_IP_REPUTATION_ZONES")
+    # System-wide internal block lists (refused for every tenant).
+    blocked_ips: CommaList = Field(default=[], alias="MAILGATE_BLOCKED_IPS")
+    blocked_recipients: CommaList = Field(default=[], alias="MAILGATE_BLOCKED_RECIPIENTS")
+    # STARTTLS certificate; a self-signed one is made at start when none is given.
+    tls_cert_file: str | None = Field(None, alias="MAILGATE_TLS_CERT_FILE")
+    tls_key_file: str | None = Field(None, alias="MAILGATE_TLS_KEY_FILE")
+    # A geoip2fast .dat file (e.g. built from MaxMind GeoLite2); the packaged data otherwise.
+    geoip_data_file: str | None = Field(None, alias="MAILGATE_GEOIP_DATA_FILE")
+    idle_timeout_s: float = Field(300.0, alias="MAILGATE_SMTP_IDLE_TIMEOUT_S")
 
 
 class ScanSettings(_Settings):
@@ -96,3 +110,5 @@ class LocalSettings(_Settings):
     demo_api_key: str | None = Field(None, alias="MAILGATE_DEMO_API_KEY")
     region: str = Field("ap-northeast-1", alias="AWS_DEFAULT_REGION")
     snapshot_interval_s: float = Field(5.0, alias="MAILGATE_SNAPSHOT_INTERVAL_S")
+    dns_servers: CommaList = Field(default=[], alias="MAILGATE_DNS_SERVERS")
+    local_dns_port: int = Field(2553, alias="MAILGATE_LOCAL_DNS_PORT")

@@ -1,34 +1,92 @@
-"""Wires the SMTP front from its settings: both ports, the directory, the hand-off."""
+"""Wires the SMTP front from its settings: both ports, caches, checks' services, hand-off."""
 
 from __future__ import annotations
 
+import ipaddress
+import tempfile
+from pathlib import Path
+
 from aiosmtpd.controller import Controller
 
+from functions.receive.blocked_log import BlockedLog
+from functions.receive.checks import Services, SystemPolicy
 from functions.receive.intake import Intake
-from functions.receive.routing import DomainDirectory
-from functions.receive.smtp_front import FrontHandler, start_front
+from functions.receive.lookups import Lookups
+from functions.receive.routing import DomainDirectory, TtlCache
+from functions.receive.smtp_front import FrontHandler
+from mailgate import dns, tls
 from mailgate.catalog import Direction
+from mailgate.countries import country_of
 from mailgate.settings import ReceiveSettings
+from mailgate.storage.counters import RateCounters
 from mailgate.storage.mail import MailStore
 from mailgate.storage.queues import JobQueue
-from mailgate.storage.tenants import TenantStore
+from mailgate.storage.tenants import TenantConfigStore, TenantStore
 from mailgate.storage.tracking import TrackingStore
+from mailgate.tenant_config import TenantConfig
+
+
+def system_policy(settings: ReceiveSettings) -> SystemPolicy:
+    zones = {}
+    for entry in settings.ip_reputation_zones:
+        name, _, zone = entry.partition("=")
+        if name.strip().lower() not in ("qil", "kssl", "dul", "etl") or not zone.strip():
+            raise ValueError(
+                f"MAILGATE_IP_REPUTATION_ZONES: '{entry}' is not list=zone "
+                "(lists: qil, kssl, dul, etl)"
+            )
+        zones[name.strip().lower()] = zone.strip().rstrip(".")
+    return SystemPolicy(
+        blocked_networks=tuple(
+            ipaddress.ip_network(network, strict=False) for network in settings.blocked_ips
+        ),
+        blocked_recipients=tuple(p.lower() for p in settings.blocked_recipients),
+        reputation_zones=zones,
+    )
 
 
 def start_fronts(settings: ReceiveSettings) -> list[Controller]:
-    directory = DomainDirectory(TenantStore(settings.tenants_table).domain)
-    intake = Intake(
-        MailStore(settings.mail_bucket),
-        TrackingStore(settings.tracking_table),
-        JobQueue(settings.scan_queue_url),
-    )
+    tenants = TenantStore(settings.tenants_table)
+    configs_store = TenantConfigStore(settings.tenants_table)
+    tracking = TrackingStore(settings.tracking_table)
+    directory = DomainDirectory(tenants.domain)
+    configs: TtlCache[TenantConfig] = TtlCache(lambda tenant: configs_store.get(tenant)[0])
+    intake = Intake(MailStore(settings.mail_bucket), tracking, JobQueue(settings.scan_queue_url))
+    blocked = BlockedLog(tracking)
+    policy = system_policy(settings)
+    counters = RateCounters(settings.counters_table)
+    resolver = dns.resolver(settings.dns_servers, timeout=settings.dns_timeout_s)
+
+    def services() -> Services:
+        lookups = Lookups(resolver, lambda ip: country_of(ip, settings.geoip_data_file))
+        return Services(lookups=lookups, counters=counters, system=policy)
+
+    if settings.tls_cert_file and settings.tls_key_file:
+        cert, key = Path(settings.tls_cert_file), Path(settings.tls_key_file)
+    else:
+        cert, key = tls.self_signed(settings.hostname, Path(tempfile.mkdtemp(prefix="mailgate-")))
+    context = tls.server_context(cert, key)
     controllers = []
     for direction, port in (
         (Direction.INBOUND, settings.smtp_port),
         (Direction.OUTBOUND, settings.relay_port),
     ):
-        handler = FrontHandler(direction, directory, intake, settings.max_recipients)
-        controllers.append(
-            start_front(handler, settings.bind, port, settings.hostname, settings.max_message_bytes)
+        handler = FrontHandler(
+            direction, directory, configs, intake, blocked, services, settings.max_recipients
         )
+        controller = Controller(
+            handler,
+            hostname=settings.bind,
+            port=port,
+            server_hostname=settings.hostname,
+            ident="mailgate ESMTP",
+            data_size_limit=settings.max_message_bytes,
+            enable_SMTPUTF8=True,
+            decode_data=False,
+            tls_context=context,
+            require_starttls=False,
+            timeout=settings.idle_timeout_s,
+        )
+        controller.start()
+        controllers.append(controller)
     return controllers

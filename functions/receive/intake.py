@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -130,11 +129,3 @@ class Intake:
                 "could not undo a failed hand-off",
                 extra={"tenant": tenant_id, "message_uuid": message_uuid},
             )
-
-
-def group_by_tenant(recipients: dict[str, str]) -> dict[str, list[str]]:
-    """``recipients`` maps each address to its tenant."""
-    groups: dict[str, list[str]] = defaultdict(list)
-    for address, tenant_id in recipients.items():
-        groups[tenant_id].append(address)
-    return dict(groups)

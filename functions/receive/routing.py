@@ -1,32 +1,39 @@
-"""Which tenant a transaction belongs to, from its managed domains (cached briefly)."""
+"""Which tenant a transaction belongs to and its configuration, each cached briefly so a
+configuration change takes effect within a minute."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Generic, TypeVar
 
 from mailgate.storage.tenants import Domain
 
 CACHE_SECONDS = 30.0
+T = TypeVar("T")
 
 
-class DomainDirectory:
+class TtlCache(Generic[T]):
     def __init__(
-        self, lookup: Callable[[str], Domain | None], clock: Callable[[], float] = time.monotonic
+        self, lookup: Callable[[str], T], clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._lookup = lookup
         self._clock = clock
-        self._cache: dict[str, tuple[float, Domain | None]] = {}
+        self._cache: dict[str, tuple[float, T]] = {}
 
-    def find(self, name: str) -> Domain | None:
-        name = name.lower().rstrip(".")
+    def find(self, key: str) -> T:
         now = self._clock()
-        cached = self._cache.get(name)
+        cached = self._cache.get(key)
         if cached and now - cached[0] < CACHE_SECONDS:
             return cached[1]
-        domain = self._lookup(name)
-        self._cache[name] = (now, domain)
-        return domain
+        value = self._lookup(key)
+        self._cache[key] = (now, value)
+        return value
+
+
+class DomainDirectory(TtlCache[Domain | None]):
+    def find(self, key: str) -> Domain | None:
+        return super().find(key.lower().rstrip("."))
 
 
 def domain_of(address: str) -> str:

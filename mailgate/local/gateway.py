@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import dns.resolver
 from aiosmtpd.controller import Controller
 
 from functions.receive.front import start_fronts
@@ -19,6 +20,8 @@ from mailgate import aws, resources
 from mailgate.local import bootstrap
 from mailgate.local.api_server import LocalApi
 from mailgate.local.aws_emulator import AwsEmulator
+from mailgate.local.demo_zone import DEMO_ZONE
+from mailgate.local.dns_server import ZoneServer
 from mailgate.local.sink import start_sink
 from mailgate.local.sqs_runner import QueueRunner
 from mailgate.resources import API_ROUTES
@@ -88,6 +91,8 @@ class LocalGateway:
         )
         emulator.start()
         self._stoppers.append(emulator.stop)
+        if not s.dns_servers:
+            self._start_demo_dns(s.local_dns_port)
         os.environ.update(bootstrap.create_resources(s.region))
         self._requeue(emulator.saved_messages())
         emulator.start_saving()
@@ -132,6 +137,16 @@ class LocalGateway:
 
     def _start_controller(self, controller: Controller) -> None:
         self._stoppers.append(controller.stop)
+
+    def _start_demo_dns(self, port: int) -> None:
+        """Demo domains from our own zone, every other name from the system resolver."""
+        try:
+            forwarder: dns.resolver.Resolver | None = dns.resolver.Resolver()
+        except dns.resolver.NoResolverConfiguration:
+            forwarder = None
+        server = ZoneServer(DEMO_ZONE, forwarder=forwarder, port=port).start()
+        self._stoppers.append(server.stop)
+        os.environ["MAILGATE_DNS_SERVERS"] = server.address
 
     def _demo_key(self) -> str:
         if self.settings.demo_api_key:

@@ -11,15 +11,50 @@ import pytest
 
 from mailgate import resources
 from mailgate.auth import SCOPES
+from mailgate.local.demo_zone import DEMO_ZONE
 from mailgate.local.gateway import LocalGateway
 from mailgate.settings import LocalSettings
 from mailgate.storage.tenants import ApiKey, TenantConfigStore, TenantStore
 from mailgate.tenant_config import DomainConfig, MailServer, TenantConfig
 from tests.support.api_client import ApiClient
+from tests.support.dns_server import LoopbackDns
 from tests.support.ports import free_port
 from tests.support.smtp_peer import ScriptedServer
 
 DEMO_KEY = "integration-demo-key"
+REPUTATION_ZONES = {
+    "qil": "qil.rbl.test",
+    "kssl": "kssl.rbl.test",
+    "dul": "dul.rbl.test",
+    "etl": "etl.rbl.test",
+}
+# Loopback client addresses with a story: each test connects from the one it needs.
+LISTED_IPS = {"qil": "127.0.1.1", "kssl": "127.0.1.2", "dul": "127.0.1.3", "etl": "127.0.1.4"}
+SYSTEM_BLOCKED_IP = "127.0.6.6"
+SYSTEM_BLOCKED_RECIPIENTS = "blocked-*@example.com"
+NO_PTR_IP = "127.0.2.1"  # no reverse DNS at all
+UNCONFIRMED_PTR_IP = "127.0.2.2"  # PTR name does not resolve back
+SILENT_NAMES = ["slow.test"]
+
+
+def _reversed(ip: str, zone: str) -> str:
+    return ".".join(reversed(ip.split("."))) + "." + zone
+
+
+TEST_ZONE: dict[tuple[str, str], list[str]] = {
+    **{
+        (_reversed(ip, REPUTATION_ZONES[name]), "A"): ["127.0.0.2"]
+        for name, ip in LISTED_IPS.items()
+    },
+    (_reversed(UNCONFIRMED_PTR_IP, "in-addr.arpa"), "PTR"): ["liar.test."],
+    ("liar.test", "A"): ["192.0.2.1"],
+    ("nullmx.test", "MX"): ["0 ."],
+    ("iplit.test", "MX"): ["10 192.0.2.7."],
+    ("noaddr.test", "MX"): ["10 nowhere.noaddr.test."],
+    ("noaddr.test", "TXT"): ['"v=spf1 -all"'],
+    ("aonly.test", "A"): ["127.0.0.1"],
+    ("slow.test", "MX"): ["10 mx.slow.test."],
+}
 
 
 @dataclass
@@ -69,7 +104,13 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
         "MAILGATE_SINK_PORT": free_port(),
     }
     os.environ.update({name: str(port) for name, port in ports.items()})
+    dns_server = LoopbackDns({**DEMO_ZONE, **TEST_ZONE}, silent=SILENT_NAMES).start()
     os.environ.update(
+        MAILGATE_DNS_SERVERS=dns_server.address,
+        MAILGATE_DNS_TIMEOUT_S="1",
+        MAILGATE_IP_REPUTATION_ZONES=",".join(f"{n}={z}" for n, z in REPUTATION_ZONES.items()),
+        MAILGATE_BLOCKED_IPS=SYSTEM_BLOCKED_IP,
+        MAILGATE_BLOCKED_RECIPIENTS=SYSTEM_BLOCKED_RECIPIENTS,
         MAILGATE_STATE_DIR=str(tmp_path_factory.mktemp("state")),
         MAILGATE_DEMO_API_KEY=DEMO_KEY,
         MAILGATE_RETRY_SCHEDULE_S="1",
@@ -87,6 +128,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
         )
     finally:
         local.stop()
+        dns_server.stop()
 
 
 @pytest.fixture

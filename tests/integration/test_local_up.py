@@ -57,6 +57,7 @@ def env(tmp_path: Path) -> Iterator[dict[str, str]]:
         "MAILGATE_API_PORT": str(free_port()),
         "MAILGATE_AWS_PORT": str(free_port()),
         "MAILGATE_SINK_PORT": str(free_port()),
+        "MAILGATE_LOCAL_DNS_PORT": str(free_port()),
         "MAILGATE_STATE_DIR": str(tmp_path / "state"),
     }
     inherited = {k: v for k, v in os.environ.items() if not k.startswith(("MAILGATE_", "AWS_"))}

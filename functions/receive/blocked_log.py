@@ -1,0 +1,51 @@
+"""Blocked traffic: every stage-1 refusal becomes one row per refused recipient (or one with an
+empty recipient when refused before RCPT), findable with ``type: "blocked"``. Nothing is
+stored in S3 for a refused message."""
+
+from __future__ import annotations
+
+import logging
+
+from functions.receive.checks import Refusal, Transaction
+from mailgate.catalog import TrackingType
+from mailgate.clock import utcnow
+from mailgate.records import TrackingRow
+from mailgate.storage.tracking import TrackingStore
+
+log = logging.getLogger(__name__)
+
+
+class BlockedLog:
+    def __init__(self, tracking: TrackingStore) -> None:
+        self._tracking = tracking
+
+    def record(
+        self, tx: Transaction, refusal: Refusal, message_uuid: str, recipients: list[str]
+    ) -> None:
+        now = utcnow()
+        rows = [
+            TrackingRow(
+                tenant_id=tx.tenant_id,
+                message_uuid=message_uuid,
+                recipient=recipient,
+                time=now,
+                direction=tx.direction,
+                type=TrackingType.BLOCKED,
+                sender=tx.sender,
+                sender_ip=tx.client_ip,
+                helo=tx.helo,
+                upstream_tls=tx.tls,
+                status=None,
+                block_reason=refusal.reason,
+                size=len(tx.raw) or (tx.declared_size or 0),
+                smtp_reply=refusal.reply,
+            )
+            for recipient in recipients
+        ]
+        try:
+            self._tracking.add(rows, [])
+        except Exception:  # the refusal stands even when its log row cannot be written
+            log.exception(
+                "could not log a blocked message",
+                extra={"tenant": tx.tenant_id, "message_uuid": message_uuid},
+            )
