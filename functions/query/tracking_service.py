@@ -21,9 +21,8 @@ from mailgate.records import TimelineEvent, TrackingRow
 from mailgate.search import period as periods
 from mailgate.search import tracking as tracking_search
 from mailgate.search.cursor import CursorSigner, query_digest
+from mailgate.search.matching import NULL_SENDER, RowFilter
 from mailgate.storage.tracking import TrackingStore
-
-NULL_SENDER = "<>"
 
 
 def _sender(row: TrackingRow) -> str:
@@ -42,8 +41,12 @@ def to_item(row: TrackingRow) -> AcceptedItem | BlockedItem:
     }
     if row.type is TrackingType.BLOCKED:
         code = row.block_reason or BlockReason.OTHER
+        reason = BlockReason(code)
         return BlockedItem(
-            **common, block_reason=code, reason=BLOCK_REASONS[BlockReason(code)].label.en
+            **common,
+            block_reason=reason,
+            reason=BLOCK_REASONS[reason].label.en,
+            smtp_reply=row.smtp_reply,
         )
     return AcceptedItem(
         **common,
@@ -83,6 +86,16 @@ class TrackingService:
             period=period,
             sort=request.sort,
             limit=request.limit,
+            filter=RowFilter(
+                senders=tuple(request.senders),
+                recipients=tuple(request.recipients),
+                sender_ip=request.sender_ip,
+                upstream_tls=request.upstream_tls,
+                statuses=frozenset(request.statuses),
+                subject=request.subject,
+                message_id=request.message_id,
+                block_reasons=frozenset(request.block_reasons),
+            ),
         )
         page = tracking_search.search(self._store, query, state)
         next_cursor = (

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from mailgate.catalog import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
+    BlockReason,
     Direction,
     ExportStatus,
     Status,
     TrackingType,
 )
+from mailgate.tenant_config import TenantConfig
 
 Preset = Literal["1h", "24h", "7d", "14d", "30d"]
 
@@ -27,13 +29,35 @@ class CustomPeriod(_Strict):
     end: AwareDatetime
 
 
+AddressFilter = Annotated[str, Field(min_length=1, max_length=320)]
+TlsFilter = Literal["any", "none", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
+ACCEPTED_ONLY = ("statuses", "subject", "message_id")
+BLOCKED_ONLY = ("block_reasons",)
+
+
 class TrackingSearch(_Strict):
     direction: Direction = Direction.INBOUND
     type: TrackingType = TrackingType.ACCEPTED
     period: Preset | CustomPeriod = "24h"
+    senders: list[AddressFilter] = Field(default_factory=list, max_length=100)
+    recipients: list[AddressFilter] = Field(default_factory=list, max_length=100)
+    sender_ip: str | None = Field(None, max_length=45, description="prefix, e.g. 203.0.113.")
+    upstream_tls: TlsFilter = "any"
+    statuses: list[Status] = Field(default_factory=list, description="accepted only")
+    subject: str | None = Field(None, max_length=998, description="accepted only")
+    message_id: str | None = Field(None, max_length=998, description="accepted only")
+    block_reasons: list[BlockReason] = Field(default_factory=list, description="blocked only")
     sort: Literal["desc", "asc"] = "desc"
     limit: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
     cursor: str | None = Field(None, max_length=4096)
+
+    @model_validator(mode="after")
+    def _fields_of_the_type(self) -> TrackingSearch:
+        other = BLOCKED_ONLY if self.type is TrackingType.ACCEPTED else ACCEPTED_ONLY
+        for name in other:
+            if getattr(self, name):
+                raise ValueError(f"{name} does not apply to {self.type} traffic")
+        return self
 
 
 class _TrackingItem(BaseModel):
@@ -60,8 +84,9 @@ class AcceptedItem(_TrackingItem):
 
 class BlockedItem(_TrackingItem):
     type: Literal[TrackingType.BLOCKED] = TrackingType.BLOCKED
-    block_reason: str
-    reason: str
+    block_reason: BlockReason
+    reason: str = Field(description="the block reason's English label")
+    smtp_reply: str = Field(description="what the gateway answered the sending server")
 
 
 class TrackingPage(BaseModel):
@@ -130,3 +155,22 @@ class ExportTask(BaseModel):
 
 class ExportTaskList(BaseModel):
     tasks: list[ExportTask]
+
+
+class ConfigDocument(_Strict):
+    """A tenant's whole configuration and its version. ``GET /v1/config`` returns it; ``PUT
+    /v1/config`` takes it back, with the version that was read (optimistic concurrency)."""
+
+    version: int = Field(ge=0, description="Bumped by every write; 0 before the first.")
+    config: TenantConfig
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="snake_case, stable: what went wrong")
+    message: str = Field(description="one sentence a person can act on")
+
+
+class ErrorBody(BaseModel):
+    """The shape of every error answer (spec/api.md)."""
+
+    error: ErrorDetail

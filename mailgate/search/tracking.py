@@ -7,7 +7,7 @@ so paging resumes exactly.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Literal
 
@@ -15,12 +15,15 @@ from mailgate import tracking_keys as keys
 from mailgate.catalog import Direction, TrackingType
 from mailgate.clock import iso, parse_iso
 from mailgate.records import TrackingRow
+from mailgate.search.matching import RowFilter
 from mailgate.search.period import Period
 from mailgate.storage.tracking import TrackingStore
 
-# Bound on key-range queries per page, so one request's cost stays bounded whatever the
-# period; a page that hits it returns what it found with a cursor to go on.
+# Bounds on one page's work, so a request's cost stays bounded whatever the period and the
+# filters; a page that reaches one returns what it found with a cursor to go on.
 QUERIES_PER_PAGE = 200
+ROWS_READ_PER_PAGE = 5000
+BATCH = 200
 KEY_FIELDS = ("pk", "sk", "gsi1pk", "gsi1sk")
 
 
@@ -32,6 +35,7 @@ class TrackingQuery:
     period: Period
     sort: Literal["asc", "desc"]
     limit: int
+    filter: RowFilter = field(default_factory=RowFilter)
 
 
 @dataclass(frozen=True)
@@ -61,16 +65,23 @@ def search(store: TrackingStore, query: TrackingQuery, state: dict[str, Any]) ->
     high = iso(query.period.end) + "#~"  # every message and recipient at the end instant
     rows: list[TrackingRow] = []
     day, key = int(state["day"]), state["key"]
+    read = 0
     for _ in range(QUERIES_PER_PAGE):
-        if day >= len(days) or len(rows) >= query.limit:
+        if day >= len(days) or len(rows) >= query.limit or read >= ROWS_READ_PER_PAGE:
             break
         bucket = keys.day_bucket(query.tenant_id, query.direction, query.type, days[day])
-        items, more = store.rows_by_time(
-            bucket, low, high, newest_first, query.limit - len(rows), key
-        )
-        rows.extend(TrackingRow.from_item(item) for item in items)
-        if len(rows) >= query.limit and items:
-            key = {name: items[-1][name] for name in KEY_FIELDS}
+        items, more = store.rows_by_time(bucket, low, high, newest_first, BATCH, key)
+        stopped_at = None
+        for item in items:
+            read += 1
+            row = TrackingRow.from_item(item)
+            if query.filter.matches(row):
+                rows.append(row)
+            if len(rows) >= query.limit or read >= ROWS_READ_PER_PAGE:
+                stopped_at = item
+                break
+        if stopped_at is not None and (stopped_at is not items[-1] or more):
+            key = {name: stopped_at[name] for name in KEY_FIELDS}
         elif more:
             key = more
         else:

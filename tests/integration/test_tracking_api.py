@@ -169,3 +169,42 @@ def test_openapi_document_is_public_and_describes_the_routes(gateway: Gateway) -
         document["paths"]
     )
     assert "apiKey" in document["components"]["securitySchemes"]
+
+
+def test_filters_narrow_the_rows_and_page_through_the_rest(gateway: Gateway) -> None:
+    # Given messages with distinct recipients, subjects and Message-IDs
+    tag = uuid.uuid4().hex[:8]
+    with smtplib.SMTP(*gateway.smtp, timeout=30) as smtp:
+        for n in range(4):
+            smtp.sendmail(
+                "filter@sender.test",
+                [f"f{n}-{tag}@example.com"],
+                f"Subject: Invoice {tag} number {n}\r\nMessage-ID: <{tag}-{n}@x>\r\n\r\nx",
+            )
+
+    def found(**query: Any) -> list[str]:
+        rows = [i for page in pages(gateway.api, period="1h", limit=1, **query) for i in page]
+        return sorted(i["recipient"] for i in rows)
+
+    wait_for(lambda: len(found(recipients=[f"*-{tag}@example.com"])) == 4)
+    # Then each filter keeps exactly its rows, across pages of one row
+    assert found(recipients=[f"F1-{tag}@EXAMPLE.COM"]) == [f"f1-{tag}@example.com"]
+    assert found(subject=f"number {tag} invoice", senders=["filter@*"]) == [
+        f"f{n}-{tag}@example.com" for n in range(4)
+    ]
+    assert found(subject=f'"{tag} number 2"') == [f"f2-{tag}@example.com"]
+    assert found(message_id=f"<{tag}-3@X>") == [f"f3-{tag}@example.com"]
+    assert found(recipients=[f"*-{tag}@example.com"], sender_ip="127.0.0.") == [
+        f"f{n}-{tag}@example.com" for n in range(4)
+    ]
+    assert found(recipients=[f"*-{tag}@example.com"], sender_ip="10.") == []
+    assert found(recipients=[f"*-{tag}@example.com"], statuses=["bounced"]) == []
+
+
+def test_filters_of_the_other_traffic_type_are_refused(gateway: Gateway) -> None:
+    status, body = gateway.api.search(type="accepted", block_reasons=["sender_ip_qil"])
+    assert status == 400 and "block_reasons" in body["error"]["message"]
+    status, body = gateway.api.search(type="blocked", statuses=["delivered"])
+    assert status == 400 and "statuses" in body["error"]["message"]
+    status, body = gateway.api.search(type="blocked", block_reasons=["no_such_reason"])
+    assert status == 400
