@@ -196,6 +196,7 @@ FUNCTIONS = (
         id="query",
         handler="functions.query.handler.handler",
         reads=("tracking", "tenants", "cursor-key"),
+        writes=("tenants",),  # the configuration API
         api=True,
     ),
     Function(
@@ -228,6 +229,14 @@ API_ROUTES = (
     ApiRoute("POST", "/v1/tracking/search", "query"),
     ApiRoute("GET", "/v1/tracking/{message_uuid}", "query"),
     ApiRoute("GET", "/v1/openapi.json", "query", public=True),
+    ApiRoute("GET", "/v1/config", "query"),
+    ApiRoute("PUT", "/v1/config", "query"),
+    ApiRoute("PUT", "/v1/config/domains", "query"),
+    ApiRoute("PUT", "/v1/config/sender_filter", "query"),
+    ApiRoute("PUT", "/v1/config/ip_reputation", "query"),
+    ApiRoute("PUT", "/v1/config/tls_peers", "query"),
+    ApiRoute("PUT", "/v1/config/reverse_dns", "query"),
+    ApiRoute("PUT", "/v1/config/limits", "query"),
     ApiRoute("GET", "/v1/exports", "export"),
     ApiRoute("POST", "/v1/exports", "export"),
     ApiRoute("GET", "/v1/exports/{task_id}", "export"),

@@ -156,7 +156,7 @@ class TenantConfig(_Strict):
         names = [domain.name for domain in self.domains]
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
-            raise ValueError(f"domain {duplicates[0]} is listed twice")
+            raise ValueError(f"domains: {duplicates[0]} is listed more than once")
         return self
 
     def domain(self, name: str) -> DomainConfig | None:

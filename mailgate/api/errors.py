@@ -3,6 +3,7 @@ edge: ``{"error": {"code": ..., "message": ...}}``."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -34,8 +35,35 @@ class NotFound(ApiError):
     status = 404
 
 
+class Conflict(ApiError):
+    """The request is valid but clashes with the current state (a version, another tenant)."""
+
+    status = 409
+
+
 def error_body(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message}}
+
+
+def field_path(loc: Sequence[int | str]) -> str:
+    """A pydantic error location as a person writes it: ``domains[0].inbound_servers[1].port``
+    (dictionary-key markers are left out; the message says what is wrong with the key)."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part != "[key]":
+            path += f".{part}" if path else part
+    return path
+
+
+def validation_sentence(loc: Sequence[int | str], kind: str, message: str) -> str:
+    """One sentence for one pydantic error: the field path, then the problem."""
+    path = field_path(loc)
+    if kind == "extra_forbidden":
+        return f"Unknown field '{path}'."
+    text = message.removeprefix("Value error, ").rstrip(".")
+    return f"{path}: {text}." if path else f"{text}."
 
 
 # Bodies of the gateway's own answers (API Gateway responses in AWS; the local server alike).

@@ -15,6 +15,7 @@ from mailgate.api.errors import (
     Forbidden,
     Unauthorized,
     error_body,
+    validation_sentence,
 )
 
 JSON = "application/json"
@@ -25,13 +26,14 @@ def _json_response(status: int, body: dict[str, Any]) -> Response[dict[str, Any]
 
 
 def _sentence(error: dict[str, Any]) -> str:
-    location = ".".join(str(part) for part in error.get("loc", ())[1:] if part != "body")
-    if error.get("type") == "extra_forbidden":
-        return f"Unknown field '{location}'."
     if error.get("type") in ("json_invalid", "model_attributes_type"):
         return "The request body must be a JSON object."
-    message = str(error.get("msg", "invalid value"))
-    return f"{location}: {message}." if location else f"{message}."
+    location = [part for part in error.get("loc", ())[1:] if part != "body"]
+    if error.get("type") == "list_type" and not location:
+        return "The request body must be a JSON array."
+    return validation_sentence(
+        location, str(error.get("type", "")), str(error.get("msg", "invalid value"))
+    )
 
 
 def build_resolver() -> APIGatewayRestResolver:

@@ -1,0 +1,137 @@
+"""The tenant's configuration (scope ``config:write``): read it, replace it whole, or replace one
+section. Each section has its own route so that the OpenAPI document shows its schema; the
+body of a section route is the section's value itself (docs/config-api.md)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+
+from functions.query.config_service import ConfigService, Section
+from mailgate.api.models import ConfigDocument, ErrorBody
+from mailgate.api.resolver import tenant_of
+from mailgate.tenant_config import (
+    DomainConfig,
+    IpReputation,
+    Limits,
+    ReverseDns,
+    SenderFilter,
+    TlsPeer,
+)
+
+SCOPE = "config:write"
+TAGS = ["config"]
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"model": ErrorBody}}}
+
+
+# The answers, for the OpenAPI document (200 takes its schema from the return type).
+_READ_RESPONSES: dict[int, Any] = {
+    200: {"description": "The configuration and its version"},
+    403: _error("forbidden: the API key lacks the config:write scope"),
+}
+_WRITE_RESPONSES: dict[int, Any] = {
+    200: {"description": "The configuration as written, and its new version"},
+    400: _error("invalid_request or invalid_config: the message names the field"),
+    403: _READ_RESPONSES[403],
+    409: _error("version_conflict, or domain_taken: another tenant manages a domain"),
+}
+
+router = APIGatewayRouter()
+
+
+def _service() -> ConfigService:
+    service: ConfigService = router.context["config"]
+    return service
+
+
+def _update(section: Section, value: Any) -> ConfigDocument:
+    return _service().update_section(tenant_of(router, SCOPE), section, value)
+
+
+@router.get(
+    "/v1/config",
+    summary="The tenant's configuration and its version",
+    tags=TAGS,
+    responses=_READ_RESPONSES,
+)
+def get_config() -> ConfigDocument:
+    return _service().get(tenant_of(router, SCOPE))
+
+
+@router.put(
+    "/v1/config",
+    summary="Replace the whole configuration",
+    description="Written only if the stored configuration is still at `version` (the one "
+    "GET /v1/config returned); otherwise 409 version_conflict.",
+    tags=TAGS,
+    responses=_WRITE_RESPONSES,
+)
+def put_config(document: Annotated[ConfigDocument, Body()]) -> ConfigDocument:
+    return _service().replace(tenant_of(router, SCOPE), document.config, document.version)
+
+
+@router.put(
+    "/v1/config/domains",
+    summary="Replace the managed domains",
+    description="Mail for a domain is accepted once it is listed here, and routed to its "
+    "inbound servers. A domain managed by another tenant is refused (409 domain_taken).",
+    tags=TAGS,
+    responses=_WRITE_RESPONSES,
+)
+def put_domains(domains: Annotated[list[DomainConfig], Body()]) -> ConfigDocument:
+    return _update("domains", domains)
+
+
+@router.put(
+    "/v1/config/sender_filter",
+    summary="Replace the blocked and approved senders",
+    tags=TAGS,
+    responses=_WRITE_RESPONSES,
+)
+def put_sender_filter(sender_filter: Annotated[SenderFilter, Body()]) -> ConfigDocument:
+    return _update("sender_filter", sender_filter)
+
+
+@router.put(
+    "/v1/config/ip_reputation",
+    summary="Replace the IP reputation settings",
+    tags=TAGS,
+    responses=_WRITE_RESPONSES,
+)
+def put_ip_reputation(ip_reputation: Annotated[IpReputation, Body()]) -> ConfigDocument:
+    return _update("ip_reputation", ip_reputation)
+
+
+@router.put(
+    "/v1/config/tls_peers",
+    summary="Replace the peers that must use TLS",
+    tags=TAGS,
+    responses=_WRITE_RESPONSES,
+)
+def put_tls_peers(tls_peers: Annotated[list[TlsPeer], Body()]) -> ConfigDocument:
+    return _update("tls_peers", tls_peers)
+
+
+@router.put(
+    "/v1/config/reverse_dns",
+    summary="Replace the reverse DNS check settings",
+    tags=TAGS,
+    responses=_WRITE_RESPONSES,
+)
+def put_reverse_dns(reverse_dns: Annotated[ReverseDns, Body()]) -> ConfigDocument:
+    return _update("reverse_dns", reverse_dns)
+
+
+@router.put(
+    "/v1/config/limits",
+    summary="Replace the message size and rate limits",
+    tags=TAGS,
+    responses=_WRITE_RESPONSES,
+)
+def put_limits(limits: Annotated[Limits, Body()]) -> ConfigDocument:
+    return _update("limits", limits)
