@@ -56,6 +56,8 @@ class ReceiveSettings(_Settings):
     # A geoip2fast .dat file (e.g. built from MaxMind GeoLite2); the packaged data otherwise.
     geoip_data_file: str | None = Field(None, alias="MAILGATE_GEOIP_DATA_FILE")
     idle_timeout_s: float = Field(300.0, alias="MAILGATE_SMTP_IDLE_TIMEOUT_S")
+    # Threads for the blocking work of the front (DNS, AWS calls); sessions wait on them.
+    worker_threads: int = Field(64, alias="MAILGATE_FRONT_THREADS")
 
 
 class ScanSettings(_Settings):

@@ -18,7 +18,7 @@ from functions.receive.lookups import DomainStatus, Lookups
 from functions.receive.replies import BARE_LINE_ENDING, REPLIES, TLS_TOO_OLD
 from mailgate.catalog import BlockReason as R
 from mailgate.catalog import Direction
-from mailgate.storage.counters import RateCounters
+from mailgate.storage.counters import Increment, RateCounters
 from mailgate.tenant_config import (
     DomainConfig,
     RateLimit,
@@ -263,20 +263,26 @@ def _limits(tx: Transaction) -> list[tuple[R, RateLimit, str, int]]:
 
 def message_count(tx: Transaction, s: Services) -> Refusal | None:
     """At RCPT: refuse before the data is sent when the count is already at its limit."""
-    for reason, limit, key, _ in _limits(tx):
-        if reason in (R.RATE_LIMIT_COUNT_IP, R.RATE_LIMIT_COUNT_ADDRESS) and (
-            s.counters.current(key, limit.window_s) >= limit.limit
-        ):
+    counts = [
+        (reason, limit, key)
+        for reason, limit, key, _ in _limits(tx)
+        if reason in (R.RATE_LIMIT_COUNT_IP, R.RATE_LIMIT_COUNT_ADDRESS)
+    ]
+    current = s.counters.current([(key, limit.window_s) for _, limit, key in counts])
+    for (reason, limit, _), count in zip(counts, current, strict=True):
+        if count >= limit.limit:
             return refuse(reason, tx)
     return None
 
 
 def rate_accounting(tx: Transaction, s: Services) -> Refusal | None:
-    """At DATA: count the message and its size; refuse it if that would pass a limit."""
-    for reason, limit, key, amount in _limits(tx):
-        if not s.counters.add(key, amount, limit.limit, limit.window_s):
-            return refuse(reason, tx)
-    return None
+    """At DATA: count the message and its size, all or nothing; refuse it if that would pass
+    a limit."""
+    limits = _limits(tx)
+    over = s.counters.add_all(
+        [Increment(key, amount, limit.limit, limit.window_s) for _, limit, key, amount in limits]
+    )
+    return refuse(limits[over][0], tx) if over is not None else None
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
@@ -51,7 +52,15 @@ def start_fronts(settings: ReceiveSettings) -> list[Controller]:
     tracking = TrackingStore(settings.tracking_table)
     directory = DomainDirectory(tenants.domain)
     configs: TtlCache[TenantConfig] = TtlCache(lambda tenant: configs_store.get(tenant)[0])
-    intake = Intake(MailStore(settings.mail_bucket), tracking, JobQueue(settings.scan_queue_url))
+    pool = ThreadPoolExecutor(max_workers=settings.worker_threads, thread_name_prefix="front")
+    # The hand-off's parallel writes get threads of their own: were they taken from ``pool``,
+    # sessions waiting on them could hold every thread and wait forever.
+    writes = ThreadPoolExecutor(
+        max_workers=2 * settings.worker_threads, thread_name_prefix="handoff"
+    )
+    intake = Intake(
+        MailStore(settings.mail_bucket), tracking, JobQueue(settings.scan_queue_url), writes
+    )
     blocked = BlockedLog(tracking)
     policy = system_policy(settings)
     counters = RateCounters(settings.counters_table)
@@ -72,7 +81,14 @@ def start_fronts(settings: ReceiveSettings) -> list[Controller]:
         (Direction.OUTBOUND, settings.relay_port),
     ):
         handler = FrontHandler(
-            direction, directory, configs, intake, blocked, services, settings.max_recipients
+            direction,
+            directory,
+            configs,
+            intake,
+            blocked,
+            services,
+            settings.max_recipients,
+            pool,
         )
         controller = Controller(
             handler,

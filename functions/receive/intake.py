@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -45,10 +46,17 @@ class Accepted:
 
 
 class Intake:
-    def __init__(self, mail: MailStore, tracking: TrackingStore, scan_queue: JobQueue) -> None:
+    def __init__(
+        self,
+        mail: MailStore,
+        tracking: TrackingStore,
+        scan_queue: JobQueue,
+        pool: ThreadPoolExecutor,
+    ) -> None:
         self._mail = mail
         self._tracking = tracking
         self._scan_queue = scan_queue
+        self._pool = pool  # the S3 object and the rows are written side by side
 
     def accept(
         self, envelope: Envelope, recipients_by_tenant: dict[str, list[str]]
@@ -106,18 +114,20 @@ class Intake:
             received_at=received,
             sender_ip=envelope.sender_ip,
         )
-        stored = False
+        writes = [
+            self._pool.submit(self._mail.put, key, envelope.raw),
+            self._pool.submit(self._tracking.add, rows, [received_event]),
+        ]
         try:
-            self._mail.put(key, envelope.raw)
-            stored = True
-            self._tracking.add(rows, [received_event])
+            for write in writes:
+                write.result()
             self._scan_queue.send(job)
         except Exception as error:
             log.exception(
                 "hand-off failed", extra={"tenant": tenant_id, "message_uuid": message_uuid}
             )
-            if stored:
-                self._undo(tenant_id, message_uuid, key)
+            wait(writes)
+            self._undo(tenant_id, message_uuid, key)
             raise HandOffFailed(str(error)) from error
 
     def _undo(self, tenant_id: str, message_uuid: str, key: str) -> None:

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
@@ -101,6 +102,7 @@ class FrontHandler:
         blocked: BlockedLog,
         services: Callable[[], Services],
         max_recipients: int,
+        pool: ThreadPoolExecutor,
     ) -> None:
         self.direction = direction
         self._directory = directory
@@ -109,9 +111,10 @@ class FrontHandler:
         self._blocked = blocked
         self._services = services
         self._max_recipients = max_recipients
+        self._pool = pool  # checks and hand-off block on DNS and AWS calls
 
     async def _blocking(self, call: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(None, partial(call, *args))
+        return await asyncio.get_running_loop().run_in_executor(self._pool, partial(call, *args))
 
     def _view(
         self, server: SMTP, session: Session, state: _State, tenant_id: str, domain: str

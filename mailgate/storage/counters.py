@@ -5,12 +5,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
 from mailgate import aws
 from mailgate.resources import EXPIRES_AT
+
+
+@dataclass(frozen=True)
+class Increment:
+    key: str
+    amount: int
+    limit: int
+    window_s: int
 
 
 class RateCounters:
@@ -22,32 +30,57 @@ class RateCounters:
         window = int(self._clock()) // window_s
         return f"{key}#{window_s}#{window}", (window + 1) * window_s + 3600
 
-    def current(self, key: str, window_s: int) -> int:
-        pk, _ = self._item_key(key, window_s)
-        item: dict[str, Any] | None = (
-            aws.table(self._table_name).get_item(Key={"pk": pk}).get("Item")
+    def current(self, counters: list[tuple[str, int]]) -> list[int]:
+        """The counts of this window for each (key, window length), in one read."""
+        if not counters:
+            return []
+        pks = [self._item_key(key, window_s)[0] for key, window_s in counters]
+        response = aws.client("dynamodb").batch_get_item(
+            RequestItems={
+                self._table_name: {"Keys": [{"pk": {"S": pk}} for pk in dict.fromkeys(pks)]}
+            }
         )
-        return int(item["n"]) if item else 0
+        found = {
+            item["pk"]["S"]: int(item["n"]["N"])
+            for item in response["Responses"].get(self._table_name, [])
+        }
+        return [found.get(pk, 0) for pk in pks]
 
-    def add(self, key: str, amount: int, limit: int, window_s: int) -> bool:
-        """Add ``amount`` unless the window's total would pass ``limit``; False if it would."""
-        if amount > limit:
-            return False
-        pk, expires = self._item_key(key, window_s)
-        try:
-            aws.table(self._table_name).update_item(
-                Key={"pk": pk},
-                UpdateExpression="ADD n :amount SET #expires = :expires",
-                ConditionExpression="attribute_not_exists(n) OR n <= :most",
-                ExpressionAttributeNames={"#expires": EXPIRES_AT},
-                ExpressionAttributeValues={
-                    ":amount": amount,
-                    ":expires": expires,
-                    ":most": limit - amount,
-                },
+    def add_all(self, increments: list[Increment]) -> int | None:
+        """Add every amount or none (one transaction); the index of the first increment that
+        would pass its limit, or None when all were added."""
+        for index, increment in enumerate(increments):
+            if increment.amount > increment.limit:
+                return index
+        if not increments:
+            return None
+        actions = []
+        for increment in increments:
+            pk, expires = self._item_key(increment.key, increment.window_s)
+            actions.append(
+                {
+                    "Update": {
+                        "TableName": self._table_name,
+                        "Key": {"pk": {"S": pk}},
+                        "UpdateExpression": "ADD n :amount SET #expires = :expires",
+                        "ConditionExpression": "attribute_not_exists(n) OR n <= :most",
+                        "ExpressionAttributeNames": {"#expires": EXPIRES_AT},
+                        "ExpressionAttributeValues": {
+                            ":amount": {"N": str(increment.amount)},
+                            ":expires": {"N": str(expires)},
+                            ":most": {"N": str(increment.limit - increment.amount)},
+                        },
+                    }
+                }
             )
+        try:
+            aws.client("dynamodb").transact_write_items(TransactItems=actions)
         except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
+            if error.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            reasons = error.response.get("CancellationReasons", [])
+            for index, reason in enumerate(reasons):
+                if reason.get("Code") == "ConditionalCheckFailed":
+                    return index
             raise
-        return True
+        return None

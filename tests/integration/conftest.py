@@ -35,6 +35,15 @@ SYSTEM_BLOCKED_RECIPIENTS = "blocked-*@example.com"
 NO_PTR_IP = "127.0.2.1"  # no reverse DNS at all
 UNCONFIRMED_PTR_IP = "127.0.2.2"  # PTR name does not resolve back
 SILENT_NAMES = ["slow.test"]
+# Domains that resolve (A 127.0.0.1) and belong to no tenant until a test claims one as the
+# managed domain of a tenant sending through the relay (the relay checks the sender's domain).
+STAGE1_RELAY_DOMAINS = {
+    "recipient_domain_not_found": "s1-relay-rdnf.test",
+    "recipient_domain_malformed": "s1-relay-rdmf.test",
+    "message_too_big": "s1-relay-size.test",
+    "rate_limit": "s1-relay-rate.test",
+    "recipient_blocked": "s1-relay-blocked.test",
+}
 
 
 def _reversed(ip: str, zone: str) -> str:
@@ -54,6 +63,7 @@ TEST_ZONE: dict[tuple[str, str], list[str]] = {
     ("noaddr.test", "TXT"): ['"v=spf1 -all"'],
     ("aonly.test", "A"): ["127.0.0.1"],
     ("slow.test", "MX"): ["10 mx.slow.test."],
+    **{(name, "A"): ["127.0.0.1"] for name in STAGE1_RELAY_DOMAINS.values()},
 }
 
 
