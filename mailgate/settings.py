@@ -11,6 +11,7 @@ from pydantic import BeforeValidator, Field
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from mailgate import resources
+from mailgate.tenant_config import MAX_MESSAGE_BYTES
 
 
 def _split_commas(value: Any) -> Any:
@@ -41,7 +42,9 @@ class ReceiveSettings(_Settings):
     hostname: str = Field("mailgate.localhost", alias="MAILGATE_HOSTNAME")
     # RFC 5321 4.5.3.1.8: at least 100 recipients must be accepted per transaction.
     max_recipients: int = Field(100, alias="MAILGATE_MAX_RECIPIENTS")
-    max_message_bytes: int = Field(50 * 1024 * 1024, alias="MAILGATE_MAX_MESSAGE_BYTES")
+    # The front's own ceiling (ESMTP SIZE): the largest limit a tenant may set, so every
+    # tenant's limit is enforced by its check, which logs the refusal.
+    max_message_bytes: int = Field(MAX_MESSAGE_BYTES, alias="MAILGATE_MAX_MESSAGE_BYTES")
     counters_table: str = Field(alias=resources.COUNTERS.env_var)
     dns_servers: CommaList = Field(default=[], alias="MAILGATE_DNS_SERVERS")
     dns_timeout_s: float = Field(5.0, alias="MAILGATE_DNS_TIMEOUT_S")

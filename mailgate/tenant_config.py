@@ -18,6 +18,7 @@ DOMAIN_RE = re.compile(rf"^(?:{_LABEL}\.)+[a-z]{{2,63}}$")
 # An address pattern: "*" stands for any run of characters (e.g. "*@example.com").
 PATTERN_RE = re.compile(r"^[^\s<>()\[\],;:\\\"]{1,320}$")
 MAX_LIST = 10_000
+MAX_MESSAGE_BYTES = 150 * 1024 * 1024  # the most a tenant may allow
 
 
 def _domain(value: str) -> str:
@@ -137,7 +138,7 @@ class RateLimits(_Strict):
 
 
 class Limits(_Strict):
-    max_message_bytes: int = Field(50 * 1024 * 1024, ge=1024, le=150 * 1024 * 1024)
+    max_message_bytes: int = Field(50 * 1024 * 1024, ge=1024, le=MAX_MESSAGE_BYTES)
     inbound: RateLimits = Field(default_factory=RateLimits)
     outbound: RateLimits = Field(default_factory=RateLimits)
 

@@ -275,14 +275,14 @@ def message_count(tx: Transaction, s: Services) -> Refusal | None:
     return None
 
 
-def rate_accounting(tx: Transaction, s: Services) -> Refusal | None:
-    """At DATA: count the message and its size, all or nothing; refuse it if that would pass
-    a limit."""
-    limits = _limits(tx)
-    over = s.counters.add_all(
-        [Increment(key, amount, limit.limit, limit.window_s) for _, limit, key, amount in limits]
-    )
-    return refuse(limits[over][0], tx) if over is not None else None
+def increments(tx: Transaction) -> list[tuple[R, Increment]]:
+    """What this message adds to each configured limit. The front adds the increments of
+    every tenant of a transaction in one all-or-nothing step at the end of DATA, after the
+    other checks passed, so a refused message counts against no one."""
+    return [
+        (reason, Increment(key, amount, limit.limit, limit.window_s))
+        for reason, limit, key, amount in _limits(tx)
+    ]
 
 
 @dataclass(frozen=True)
@@ -316,7 +316,7 @@ CHECKS: tuple[Check, ...] = (
     # end of DATA
     Check("bare_line_endings", "data", BOTH, bare_line_endings),
     Check("message_size", "data", BOTH, message_size),
-    Check("rate_accounting", "data", BOTH, rate_accounting),
+    # then the rate-limit accounting of every tenant of the transaction (``increments``)
 )
 
 

@@ -13,6 +13,7 @@ from functions.receive.blocked_log import BlockedLog
 from functions.receive.checks import Services, SystemPolicy
 from functions.receive.intake import Intake
 from functions.receive.lookups import Lookups
+from functions.receive.protocol import FrontController
 from functions.receive.routing import DomainDirectory, TtlCache
 from functions.receive.smtp_front import FrontHandler
 from mailgate import dns, tls
@@ -71,11 +72,11 @@ def start_fronts(settings: ReceiveSettings) -> list[Controller]:
         return Services(lookups=lookups, counters=counters, system=policy)
 
     if settings.tls_cert_file and settings.tls_key_file:
-        cert, key = Path(settings.tls_cert_file), Path(settings.tls_key_file)
+        context = tls.server_context(Path(settings.tls_cert_file), Path(settings.tls_key_file))
     else:
-        cert, key = tls.self_signed(settings.hostname, Path(tempfile.mkdtemp(prefix="mailgate-")))
-    context = tls.server_context(cert, key)
-    controllers = []
+        with tempfile.TemporaryDirectory(prefix="mailgate-") as scratch:
+            context = tls.server_context(*tls.self_signed(settings.hostname, Path(scratch)))
+    controllers: list[Controller] = []
     for direction, port in (
         (Direction.INBOUND, settings.smtp_port),
         (Direction.OUTBOUND, settings.relay_port),
@@ -90,7 +91,7 @@ def start_fronts(settings: ReceiveSettings) -> list[Controller]:
             settings.max_recipients,
             pool,
         )
-        controller = Controller(
+        controller = FrontController(
             handler,
             hostname=settings.bind,
             port=port,

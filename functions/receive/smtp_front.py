@@ -278,18 +278,31 @@ class FrontHandler:
         groups: dict[str, list[str]] = {}
         for recipient, tenant_id in state.tenant_of.items():
             groups.setdefault(tenant_id, []).append(recipient)
+        services = _services(session, self._services)
+        refusal: Refusal | None = None
         for tenant_id in groups:
             tx = state.views[tenant_id]
             tx.raw, tx.recipient = raw, ""
             try:
-                refusal = checks.run("data", tx, _services(session, self._services))
+                refusal = checks.run("data", tx, services)
             except DnsUnavailable:
                 refusal = Refusal(BlockReason.OTHER, DNS_TEMPORARY)
             if refusal is not None:
-                # One reply answers the whole transaction: every recipient is refused.
-                for other_tenant, others in groups.items():
-                    self._log(state.views[other_tenant], refusal, state, others)
-                return refusal.reply
+                break
+        else:
+            counted = [
+                (state.views[tenant_id], reason, increment)
+                for tenant_id in groups
+                for reason, increment in checks.increments(state.views[tenant_id])
+            ]
+            over = services.counters.add_all([increment for _, _, increment in counted])
+            if over is not None:
+                refusal = checks.refuse(counted[over][1], counted[over][0])
+        if refusal is not None:
+            # One reply answers the whole transaction: every recipient is refused.
+            for tenant_id, recipients in groups.items():
+                self._log(state.views[tenant_id], refusal, state, recipients)
+            return refusal.reply
         message = Message(
             direction=self.direction,
             sender=state.sender,

@@ -448,10 +448,6 @@ def short_idle_front(
             controller.stop()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="aiosmtpd's timeout closes the connection without a 421 reply (RFC 5321 3.8, 4.2.2)",
-)
 def test_idle_client_gets_421_and_is_disconnected(short_idle_front: tuple[str, int]) -> None:
     with greeted(short_idle_front) as wire:
         start = time.monotonic()
@@ -482,11 +478,6 @@ def test_idle_client_is_disconnected_within_a_few_seconds(
         assert fresh.command("NOOP").code == 250
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the idle timer is not reset by data lines: an active DATA transfer longer than the "
-    "idle timeout is cut off (RFC 5321 4.5.3.2)",
-)
 def test_client_sending_data_steadily_is_not_cut_off_by_the_idle_timeout(
     short_idle_front: tuple[str, int],
 ) -> None:

@@ -681,12 +681,6 @@ def test_message_over_the_limit_is_refused_at_end_of_data(
     assert send(gateway, SENDER, [tenant.address("other")], message(MAX_BYTES // 2)).code == 250
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the front's own SIZE cap (MAILGATE_MAX_MESSAGE_BYTES, 50 MiB, = the tenant default) "
-    "refuses first, in aiosmtpd: '552 Error: …' without an enhanced status code and without "
-    "a blocked row",
-)
 @pytest.mark.parametrize("declared", [True, False], ids=["declared-size", "data"])
 def test_message_over_the_default_limit_is_logged_as_message_too_big(
     gateway: Gateway, server: ScriptedServer, declared: bool
@@ -803,12 +797,6 @@ def test_refused_message_is_not_counted_against_the_other_limits(
     assert third.code == 250, third.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="at end of DATA each tenant's limits are counted in turn; when a later tenant's "
-    "limit refuses the whole transaction, the earlier tenants keep the counts of the refused "
-    "message (functions/receive/smtp_front.py _data)",
-)
 def test_message_refused_for_another_tenant_is_not_counted(
     gateway: Gateway, server: ScriptedServer
 ) -> None:
