@@ -17,13 +17,25 @@ class MailgateStack(Stack):
     """Storage, the Lambda pipeline, the tenant API and the SMTP front of one region."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, region_code: str, **kwargs: Any
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        region_code: str,
+        front_settings: dict[str, str],
+        **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         storage = Storage(self, "Storage")
         pipeline = Pipeline(self, "Pipeline", storage=storage, region_code=region_code)
         api = Api(self, "Api", functions=pipeline.functions)
-        ingress = Ingress(self, "Ingress", storage=storage, region_code=region_code)
+        ingress = Ingress(
+            self,
+            "Ingress",
+            storage=storage,
+            region_code=region_code,
+            front_settings=front_settings,
+        )
 
         CfnOutput(self, "ApiUrl", value=api.rest_api.url, description="Tenant API base URL")
         CfnOutput(

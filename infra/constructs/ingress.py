@@ -46,11 +46,17 @@ class Ingress(Construct):
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, storage: Storage, region_code: str
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        storage: Storage,
+        region_code: str,
+        front_settings: dict[str, str],
     ) -> None:
         super().__init__(scope, construct_id)
         self.vpc = self._build_vpc()
-        self._task_definition = self._build_task_definition(storage, region_code)
+        self._task_definition = self._build_task_definition(storage, region_code, front_settings)
         self.service = self._build_service()
         self.load_balancer = self._build_load_balancer()
 
@@ -89,7 +95,7 @@ class Ingress(Construct):
         return vpc
 
     def _build_task_definition(
-        self, storage: Storage, region_code: str
+        self, storage: Storage, region_code: str, front_settings: dict[str, str]
     ) -> ecs.FargateTaskDefinition:
         task_definition = ecs.FargateTaskDefinition(
             self,
@@ -109,6 +115,9 @@ class Ingress(Construct):
         environment |= {port.env_var: str(port.container) for port in SMTP_PORTS}
         environment |= common_environment(region_code)
         environment["MAILGATE_BIND"] = "0.0.0.0"  # noqa: S104 (the task's own network interface)
+        # Deployment settings of the region (cdk.json "front_settings"): host name, reputation
+        # list zones, system block lists; empty values are left to the front's defaults.
+        environment |= {name: value for name, value in front_settings.items() if value}
         task_definition.add_container(
             CONTAINER_NAME,
             image=ecs.ContainerImage.from_asset(

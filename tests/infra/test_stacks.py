@@ -514,6 +514,10 @@ class TestIngress:
         assert environment["MAILGATE_BIND"] == "0.0.0.0"
         assert environment["MAILGATE_REGION_CODE"] == synth.region_code
         assert {mapping["ContainerPort"] for mapping in container["PortMappings"]} == {2525, 2587}
+        settings = json.loads(CDK_JSON.read_text())["context"]["front_settings"][synth.region_code]
+        assert {k: environment[k] for k, v in settings.items() if v} == {
+            k: v for k, v in settings.items() if v
+        }
 
     def test_task_role_is_granted_exactly_the_receive_resources(self, synth: Synth) -> None:
         (task,) = synth.of_type("AWS::ECS::TaskDefinition").values()
