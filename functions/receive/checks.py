@@ -185,12 +185,7 @@ def sender_domain(tx: Transaction, s: Services) -> Refusal | None:
     domain = _domain_of(tx.sender)
     if not domain:
         return None  # the null sender has no domain to check
-    status = s.lookups.domain_status(domain)
-    if status is DomainStatus.NOT_FOUND:
-        return refuse(R.SENDER_DOMAIN_NOT_FOUND, tx)
-    if status is DomainStatus.MALFORMED:
-        return refuse(R.SENDER_DOMAIN_MALFORMED, tx)
-    return None
+    return _domain_check(domain, tx, s, R.SENDER_DOMAIN_NOT_FOUND, R.SENDER_DOMAIN_MALFORMED)
 
 
 def recipient_blocked(tx: Transaction, s: Services) -> Refusal | None:
@@ -207,11 +202,19 @@ def recipient_valid(tx: Transaction, s: Services) -> Refusal | None:
 
 
 def recipient_domain(tx: Transaction, s: Services) -> Refusal | None:
-    status = s.lookups.domain_status(_domain_of(tx.recipient))
+    return _domain_check(
+        _domain_of(tx.recipient), tx, s, R.RECIPIENT_DOMAIN_NOT_FOUND, R.RECIPIENT_DOMAIN_MALFORMED
+    )
+
+
+def _domain_check(
+    domain: str, tx: Transaction, s: Services, not_found: R, malformed: R
+) -> Refusal | None:
+    status = s.lookups.domain_status(domain)
     if status is DomainStatus.NOT_FOUND:
-        return refuse(R.RECIPIENT_DOMAIN_NOT_FOUND, tx)
+        return refuse(not_found, tx)
     if status is DomainStatus.MALFORMED:
-        return refuse(R.RECIPIENT_DOMAIN_MALFORMED, tx)
+        return refuse(malformed, tx)
     return None
 
 

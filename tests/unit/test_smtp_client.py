@@ -3,11 +3,9 @@ servers tried in order until one answers, and the message bytes delivered unchan
 
 from __future__ import annotations
 
-import datetime as dt
 import ssl
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +14,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from functions.deliver.smtp_client import NOT_CONNECTED, Attempt, Reply, deliver
 from mailgate.tenant_config import MailServer
+from mailgate.tls import self_signed, server_context
 from tests.support.ports import free_port
 
 SENDER = "alice@sender.example"
@@ -250,36 +249,7 @@ def test_a_refused_sender_is_every_recipients_reply(start_peer: StartPeer) -> No
 @pytest.fixture(scope="module")
 def tls_context(tmp_path_factory: pytest.TempPathFactory) -> ssl.SSLContext:
     """A server context with a throwaway self-signed certificate."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mx.example.com")])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    directory: Path = tmp_path_factory.mktemp("tls")
-    (directory / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    (directory / "key.pem").write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(directory / "cert.pem", directory / "key.pem")
-    return context
+    return server_context(*self_signed("mx.example.com", tmp_path_factory.mktemp("tls")))
 
 
 def test_starttls_is_used_when_offered_even_with_an_untrusted_certificate(
