@@ -26,8 +26,11 @@ class TtlCache(Generic[T]):
         cached = self._cache.get(key)
         if cached and now - cached[0] < CACHE_SECONDS:
             return cached[1]
+        return self.reload(key)
+
+    def reload(self, key: str) -> T:
         value = self._lookup(key)
-        self._cache[key] = (now, value)
+        self._cache[key] = (self._clock(), value)
         return value
 
 

@@ -121,11 +121,25 @@ class FrontHandler:
     ) -> Transaction:
         try:
             config = self._configs.find(tenant_id)
+            managed = config.domain(domain)
+            if managed is None:  # a domain added since the configuration was cached
+                config = self._configs.reload(tenant_id)
+                managed = config.domain(domain)
         except Exception as error:
             raise PolicyError(f"configuration of {tenant_id} could not be loaded") from error
-        managed = config.domain(domain)
         if managed is None:
             raise PolicyError(f"configuration of {tenant_id} does not cover {domain}")
+        return self._transaction(server, session, state, tenant_id, config, managed)
+
+    def _transaction(
+        self,
+        server: SMTP,
+        session: Session,
+        state: _State,
+        tenant_id: str,
+        config: TenantConfig,
+        domain: DomainConfig,
+    ) -> Transaction:
         return Transaction(
             direction=self.direction,
             client_ip=str(session.peer[0]) if session.peer else "",
@@ -134,7 +148,7 @@ class FrontHandler:
             sender=state.sender,
             tenant_id=tenant_id,
             config=config,
-            domain=managed,
+            domain=domain,
             declared_size=state.declared_size,
         )
 
@@ -164,18 +178,10 @@ class FrontHandler:
         recipient: str,
     ) -> str:
         reply = REPLIES[BlockReason.POLICY_MATCHING_ERROR]
-        tx = Transaction(
-            direction=self.direction,
-            client_ip=str(session.peer[0]) if session.peer else "",
-            helo=str(session.host_name or ""),
-            tls=_upstream_tls(server),
-            sender=state.sender,
-            tenant_id=tenant_id,
-            config=TenantConfig(),
-            # The tenant's own settings for the domain are what could not be had.
-            domain=DomainConfig.model_construct(name=domain, inbound_servers=[]),
-            recipient=recipient,
-        )
+        # The tenant's own settings for the domain are what could not be had.
+        unknown = DomainConfig.model_construct(name=domain, inbound_servers=[])
+        tx = self._transaction(server, session, state, tenant_id, TenantConfig(), unknown)
+        tx.recipient = recipient
         self._log(tx, Refusal(BlockReason.POLICY_MATCHING_ERROR, reply), state, [recipient])
         return reply
 

@@ -78,10 +78,14 @@ def test_get_returns_the_tenants_config_and_version(gateway: Gateway, peer: Scri
 def test_added_domain_receives_mail_at_its_inbound_server(
     gateway: Gateway, peer: ScriptedServer
 ) -> None:
-    # Given a tenant with one domain and its reverse DNS check configured
+    # Given a tenant with one domain and its reverse DNS check configured, which has already
+    # received mail (so the SMTP front holds its configuration in cache)
     acme = tenant(gateway, peer)
     assert acme.put("reverse_dns", {"enabled": False, "forward_confirmed": True})[0] == 200
     added = f"new-{acme.domain}"
+    with smtplib.SMTP(*gateway.smtp, timeout=30) as smtp:
+        smtp.ehlo("sender.test")
+        assert smtp.sendmail("config-test@sender.test", [f"first@{acme.domain}"], "x") == {}
 
     # When it adds a second domain, served by the same inbound server
     status, document = acme.put(
@@ -99,7 +103,8 @@ def test_added_domain_receives_mail_at_its_inbound_server(
     assert document["config"]["reverse_dns"]["forward_confirmed"] is True
     assert acme.document() == document
 
-    # And mail for the new domain is accepted by the SMTP front and delivered to its server
+    # And mail for the new domain is accepted at once (not after the cache expires) and
+    # delivered to its server
     recipient = f"someone@{added}"
     with smtplib.SMTP(*gateway.smtp, timeout=30) as smtp:
         smtp.ehlo("sender.test")
