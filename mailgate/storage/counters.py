@@ -7,8 +7,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from botocore.exceptions import ClientError
-
 from mailgate import aws
 from mailgate.resources import EXPIRES_AT
 
@@ -74,13 +72,7 @@ class RateCounters:
                 }
             )
         try:
-            aws.client("dynamodb").transact_write_items(TransactItems=actions)
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
-            reasons = error.response.get("CancellationReasons", [])
-            for index, reason in enumerate(reasons):
-                if reason.get("Code") == "ConditionalCheckFailed":
-                    return index
-            raise
+            aws.transact_write(actions)
+        except aws.ConditionFailed as failed:
+            return failed.index
         return None

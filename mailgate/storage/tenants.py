@@ -11,7 +11,6 @@ import hashlib
 from typing import Any
 
 from boto3.dynamodb.types import TypeSerializer
-from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from mailgate import aws
@@ -103,7 +102,6 @@ class TenantConfigStore:
         previous, version = self.get(tenant_id)
         if version != expected_version:
             raise ConfigConflict(tenant_id)
-        dynamodb = aws.client("dynamodb")
         serializer = TypeSerializer()
 
         def item(values: dict[str, Any]) -> dict[str, Any]:
@@ -159,16 +157,11 @@ class TenantConfigStore:
                 }
             )
         try:
-            dynamodb.transact_write_items(TransactItems=actions)
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
-            reasons = error.response.get("CancellationReasons", [])
-            for index, reason in enumerate(reasons):
-                if reason.get("Code") == "ConditionalCheckFailed":
-                    if index == 0:
-                        raise ConfigConflict(tenant_id) from error
-                    if index <= len(config.domains):
-                        raise DomainTaken(config.domains[index - 1].name) from error
+            aws.transact_write(actions)
+        except aws.ConditionFailed as failed:
+            if failed.index == 0:
+                raise ConfigConflict(tenant_id) from failed
+            if failed.index <= len(config.domains):
+                raise DomainTaken(config.domains[failed.index - 1].name) from failed
             raise
         return version + 1
