@@ -152,13 +152,15 @@ MAIL = Bucket(
     ),
 )
 
+# Visibility timeouts are 6x the consuming function's timeout, as AWS advises for Lambda
+# event sources (a batch may wait while the function is throttled or retried).
 SCAN_QUEUE = Queue(
-    id="scan", env_var="MAILGATE_SCAN_QUEUE_URL", visibility_timeout_s=180, max_receive_count=5
+    id="scan", env_var="MAILGATE_SCAN_QUEUE_URL", visibility_timeout_s=720, max_receive_count=5
 )
 DELIVER_QUEUE = Queue(
     id="deliver",
     env_var="MAILGATE_DELIVER_QUEUE_URL",
-    visibility_timeout_s=180,
+    visibility_timeout_s=720,
     max_receive_count=5,
 )
 QUEUES = (SCAN_QUEUE, DELIVER_QUEUE)
