@@ -471,21 +471,41 @@ def spam_result_string(score: float, threshold: float) -> str:
 
 
 @dataclass(frozen=True)
+class PolicyCondition:
+    """What a rule looks for: a threat type, and for types with detection methods, which ones.
+
+    An empty ``methods`` means any detection method of the threat type.
+    """
+
+    threat: ThreatType
+    methods: frozenset[str] = frozenset()
+
+    def __str__(self) -> str:
+        if not THREAT_TYPES[self.threat].methods:
+            return str(self.threat)
+        named = ", ".join(sorted(self.methods)) or "any detection method"
+        return f"{self.threat} ({named})"
+
+
+@dataclass(frozen=True)
 class DefaultPolicy:
     direction: Direction
     name: str
-    condition: ThreatType
-    level: SpamLevel
+    condition: PolicyCondition
+    level: SpamLevel | None  # spam rules only
     enabled: bool
     action: PolicyAction
     editable: bool  # False: always enabled, cannot be changed
 
 
+_SPAM = PolicyCondition(ThreatType.SPAM)
+_MALWARE = PolicyCondition(ThreatType.MALWARE)
+
 DEFAULT_POLICIES: tuple[DefaultPolicy, ...] = (
     DefaultPolicy(
         Direction.INBOUND,
         "Spam or Phish",
-        ThreatType.SPAM,
+        _SPAM,
         SpamLevel.MEDIUM_LOW,
         enabled=True,
         action=PolicyAction.QUARANTINE,
@@ -494,7 +514,7 @@ DEFAULT_POLICIES: tuple[DefaultPolicy, ...] = (
     DefaultPolicy(
         Direction.INBOUND,
         "Newsletter or spam-like",
-        ThreatType.SPAM,
+        _SPAM,
         SpamLevel.MEDIUM_HIGH,
         enabled=True,
         action=PolicyAction.QUARANTINE,
@@ -503,7 +523,7 @@ DEFAULT_POLICIES: tuple[DefaultPolicy, ...] = (
     DefaultPolicy(
         Direction.OUTBOUND,
         "Global Outbound Policy (Spam or Phish)",
-        ThreatType.SPAM,
+        _SPAM,
         SpamLevel.HIGHEST,
         enabled=True,
         action=PolicyAction.NONE,
@@ -512,13 +532,41 @@ DEFAULT_POLICIES: tuple[DefaultPolicy, ...] = (
     DefaultPolicy(
         Direction.OUTBOUND,
         "Outbound - Spam or Phish",
-        ThreatType.SPAM,
+        _SPAM,
         SpamLevel.MEDIUM_LOW,
         enabled=False,
         action=PolicyAction.QUARANTINE,
         editable=True,
     ),
+    DefaultPolicy(
+        Direction.INBOUND,
+        "Virus",
+        _MALWARE,
+        None,
+        enabled=True,
+        action=PolicyAction.QUARANTINE,
+        editable=True,
+    ),
+    DefaultPolicy(
+        Direction.OUTBOUND,
+        "Outbound - Virus",
+        _MALWARE,
+        None,
+        enabled=True,
+        action=PolicyAction.QUARANTINE,
+        editable=True,
+    ),
 )
+
+
+# An engine that gives no verdict (down, timeout, error answer, a limit reached): after retries
+# the message goes on with a scan_exclusion/other_exclusion event and this action — fail closed
+# for the virus engine, fail open for the spam engine.
+ENGINE_FAILURE_EVENT = (ThreatType.SCAN_EXCLUSION, "other_exclusion")
+ENGINE_FAILURE_ACTIONS: Mapping[ThreatType, PolicyAction] = {
+    ThreatType.MALWARE: PolicyAction.QUARANTINE,
+    ThreatType.SPAM: PolicyAction.NONE,
+}
 
 
 # Display

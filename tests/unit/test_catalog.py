@@ -227,7 +227,7 @@ def test_default_policies_match_spec() -> None:
             str(p.direction),
             p.name,
             str(p.condition),
-            str(p.level),
+            str(p.level or ""),
             p.enabled,
             str(p.action),
             p.editable,
@@ -237,6 +237,21 @@ def test_default_policies_match_spec() -> None:
     assert actual == expected
     always = [r["name"] for r in rows if r["enabled"] == "always"]
     assert always == [p.name for p in catalog.DEFAULT_POLICIES if not p.editable]
+
+
+def test_engine_failure_rule_matches_spec() -> None:
+    text = " ".join(section("Spam detection levels").split())
+    event = re.search(r"a `(\w+)` / `(\w+)` policy event records why", text)
+    assert event
+    threat, subtype = catalog.ENGINE_FAILURE_EVENT
+    assert (str(threat), subtype) == event.groups()
+    assert subtype in catalog.THREAT_TYPES[threat].subtypes
+    assert "virus-engine failure it is quarantined (fail closed" in text
+    assert "spam-engine failure it goes on without a spam verdict (fail open)" in text
+    assert catalog.ENGINE_FAILURE_ACTIONS == {
+        catalog.ThreatType.MALWARE: catalog.PolicyAction.QUARANTINE,
+        catalog.ThreatType.SPAM: catalog.PolicyAction.NONE,
+    }
 
 
 # Display rules
