@@ -30,10 +30,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from functions.receive.front import start_fronts  # noqa: E402
+from local import bootstrap  # noqa: E402
+from local.demo_zone import DEMO_ZONE  # noqa: E402
+from local.dns_server import ZoneServer  # noqa: E402
 from mailgate import aws, resources  # noqa: E402
-from mailgate.local import bootstrap  # noqa: E402
-from mailgate.local.demo_zone import DEMO_ZONE  # noqa: E402
-from mailgate.local.dns_server import ZoneServer  # noqa: E402
 from mailgate.settings import ReceiveSettings  # noqa: E402
 from mailgate.storage.tenants import TenantConfigStore, TenantStore  # noqa: E402
 from mailgate.tenant_config import (  # noqa: E402

@@ -1,6 +1,6 @@
 """The single declaration of the gateway's stateful resources and functions.
 
-Both the CDK app (``infra/``) and the local bootstrap (``mailgate.local.bootstrap``) build
+Both the CDK app (``infra/``) and the local bootstrap (``local.bootstrap``) build
 from this module, so the tables, bucket and queues that run locally are the ones deployed.
 Each resource names the environment variable through which functions learn its physical
 name (CloudFormation picks the names in AWS; the local runtime uses ``local_name``).

@@ -10,8 +10,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 LAMBDA_DEPS_DIR = REPO_ROOT / "build" / "lambda-deps"
 
 # Left out of the Lambda code asset and of the SMTP front's build context: at run time only
-# pyproject.toml, mailgate/ and functions/ are needed. The patterns work under both the glob
-# rules of file assets and the .dockerignore rules of image assets.
+# pyproject.toml, mailgate/ and functions/ are needed. local/ (the local runtime, which brings
+# moto) never ships. The patterns work under both the glob rules of file assets and the
+# .dockerignore rules of image assets.
 ASSET_EXCLUDE = (
     ".git",
     ".github",
@@ -29,6 +30,7 @@ ASSET_EXCLUDE = (
     "bench",
     "docs",
     "infra",
+    "local",
     "tests",
     "web",
     ".gitignore",

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from local.demo_zone import DEMO_ZONE
+from local.gateway import LocalGateway
 from mailgate import resources
 from mailgate.auth import SCOPES
-from mailgate.local.demo_zone import DEMO_ZONE
-from mailgate.local.gateway import LocalGateway
 from mailgate.settings import LocalSettings
 from mailgate.storage.tenants import ApiKey, TenantConfigStore, TenantStore
 from mailgate.tenant_config import DomainConfig, MailServer, TenantConfig

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from local.bootstrap import DEMO_DOMAIN
 from mailgate import resources
-from mailgate.local.bootstrap import DEMO_DOMAIN
 from mailgate.storage.tenants import TenantConfigStore
 from tests.integration.conftest import Gateway
 from tests.support.api_client import ApiClient, wait_for

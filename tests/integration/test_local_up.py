@@ -28,7 +28,7 @@ class UpProcess:
 
     def start(self) -> UpProcess:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "mailgate.local.cli", "up"],
+            [sys.executable, "-m", "local.cli", "up"],
             env=self.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -104,7 +104,7 @@ def test_a_port_in_use_is_named_with_its_setting(env: dict[str, str]) -> None:
         try:
             wait_for(lambda: _in_use(int(env["MAILGATE_API_PORT"])))
             result = subprocess.run(
-                [sys.executable, "-m", "mailgate.local.cli", "up"],
+                [sys.executable, "-m", "local.cli", "up"],
                 env=env,
                 capture_output=True,
                 text=True,

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import dns.message
 import dns.rcode
 
-from mailgate.local.dns_server import ZoneServer, canonical
+from local.dns_server import ZoneServer, canonical
 
 
 class LoopbackDns(ZoneServer):

@@ -17,8 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from local.lambda_context import LocalContext
 from mailgate.api.errors import UNAUTHORIZED_MESSAGE, error_body
-from mailgate.local.lambda_context import LocalContext
 from mailgate.resources import API_ROUTES, ApiRoute
 
 log = logging.getLogger(__name__)

@@ -16,14 +16,14 @@ import dns.resolver
 from aiosmtpd.controller import Controller
 
 from functions.receive.front import start_fronts
+from local import bootstrap
+from local.api_server import LocalApi
+from local.aws_emulator import AwsEmulator
+from local.demo_zone import DEMO_ZONE
+from local.dns_server import ZoneServer
+from local.sink import start_sink
+from local.sqs_runner import QueueRunner
 from mailgate import aws, resources
-from mailgate.local import bootstrap
-from mailgate.local.api_server import LocalApi
-from mailgate.local.aws_emulator import AwsEmulator
-from mailgate.local.demo_zone import DEMO_ZONE
-from mailgate.local.dns_server import ZoneServer
-from mailgate.local.sink import start_sink
-from mailgate.local.sqs_runner import QueueRunner
 from mailgate.resources import API_ROUTES
 from mailgate.settings import LocalSettings, ReceiveSettings
 from mailgate.storage.tenants import TenantConfigStore, TenantStore

@@ -7,8 +7,8 @@ import logging
 import signal
 import threading
 
-from mailgate.local.bootstrap import DEMO_DOMAIN
-from mailgate.local.gateway import LocalGateway, PortInUse
+from local.bootstrap import DEMO_DOMAIN
+from local.gateway import LocalGateway, PortInUse
 from mailgate.settings import LocalSettings
 
 BANNER = """\

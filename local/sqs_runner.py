@@ -12,8 +12,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from local.lambda_context import LocalContext
 from mailgate import aws
-from mailgate.local.lambda_context import LocalContext
 
 log = logging.getLogger(__name__)
 
