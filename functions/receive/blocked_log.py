@@ -9,14 +9,14 @@ import logging
 from functions.receive.checks import Refusal, Transaction
 from mailgate.catalog import TrackingType
 from mailgate.clock import utcnow
+from mailgate.ports import Tracking
 from mailgate.records import TrackingRow
-from mailgate.storage.tracking import TrackingStore
 
 log = logging.getLogger(__name__)
 
 
 class BlockedLog:
-    def __init__(self, tracking: TrackingStore) -> None:
+    def __init__(self, tracking: Tracking) -> None:
         self._tracking = tracking
 
     def record(

@@ -14,11 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from functions.receive.lookups import DomainStatus, Lookups
 from functions.receive.replies import BARE_LINE_ENDING, REPLIES, TLS_TOO_OLD
 from mailgate.catalog import BlockReason as R
 from mailgate.catalog import Direction
-from mailgate.storage.counters import Increment, RateCounters
+from mailgate.dns import DomainStatus
+from mailgate.ports import Counters, Lookups
+from mailgate.storage.counters import Increment
 from mailgate.tenant_config import (
     DomainConfig,
     RateLimit,
@@ -74,7 +75,7 @@ class Refusal:
 @dataclass
 class Services:
     lookups: Lookups
-    counters: RateCounters
+    counters: Counters
     system: SystemPolicy
 
 

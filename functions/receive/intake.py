@@ -16,10 +16,9 @@ from mailgate.catalog import Direction
 from mailgate.clock import utcnow
 from mailgate.jobs import ScanJob
 from mailgate.message_summary import Summary, summarize
+from mailgate.ports import Jobs, Mail, Tracking
 from mailgate.records import TimelineEvent, TrackingRow
-from mailgate.storage.mail import MailStore, mail_key
-from mailgate.storage.queues import JobQueue
-from mailgate.storage.tracking import TrackingStore
+from mailgate.storage.mail import mail_key
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +47,9 @@ class Accepted:
 class Intake:
     def __init__(
         self,
-        mail: MailStore,
-        tracking: TrackingStore,
-        scan_queue: JobQueue,
+        mail: Mail,
+        tracking: Tracking,
+        scan_queue: Jobs,
         pool: ThreadPoolExecutor,
     ) -> None:
         self._mail = mail
