@@ -18,7 +18,7 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy mailgate functions infra local
+	$(BIN)/mypy mailgate functions infra local tests/support
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
@@ -26,7 +26,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy mailgate functions infra local
+	$(BIN)/mypy mailgate functions infra local tests/support
 
 # Offline, no Docker: one template per region and the staged assets in cdk.out/.
 # A deployable synth needs `make lambda-deps` first (otherwise the layer is empty).

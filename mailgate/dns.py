@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+
 import dns.exception
 import dns.resolver
 
@@ -16,6 +18,14 @@ class DomainNotFound(Exception):
 
 class DnsUnavailable(Exception):
     """The answer could not be had now (timeout, SERVFAIL): a temporary failure."""
+
+
+class DomainStatus(enum.Enum):
+    """Whether a domain can receive mail, as stage 1 judges a sender's or recipient's domain."""
+
+    OK = "ok"
+    NOT_FOUND = "not_found"  # no MX and no A/AAAA (or the name does not exist)
+    MALFORMED = "malformed"  # records exist but no mail can go there, or the name is invalid
 
 
 def resolver(servers: list[str], timeout: float = 5.0) -> dns.resolver.Resolver:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
@@ -11,6 +11,10 @@ from mailgate import tracking_keys as keys
 from mailgate.catalog import Direction, Status, TrackingType
 from mailgate.clock import iso, parse_iso
 from mailgate.resources import EXPIRES_AT, RETENTION_DAYS
+
+if TYPE_CHECKING:
+    from mailgate.message_summary import Summary
+    from mailgate.peer import Peer
 
 # A conditional write only moves a row forward: a late or retried step never overwrites a
 # later status (a retried "processing" must not undo "delivered").
@@ -81,6 +85,68 @@ class TrackingRow(BaseModel):
         fields["time"] = parse_iso(item["time"])
         fields["size"] = int(item.get("size", 0))
         return cls.model_validate(fields)
+
+    @classmethod
+    def accepted(
+        cls,
+        peer: Peer,
+        *,
+        tenant_id: str,
+        message_uuid: str,
+        recipient: str,
+        time: datetime,
+        sender: str,
+        size: int,
+        mail_key: str,
+        summary: Summary,
+    ) -> TrackingRow:
+        """A recipient of a message the front answered "250", still ``processing``."""
+        return cls(
+            tenant_id=tenant_id,
+            message_uuid=message_uuid,
+            recipient=recipient,
+            time=time,
+            direction=peer.direction,
+            sender=sender,
+            sender_ip=peer.ip,
+            helo=peer.helo,
+            upstream_tls=peer.tls,
+            size=size,
+            mail_key=mail_key,
+            **summary.model_dump(),
+        )
+
+    @classmethod
+    def blocked(
+        cls,
+        peer: Peer,
+        *,
+        tenant_id: str,
+        message_uuid: str,
+        recipient: str,
+        time: datetime,
+        sender: str,
+        size: int,
+        reason: str,
+        reply: str,
+    ) -> TrackingRow:
+        """A recipient the front refused, with the reason and the reply it gave."""
+        return cls(
+            tenant_id=tenant_id,
+            message_uuid=message_uuid,
+            recipient=recipient,
+            time=time,
+            direction=peer.direction,
+            type=TrackingType.BLOCKED,
+            sender=sender,
+            sender_ip=peer.ip,
+            helo=peer.helo,
+            upstream_tls=peer.tls,
+            status=None,
+            block_reason=reason,
+            size=size,
+            smtp_reply=reply,
+        )
 
 
 class TimelineEvent(BaseModel):

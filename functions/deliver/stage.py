@@ -17,11 +17,8 @@ from mailgate import dns
 from mailgate.catalog import FINAL_STATUSES, Direction, Status
 from mailgate.clock import utcnow
 from mailgate.jobs import DeliverJob
+from mailgate.ports import Domains, Jobs, Mail, Tracking
 from mailgate.records import TimelineEvent
-from mailgate.storage.mail import MailStore
-from mailgate.storage.queues import JobQueue
-from mailgate.storage.tenants import TenantStore
-from mailgate.storage.tracking import TrackingStore
 from mailgate.tenant_config import MailServer
 
 Sender = Callable[[list[MailServer], str, list[str], bytes], Attempt]
@@ -31,10 +28,10 @@ Resolver = Callable[[str], list[MailServer]]
 class DeliverStage:
     def __init__(
         self,
-        tracking: TrackingStore,
-        tenants: TenantStore,
-        mail: MailStore,
-        queue: JobQueue,
+        tracking: Tracking,
+        tenants: Domains,
+        mail: Mail,
+        queue: Jobs,
         send: Sender,
         resolve_mx: Resolver,
         retry_schedule_s: list[int],

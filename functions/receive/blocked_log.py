@@ -7,16 +7,15 @@ from __future__ import annotations
 import logging
 
 from functions.receive.checks import Refusal, Transaction
-from mailgate.catalog import TrackingType
 from mailgate.clock import utcnow
+from mailgate.ports import Tracking
 from mailgate.records import TrackingRow
-from mailgate.storage.tracking import TrackingStore
 
 log = logging.getLogger(__name__)
 
 
 class BlockedLog:
-    def __init__(self, tracking: TrackingStore) -> None:
+    def __init__(self, tracking: Tracking) -> None:
         self._tracking = tracking
 
     def record(
@@ -24,21 +23,16 @@ class BlockedLog:
     ) -> None:
         now = utcnow()
         rows = [
-            TrackingRow(
+            TrackingRow.blocked(
+                tx.peer,
                 tenant_id=tx.tenant_id,
                 message_uuid=message_uuid,
                 recipient=recipient,
                 time=now,
-                direction=tx.direction,
-                type=TrackingType.BLOCKED,
                 sender=tx.sender,
-                sender_ip=tx.client_ip,
-                helo=tx.helo,
-                upstream_tls=tx.tls,
-                status=None,
-                block_reason=refusal.reason,
                 size=len(tx.raw) or (tx.declared_size or 0),
-                smtp_reply=refusal.reply,
+                reason=refusal.reason,
+                reply=refusal.reply,
             )
             for recipient in recipients
         ]

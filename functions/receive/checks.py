@@ -14,11 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from functions.receive.lookups import DomainStatus, Lookups
 from functions.receive.replies import BARE_LINE_ENDING, REPLIES, TLS_TOO_OLD
 from mailgate.catalog import BlockReason as R
 from mailgate.catalog import Direction
-from mailgate.storage.counters import Increment, RateCounters
+from mailgate.dns import DomainStatus
+from mailgate.peer import Peer
+from mailgate.ports import Counters, Lookups
+from mailgate.storage.counters import Increment
 from mailgate.tenant_config import (
     DomainConfig,
     RateLimit,
@@ -52,10 +54,7 @@ class SystemPolicy:
 
 @dataclass
 class Transaction:
-    direction: Direction
-    client_ip: str
-    helo: str
-    tls: str  # negotiated version ("TLSv1.3") or "none"
+    peer: Peer
     sender: str  # "" for the null sender
     tenant_id: str
     config: TenantConfig
@@ -74,7 +73,7 @@ class Refusal:
 @dataclass
 class Services:
     lookups: Lookups
-    counters: RateCounters
+    counters: Counters
     system: SystemPolicy
 
 
@@ -83,12 +82,12 @@ def refuse(reason: R, tx: Transaction, reply: str | None = None) -> Refusal:
     return Refusal(
         reason,
         template.format(
-            ip=tx.client_ip,
+            ip=tx.peer.ip,
             sender=tx.sender,
             sender_domain=_domain_of(tx.sender) or "<>",
             recipient=tx.recipient,
             domain=tx.domain.name,
-            version=tx.tls,
+            version=tx.peer.tls,
         ),
     )
 
@@ -106,7 +105,7 @@ def _in_networks(ip: str, networks: list[str] | tuple[object, ...]) -> bool:
 
 
 def system_ip_block(tx: Transaction, s: Services) -> Refusal | None:
-    if _in_networks(tx.client_ip, s.system.blocked_networks):
+    if _in_networks(tx.peer.ip, s.system.blocked_networks):
         return refuse(R.SENDER_IP_BLOCKED, tx)
     return None
 
@@ -114,16 +113,16 @@ def system_ip_block(tx: Transaction, s: Services) -> Refusal | None:
 def relay_allowed(tx: Transaction, s: Services) -> Refusal | None:
     if not tx.domain.outbound.enabled:
         return refuse(R.OTHER, tx)
-    if not _in_networks(tx.client_ip, tx.domain.outbound.sending_servers):
+    if not _in_networks(tx.peer.ip, tx.domain.outbound.sending_servers):
         return refuse(R.SENDER_IP_NOT_ALLOWED, tx)
     return None
 
 
 def tenant_ip_blocklist(tx: Transaction, s: Services) -> Refusal | None:
     reputation = tx.config.ip_reputation
-    if _in_networks(tx.client_ip, reputation.blocked_ips):
+    if _in_networks(tx.peer.ip, reputation.blocked_ips):
         return refuse(R.SENDER_IP_BLOCKLIST, tx)
-    if reputation.blocked_countries and s.lookups.country(tx.client_ip) in set(
+    if reputation.blocked_countries and s.lookups.country(tx.peer.ip) in set(
         reputation.blocked_countries
     ):
         return refuse(R.SENDER_IP_BLOCKLIST, tx)
@@ -132,11 +131,11 @@ def tenant_ip_blocklist(tx: Transaction, s: Services) -> Refusal | None:
 
 def ip_reputation(tx: Transaction, s: Services) -> Refusal | None:
     reputation = tx.config.ip_reputation
-    if _in_networks(tx.client_ip, reputation.approved_ips):
+    if _in_networks(tx.peer.ip, reputation.approved_ips):
         return None  # approved IPs skip the reputation lists
     for name, reason in REPUTATION.items():
         zone = s.system.reputation_zones.get(name)
-        if zone and reputation.lists.get(name, True) and s.lookups.listed(tx.client_ip, zone):
+        if zone and reputation.lists.get(name, True) and s.lookups.listed(tx.peer.ip, zone):
             return refuse(reason, tx)
     return None
 
@@ -145,9 +144,9 @@ def reverse_dns(tx: Transaction, s: Services) -> Refusal | None:
     setting = tx.config.reverse_dns
     if not setting.enabled:
         return None
-    if not s.lookups.ptr_names(tx.client_ip):
+    if not s.lookups.ptr_names(tx.peer.ip):
         return refuse(R.REVERSE_DNS_FAILED, tx)
-    if setting.forward_confirmed and not s.lookups.verified_ptr_names(tx.client_ip):
+    if setting.forward_confirmed and not s.lookups.verified_ptr_names(tx.peer.ip):
         return refuse(R.REVERSE_DNS_FAILED, tx)
     return None
 
@@ -156,19 +155,19 @@ def _peer_matches(peer: str, tx: Transaction, s: Services) -> bool:
     try:
         network = ipaddress.ip_network(peer)
     except ValueError:
-        names = [tx.helo.lower().rstrip("."), *s.lookups.verified_ptr_names(tx.client_ip)]
+        names = [tx.peer.helo.lower().rstrip("."), *s.lookups.verified_ptr_names(tx.peer.ip)]
         return any(name == peer or name.endswith("." + peer) for name in names)
-    return ipaddress.ip_address(tx.client_ip) in network
+    return ipaddress.ip_address(tx.peer.ip) in network
 
 
 def tls_peer(tx: Transaction, s: Services) -> Refusal | None:
-    for peer in tx.config.tls_peers:
-        if not _peer_matches(peer.peer, tx, s):
+    for rule in tx.config.tls_peers:
+        if not _peer_matches(rule.peer, tx, s):
             continue
-        if tx.tls == "none":
+        if tx.peer.tls == "none":
             return refuse(R.TLS_NOT_AVAILABLE, tx)
-        if peer.min_version and not tls_at_least(tx.tls, peer.min_version):
-            reply = TLS_TOO_OLD.replace("{minimum}", peer.min_version)
+        if rule.min_version and not tls_at_least(tx.peer.tls, rule.min_version):
+            reply = TLS_TOO_OLD.replace("{minimum}", rule.min_version)
             return refuse(R.TLS_NOT_AVAILABLE, tx, reply)
     return None
 
@@ -244,15 +243,17 @@ def bare_line_endings(tx: Transaction, s: Services) -> Refusal | None:
 def _limits(tx: Transaction) -> list[tuple[R, RateLimit, str, int]]:
     """(reason, limit, counter key, amount this message adds) for each configured limit."""
     rates = (
-        tx.config.limits.inbound if tx.direction is Direction.INBOUND else tx.config.limits.outbound
+        tx.config.limits.inbound
+        if tx.peer.direction is Direction.INBOUND
+        else tx.config.limits.outbound
     )
     sender = tx.sender or "<>"
-    base = f"{tx.tenant_id}#{tx.direction}"
+    base = f"{tx.tenant_id}#{tx.peer.direction}"
     size = len(tx.raw)
     candidates = [
-        (R.RATE_LIMIT_COUNT_IP, rates.count_ip, f"{base}#count_ip#{tx.client_ip}", 1),
+        (R.RATE_LIMIT_COUNT_IP, rates.count_ip, f"{base}#count_ip#{tx.peer.ip}", 1),
         (R.RATE_LIMIT_COUNT_ADDRESS, rates.count_address, f"{base}#count_address#{sender}", 1),
-        (R.RATE_LIMIT_SIZE_IP, rates.size_ip, f"{base}#size_ip#{tx.client_ip}", size),
+        (R.RATE_LIMIT_SIZE_IP, rates.size_ip, f"{base}#size_ip#{tx.peer.ip}", size),
         (R.RATE_LIMIT_SIZE_ADDRESS, rates.size_address, f"{base}#size_address#{sender}", size),
         (
             R.RATE_LIMIT_SIZE_DOMAIN,
@@ -327,7 +328,7 @@ def run(stage: Stage, tx: Transaction, services: Services) -> Refusal | None:
     """The first refusal of the stage's checks, in order. DnsUnavailable propagates: the
     caller answers a temporary failure."""
     for check in CHECKS:
-        if check.stage == stage and tx.direction in check.directions:
+        if check.stage == stage and tx.peer.direction in check.directions:
             refusal = check.run(tx, services)
             if refusal is not None:
                 return refusal

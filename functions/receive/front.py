@@ -9,6 +9,7 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 
+from functions.receive.admission import Admission
 from functions.receive.blocked_log import BlockedLog
 from functions.receive.checks import Services, SystemPolicy
 from functions.receive.intake import Intake
@@ -62,7 +63,7 @@ def start_fronts(settings: ReceiveSettings) -> list[Controller]:
     intake = Intake(
         MailStore(settings.mail_bucket), tracking, JobQueue(settings.scan_queue_url), writes
     )
-    blocked = BlockedLog(tracking)
+    admission = Admission(directory, configs, BlockedLog(tracking))
     policy = system_policy(settings)
     counters = RateCounters(settings.counters_table)
     resolver = dns.resolver(settings.dns_servers, timeout=settings.dns_timeout_s)
@@ -81,18 +82,10 @@ def start_fronts(settings: ReceiveSettings) -> list[Controller]:
         (Direction.INBOUND, settings.smtp_port),
         (Direction.OUTBOUND, settings.relay_port),
     ):
-        handler = FrontHandler(
-            direction,
-            directory,
-            configs,
-            intake,
-            blocked,
-            services,
-            settings.max_recipients,
-            pool,
-        )
+        handler = FrontHandler(direction, admission, intake, settings.max_recipients, pool)
         controller = FrontController(
             handler,
+            services=services,
             hostname=settings.bind,
             port=port,
             server_hostname=settings.hostname,

@@ -12,14 +12,13 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
 
-from mailgate.catalog import Direction
 from mailgate.clock import utcnow
 from mailgate.jobs import ScanJob
 from mailgate.message_summary import Summary, summarize
+from mailgate.peer import Peer
+from mailgate.ports import Jobs, Mail, Tracking
 from mailgate.records import TimelineEvent, TrackingRow
-from mailgate.storage.mail import MailStore, mail_key
-from mailgate.storage.queues import JobQueue
-from mailgate.storage.tracking import TrackingStore
+from mailgate.storage.mail import mail_key
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +28,9 @@ class HandOffFailed(Exception):
 
 
 @dataclass(frozen=True)
-class Envelope:
-    direction: Direction
-    sender: str
-    sender_ip: str
-    helo: str
-    upstream_tls: str
+class Message:
+    peer: Peer
+    sender: str  # "" for the null sender
     raw: bytes
 
 
@@ -48,9 +44,9 @@ class Accepted:
 class Intake:
     def __init__(
         self,
-        mail: MailStore,
-        tracking: TrackingStore,
-        scan_queue: JobQueue,
+        mail: Mail,
+        tracking: Tracking,
+        scan_queue: Jobs,
         pool: ThreadPoolExecutor,
     ) -> None:
         self._mail = mail
@@ -59,20 +55,20 @@ class Intake:
         self._pool = pool  # the S3 object and the rows are written side by side
 
     def accept(
-        self, envelope: Envelope, recipients_by_tenant: dict[str, list[str]]
+        self, message: Message, recipients_by_tenant: dict[str, list[str]]
     ) -> list[Accepted]:
         received = utcnow()
-        summary = summarize(envelope.raw)
+        summary = summarize(message.raw)
         accepted: list[Accepted] = []
         for tenant_id, recipients in recipients_by_tenant.items():
             message_uuid = str(uuid.uuid4())
-            self._hand_off(envelope, tenant_id, message_uuid, recipients, received, summary)
+            self._hand_off(message, tenant_id, message_uuid, recipients, received, summary)
             accepted.append(Accepted(tenant_id, message_uuid, recipients))
         return accepted
 
     def _hand_off(
         self,
-        envelope: Envelope,
+        message: Message,
         tenant_id: str,
         message_uuid: str,
         recipients: list[str],
@@ -81,19 +77,16 @@ class Intake:
     ) -> None:
         key = mail_key(tenant_id, message_uuid, received)
         rows = [
-            TrackingRow(
+            TrackingRow.accepted(
+                message.peer,
                 tenant_id=tenant_id,
                 message_uuid=message_uuid,
                 recipient=recipient,
                 time=received,
-                direction=envelope.direction,
-                sender=envelope.sender,
-                sender_ip=envelope.sender_ip,
-                helo=envelope.helo,
-                upstream_tls=envelope.upstream_tls,
-                size=len(envelope.raw),
+                sender=message.sender,
+                size=len(message.raw),
                 mail_key=key,
-                **summary.model_dump(),
+                summary=summary,
             )
             for recipient in recipients
         ]
@@ -102,20 +95,20 @@ class Intake:
             event_id="0-received",
             stage="receive",
             event="received",
-            detail=f"from {envelope.sender_ip} ({envelope.helo or 'no HELO'})",
+            detail=f"from {message.peer.ip} ({message.peer.helo or 'no HELO'})",
         )
         job = ScanJob(
             tenant_id=tenant_id,
             message_uuid=message_uuid,
-            direction=envelope.direction,
+            direction=message.peer.direction,
             mail_key=key,
-            sender=envelope.sender,
+            sender=message.sender,
             recipients=recipients,
             received_at=received,
-            sender_ip=envelope.sender_ip,
+            sender_ip=message.peer.ip,
         )
         writes = [
-            self._pool.submit(self._mail.put, key, envelope.raw),
+            self._pool.submit(self._mail.put, key, message.raw),
             self._pool.submit(self._tracking.add, rows, [received_event]),
         ]
         try:

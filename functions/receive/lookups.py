@@ -7,7 +7,6 @@ has no opinion (the message is not refused because a list is down).
 
 from __future__ import annotations
 
-import enum
 import ipaddress
 import logging
 from collections.abc import Callable
@@ -18,17 +17,11 @@ import dns.name
 import dns.resolver
 import dns.reversename
 
-from mailgate.dns import DnsUnavailable
+from mailgate.dns import DnsUnavailable, DomainStatus
 from mailgate.tenant_config import DOMAIN_RE
 
 log = logging.getLogger(__name__)
 _TEMPORARY = (dns.exception.Timeout, dns.resolver.NoNameservers)
-
-
-class DomainStatus(enum.Enum):
-    OK = "ok"
-    NOT_FOUND = "not_found"  # no MX and no A/AAAA (or the name does not exist)
-    MALFORMED = "malformed"  # records exist but no mail can go there, or the name is invalid
 
 
 class Lookups:

@@ -43,6 +43,19 @@ REPLIES: dict[R, str] = {
     R.OTHER: "550 5.7.1 Relay access denied: outbound protection is not enabled for {domain}",
 }
 
+# The front's replies outside the block reasons (RFC 5321 4.2, RFC 3463 enhanced codes).
+OK = "250 2.1.0 OK"
+RCPT_OK = "250 2.1.5 OK"
+QUEUED = "250 2.0.0 OK queued as {queued}"
+TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients"
+BAD_ADDRESS = "501 5.1.3 Bad address syntax"
+BAD_SIZE = "501 5.5.4 Bad SIZE parameter"
+RELAY_DENIED = "550 5.7.1 Relaying denied: {domain} is not a domain served here"
+SENDER_NOT_SERVED = "550 5.7.1 Relaying denied: sender domain {domain} is not served here"
+NO_RECIPIENTS = "554 5.5.1 No valid recipients"
+TRY_LATER = "451 4.3.0 Temporary failure storing the message, try again later"
+LOOKUP_FAILED = "451 4.3.0 Temporary failure looking up the domain, try again later"
+
 # Replies for refusals filed under "other" that are not relay refusals.
 DNS_TEMPORARY = "451 4.4.3 DNS lookup failed, try again later"
 BARE_LINE_ENDING = "550 5.6.0 Message contains a bare CR or LF; lines must end with CRLF"

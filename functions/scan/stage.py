@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from mailgate.clock import utcnow
 from mailgate.jobs import DeliverJob, ScanJob
+from mailgate.ports import Jobs, Tracking
 from mailgate.records import TimelineEvent
-from mailgate.storage.queues import JobQueue
-from mailgate.storage.tracking import TrackingStore
 
 
 class ScanStage:
-    def __init__(self, tracking: TrackingStore, deliver_queue: JobQueue) -> None:
+    def __init__(self, tracking: Tracking, deliver_queue: Jobs) -> None:
         self._tracking = tracking
         self._deliver_queue = deliver_queue
 

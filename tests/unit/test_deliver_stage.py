@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
 
 from functions.deliver.smtp_client import NOT_CONNECTED, Attempt, Reply
 from functions.deliver.stage import DeliverStage
@@ -17,11 +16,9 @@ from mailgate import dns
 from mailgate.catalog import Direction, Status
 from mailgate.jobs import DeliverJob
 from mailgate.records import TimelineEvent, TrackingRow
-from mailgate.storage.mail import MailStore
-from mailgate.storage.queues import JobQueue
-from mailgate.storage.tenants import Domain, TenantStore
-from mailgate.storage.tracking import TrackingStore
+from mailgate.storage.tenants import Domain
 from mailgate.tenant_config import MailServer
+from tests.support.fakes import FakeDomains, FakeMail, FakeQueue, FakeTracking
 
 TENANT = "tenant-a"
 UUID = "3f1c2a9e-0000-4000-8000-000000000001"
@@ -36,64 +33,6 @@ INBOUND_SERVERS = [MailServer(host="10.0.0.25", port=25), MailServer(host="10.0.
 OK = Reply(250, "2.0.0 Queued as ABC")
 UNKNOWN_USER = Reply(550, "5.1.1 No such user")
 GREYLISTED = Reply(451, "4.7.1 Greylisted, try again later")
-
-
-# Fakes: the real classes' methods the stage uses, over plain dicts and lists.
-
-
-class FakeTracking(TrackingStore):
-    def __init__(self, rows: list[TrackingRow] | None = None) -> None:
-        self.rows = {row.recipient: row for row in rows or []}
-        self.events: list[TimelineEvent] = []
-        self.status_writes: list[tuple[str, Status, dict[str, Any]]] = []
-
-    def message(
-        self, tenant_id: str, message_uuid: str
-    ) -> tuple[list[TrackingRow], list[TimelineEvent]]:
-        assert (tenant_id, message_uuid) == (TENANT, UUID)
-        return list(self.rows.values()), list(self.events)
-
-    def record(self, tenant_id: str, message_uuid: str, event: TimelineEvent) -> None:
-        assert (tenant_id, message_uuid) == (TENANT, UUID)
-        self.events.append(event)
-
-    def set_status(
-        self, tenant_id: str, message_uuid: str, recipient: str, status: Status, **fields: Any
-    ) -> bool:
-        assert (tenant_id, message_uuid) == (TENANT, UUID)
-        self.status_writes.append((recipient, status, fields))
-        row = self.rows.get(recipient)
-        if row is not None:
-            self.rows[recipient] = row.model_copy(update={"status": status, **fields})
-        return True
-
-    def status(self, recipient: str) -> Status | None:
-        return self.rows[recipient].status
-
-
-class FakeTenants(TenantStore):
-    def __init__(self, domains: list[Domain]) -> None:
-        self.domains = {domain.name: domain for domain in domains}
-
-    def domain(self, name: str) -> Domain | None:
-        return self.domains.get(name.lower())
-
-
-class FakeMail(MailStore):
-    def __init__(self, objects: dict[str, bytes]) -> None:
-        self.objects = objects
-
-    def get(self, key: str) -> bytes:
-        return self.objects[key]
-
-
-class FakeQueue(JobQueue):
-    def __init__(self) -> None:
-        self.sent: list[tuple[DeliverJob, int]] = []
-
-    def send(self, job: BaseModel, delay_s: int = 0) -> None:
-        assert isinstance(job, DeliverJob)
-        self.sent.append((job, delay_s))
 
 
 @dataclass
@@ -135,12 +74,28 @@ class FakeMx:
 @dataclass
 class World:
     tracking: FakeTracking
-    tenants: FakeTenants
+    tenants: FakeDomains
     mail: FakeMail
     queue: FakeQueue
     smtp: FakeSmtp
     mx: FakeMx
     stage: DeliverStage
+
+    def row(self, recipient: str) -> TrackingRow:
+        return self.tracking.rows[TENANT, UUID, recipient]
+
+    def status(self, recipient: str) -> Status | None:
+        return self.row(recipient).status
+
+    @property
+    def events(self) -> list[TimelineEvent]:
+        return self.tracking.events.get((TENANT, UUID), [])
+
+    @property
+    def sent(self) -> list[tuple[DeliverJob, int]]:
+        jobs = [(job, delay) for job, delay in self.queue.sent if isinstance(job, DeliverJob)]
+        assert len(jobs) == len(self.queue.sent), "only deliver jobs are queued"
+        return jobs
 
 
 def row(recipient: str, status: Status = Status.PROCESSING, **fields: Any) -> TrackingRow:
@@ -181,7 +136,7 @@ def job(
 def world(rows: list[TrackingRow] | None = None) -> World:
     """An inbound-ready setup: example.com is managed with two inbound servers."""
     tracking = FakeTracking(rows if rows is not None else [row(BOB), row(CAROL)])
-    tenants = FakeTenants(
+    tenants = FakeDomains(
         [Domain(name="example.com", tenant_id=TENANT, inbound_servers=INBOUND_SERVERS)]
     )
     mail = FakeMail({MAIL_KEY: RAW})
@@ -215,19 +170,19 @@ def test_inbound_mail_is_delivered_to_the_domains_inbound_servers(w: World) -> N
 
     # And each row is delivered, with where it went and how
     for recipient in (BOB, CAROL):
-        delivered = w.tracking.rows[recipient]
+        delivered = w.row(recipient)
         assert delivered.status is Status.DELIVERED
         assert delivered.delivered_to == "10.0.0.25"
         assert delivered.downstream_tls == "TLSv1.3"
         assert delivered.downstream_reply == "250 2.0.0 Queued as ABC"
-    assert w.queue.sent == []
+    assert w.sent == []
     assert w.mx.asked == [], "inbound mail does not look up MX"
 
 
 def test_each_attempt_is_on_the_timeline(w: World) -> None:
     w.stage.run(job(BOB))
 
-    [event] = w.tracking.events
+    [event] = w.events
     assert event.stage == "deliver"
     assert event.event == "delivered"
     assert event.recipient == BOB
@@ -240,11 +195,11 @@ def test_a_5xx_reply_bounces_the_recipient_and_is_not_retried(w: World) -> None:
 
     w.stage.run(job(BOB, CAROL))
 
-    assert w.tracking.status(BOB) is Status.BOUNCED
-    assert w.tracking.rows[BOB].downstream_reply == "550 5.1.1 No such user"
-    assert w.tracking.rows[BOB].delivered_to == "", "a bounced recipient was delivered nowhere"
-    assert w.tracking.status(CAROL) is Status.DELIVERED
-    assert w.queue.sent == []
+    assert w.status(BOB) is Status.BOUNCED
+    assert w.row(BOB).downstream_reply == "550 5.1.1 No such user"
+    assert w.row(BOB).delivered_to == "", "a bounced recipient was delivered nowhere"
+    assert w.status(CAROL) is Status.DELIVERED
+    assert w.sent == []
 
 
 def test_a_4xx_reply_is_a_temporary_error_retried_once_for_that_recipient_only(
@@ -260,12 +215,12 @@ def test_a_4xx_reply_is_a_temporary_error_retried_once_for_that_recipient_only(
     after = datetime.now(UTC)
 
     # Then bob is a temporary error, carol delivered
-    assert w.tracking.status(BOB) is Status.TEMPORARY_ERROR
-    assert w.tracking.rows[BOB].downstream_reply == "451 4.7.1 Greylisted, try again later"
-    assert w.tracking.status(CAROL) is Status.DELIVERED
+    assert w.status(BOB) is Status.TEMPORARY_ERROR
+    assert w.row(BOB).downstream_reply == "451 4.7.1 Greylisted, try again later"
+    assert w.status(CAROL) is Status.DELIVERED
 
     # And exactly one retry is queued: bob only, next attempt, after the first delay
-    [(retry, delay)] = w.queue.sent
+    [(retry, delay)] = w.sent
     assert delay == SCHEDULE[0]
     assert retry.recipients == [BOB]
     assert retry.attempt == 2
@@ -287,7 +242,7 @@ def test_the_retry_delay_follows_the_schedule_then_repeats_its_last_value(
 
     w.stage.run(job(BOB, attempt=attempt))
 
-    [(retry, delay_s)] = w.queue.sent
+    [(retry, delay_s)] = w.sent
     assert delay_s == delay
     assert retry.attempt == attempt + 1
 
@@ -298,9 +253,9 @@ def test_no_connection_at_all_is_temporary(w: World) -> None:
 
     w.stage.run(job(BOB))
 
-    assert w.tracking.status(BOB) is Status.TEMPORARY_ERROR
-    assert w.tracking.rows[BOB].downstream_reply == "could not connect: 10.0.0.25:25: refused"
-    assert [retry.recipients for retry, _ in w.queue.sent] == [[BOB]]
+    assert w.status(BOB) is Status.TEMPORARY_ERROR
+    assert w.row(BOB).downstream_reply == "could not connect: 10.0.0.25:25: refused"
+    assert [retry.recipients for retry, _ in w.sent] == [[BOB]]
 
 
 def test_a_4xx_after_the_queue_lifetime_expires_the_recipient_without_retry(w: World) -> None:
@@ -312,9 +267,9 @@ def test_a_4xx_after_the_queue_lifetime_expires_the_recipient_without_retry(w: W
     w.stage.run(old)
 
     # Then the recipient has expired and nothing more is queued
-    assert w.tracking.status(BOB) is Status.EXPIRED
-    assert w.tracking.events[-1].event == "expired"
-    assert w.queue.sent == []
+    assert w.status(BOB) is Status.EXPIRED
+    assert w.events[-1].event == "expired"
+    assert w.sent == []
 
 
 def test_a_5xx_after_the_queue_lifetime_is_still_a_bounce(w: World) -> None:
@@ -322,7 +277,7 @@ def test_a_5xx_after_the_queue_lifetime_is_still_a_bounce(w: World) -> None:
 
     w.stage.run(job(BOB, age=timedelta(seconds=LIFETIME_S + 60)))
 
-    assert w.tracking.status(BOB) is Status.BOUNCED
+    assert w.status(BOB) is Status.BOUNCED
 
 
 def test_a_recipient_already_delivered_is_not_sent_again() -> None:
@@ -335,7 +290,7 @@ def test_a_recipient_already_delivered_is_not_sent_again() -> None:
     # Then only carol is sent, and bob's row is left alone
     assert w.smtp.recipients_sent == [CAROL]
     assert [recipient for recipient, _, _ in w.tracking.status_writes] == [CAROL]
-    assert w.tracking.status(BOB) is Status.DELIVERED
+    assert w.status(BOB) is Status.DELIVERED
 
 
 def test_the_final_check_ignores_the_case_of_the_address() -> None:
@@ -352,8 +307,8 @@ def test_a_job_whose_recipients_are_all_final_sends_nothing() -> None:
     w.stage.run(job(BOB, CAROL))
 
     assert w.smtp.calls == []
-    assert w.tracking.events == []
-    assert w.queue.sent == []
+    assert w.events == []
+    assert w.sent == []
 
 
 def test_a_job_not_yet_due_is_requeued_and_nothing_is_sent(w: World) -> None:
@@ -365,11 +320,11 @@ def test_a_job_not_yet_due_is_requeued_and_nothing_is_sent(w: World) -> None:
     w.stage.run(early)
 
     # Then it goes back to the queue unchanged, for about the time still to wait
-    [(requeued, delay)] = w.queue.sent
+    [(requeued, delay)] = w.sent
     assert requeued == early
     assert 3590 <= delay <= 3601
     assert w.smtp.calls == []
-    assert w.tracking.events == []
+    assert w.events == []
     assert w.tracking.status_writes == []
 
 
@@ -377,7 +332,7 @@ def test_a_job_that_is_due_runs(w: World) -> None:
     w.stage.run(job(BOB, attempt=2, not_before=datetime.now(UTC) - timedelta(seconds=1)))
 
     assert w.smtp.recipients_sent == [BOB]
-    assert w.tracking.status(BOB) is Status.DELIVERED
+    assert w.status(BOB) is Status.DELIVERED
 
 
 def test_an_inbound_recipient_of_an_unmanaged_domain_bounces_with_5_1_2() -> None:
@@ -389,13 +344,13 @@ def test_an_inbound_recipient_of_an_unmanaged_domain_bounces_with_5_1_2() -> Non
     w.stage.run(job(BOB, stray))
 
     # Then that recipient bounces with "bad destination system", unsent; bob is delivered
-    assert w.tracking.status(stray) is Status.BOUNCED
-    reply = w.tracking.rows[stray].downstream_reply
+    assert w.status(stray) is Status.BOUNCED
+    reply = w.row(stray).downstream_reply
     assert reply.startswith("550 5.1.2 ")
     assert "gone.example" in reply
     assert w.smtp.recipients_sent == [BOB]
-    assert w.tracking.status(BOB) is Status.DELIVERED
-    assert w.queue.sent == []
+    assert w.status(BOB) is Status.DELIVERED
+    assert w.sent == []
 
 
 def test_a_managed_domain_without_inbound_servers_bounces_with_5_1_2() -> None:
@@ -406,8 +361,8 @@ def test_a_managed_domain_without_inbound_servers_bounces_with_5_1_2() -> None:
 
     w.stage.run(job("eve@empty.example"))
 
-    assert w.tracking.status("eve@empty.example") is Status.BOUNCED
-    assert w.tracking.rows["eve@empty.example"].downstream_reply.startswith("550 5.1.2 ")
+    assert w.status("eve@empty.example") is Status.BOUNCED
+    assert w.row("eve@empty.example").downstream_reply.startswith("550 5.1.2 ")
     assert w.smtp.calls == []
 
 
@@ -426,8 +381,8 @@ def test_outbound_mail_goes_to_the_mx_of_each_recipient_domain() -> None:
     assert sorted(w.mx.asked) == ["far.example", "near.example"]
     sent = {tuple(recipients): servers for servers, _, recipients, _ in w.smtp.calls}
     assert sent == {(far,): far_mx, (near,): near_mx}
-    assert w.tracking.status(far) is Status.DELIVERED
-    assert w.tracking.status(near) is Status.DELIVERED
+    assert w.status(far) is Status.DELIVERED
+    assert w.status(near) is Status.DELIVERED
 
 
 def test_outbound_recipients_of_one_domain_share_one_transaction() -> None:
@@ -444,10 +399,10 @@ def test_outbound_dns_unavailable_is_a_temporary_error_retried(w: World) -> None
 
     w.stage.run(job(BOB, direction=Direction.OUTBOUND))
 
-    assert w.tracking.status(BOB) is Status.TEMPORARY_ERROR
-    assert w.tracking.rows[BOB].downstream_reply.startswith("451 4.4.3 ")
+    assert w.status(BOB) is Status.TEMPORARY_ERROR
+    assert w.row(BOB).downstream_reply.startswith("451 4.4.3 ")
     assert w.smtp.calls == []
-    [(retry, delay)] = w.queue.sent
+    [(retry, delay)] = w.sent
     assert (retry.recipients, retry.attempt, delay) == ([BOB], 2, SCHEDULE[0])
 
 
@@ -456,10 +411,10 @@ def test_outbound_domain_not_found_bounces(w: World) -> None:
 
     w.stage.run(job(BOB, direction=Direction.OUTBOUND))
 
-    assert w.tracking.status(BOB) is Status.BOUNCED
-    assert w.tracking.rows[BOB].downstream_reply == "550 5.1.2 example.com does not exist"
+    assert w.status(BOB) is Status.BOUNCED
+    assert w.row(BOB).downstream_reply == "550 5.1.2 example.com does not exist"
     assert w.smtp.calls == []
-    assert w.queue.sent == []
+    assert w.sent == []
 
 
 def test_a_dns_failure_past_the_queue_lifetime_expires(w: World) -> None:
@@ -467,8 +422,8 @@ def test_a_dns_failure_past_the_queue_lifetime_expires(w: World) -> None:
 
     w.stage.run(job(BOB, direction=Direction.OUTBOUND, age=timedelta(seconds=LIFETIME_S)))
 
-    assert w.tracking.status(BOB) is Status.EXPIRED
-    assert w.queue.sent == []
+    assert w.status(BOB) is Status.EXPIRED
+    assert w.sent == []
 
 
 def test_the_timeline_event_is_written_once_per_attempt_and_recipient(w: World) -> None:
@@ -479,6 +434,6 @@ def test_the_timeline_event_is_written_once_per_attempt_and_recipient(w: World) 
     w.stage.run(job(BOB, attempt=2))
 
     # Then each attempt has its own, distinct event
-    assert [e.event for e in w.tracking.events] == ["deferred", "delivered"]
-    assert len({e.event_id for e in w.tracking.events}) == 2
-    assert w.tracking.status(BOB) is Status.DELIVERED
+    assert [e.event for e in w.events] == ["deferred", "delivered"]
+    assert len({e.event_id for e in w.events}) == 2
+    assert w.status(BOB) is Status.DELIVERED

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailgate.message_summary import MAX_FIELD, Summary, summarize
+from tests.support.fixtures import eml
 
 
 def message(*headers: bytes, body: bytes = b"Hello.\r\n") -> bytes:
@@ -15,15 +16,7 @@ def message(*headers: bytes, body: bytes = b"Hello.\r\n") -> bytes:
 
 
 def test_a_plain_message_gives_every_field() -> None:
-    summary = summarize(
-        message(
-            b"From: alice@example.com",
-            b"To: bob@example.org",
-            b"Reply-To: replies@example.com",
-            b"Subject: Quarterly report",
-            b"Message-ID: <20250615.1@mail.example.com>",
-        )
-    )
+    summary = summarize(eml("plain"))
 
     assert summary == Summary(
         subject="Quarterly report",
@@ -49,25 +42,14 @@ def test_an_encoded_subject_is_decoded(header: bytes, subject: str) -> None:
 
 
 def test_encoded_display_names_are_decoded_and_shown_with_the_address() -> None:
-    summary = summarize(
-        message(
-            b"From: =?utf-8?b?SsO2cmcgTcO8bGxlcg==?= <jorg@example.de>",
-            b"To: =?iso-2022-jp?B?GyRCRnxLXDhsGyhC?= <taro@example.jp>",
-        )
-    )
+    summary = summarize(eml("encoded-display-names"))
 
     assert summary.header_from == ["Jörg Müller <jorg@example.de>"]
     assert summary.header_to == ["日本語 <taro@example.jp>"]
 
 
 def test_to_and_cc_are_both_recipients_in_header_order() -> None:
-    summary = summarize(
-        message(
-            b"From: alice@example.com",
-            b"To: Bob <bob@example.org>, carol@example.org",
-            b'Cc: "Doe, Jane" <jane@example.net>',
-        )
-    )
+    summary = summarize(eml("to-and-cc"))
 
     assert summary.header_to == [
         "Bob <bob@example.org>",

@@ -1,0 +1,82 @@
+"""What the domain code needs from the outside world, as Protocols.
+
+Stages, the intake, the blocked-traffic log and the stage-1 checks are typed against these; the
+stores of ``mailgate.storage`` and ``functions.receive.lookups`` satisfy them structurally, and
+unit tests pass in-memory fakes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+
+from mailgate.catalog import Status
+from mailgate.dns import DomainStatus
+from mailgate.records import TimelineEvent, TrackingRow
+from mailgate.storage.counters import Increment
+from mailgate.storage.tenants import Domain
+
+
+class Tracking(Protocol):
+    """Tracking rows and timeline events, keyed by tenant, message and recipient."""
+
+    def add(self, rows: Iterable[TrackingRow], events: Iterable[TimelineEvent]) -> None: ...
+
+    def remove(self, tenant_id: str, message_uuid: str) -> None: ...
+
+    def record(self, tenant_id: str, message_uuid: str, event: TimelineEvent) -> None: ...
+
+    def set_status(
+        self, tenant_id: str, message_uuid: str, recipient: str, status: Status, **fields: Any
+    ) -> bool: ...
+
+    def message(
+        self, tenant_id: str, message_uuid: str
+    ) -> tuple[list[TrackingRow], list[TimelineEvent]]: ...
+
+
+class Jobs(Protocol):
+    """A queue that carries jobs to the next stage."""
+
+    def send(self, job: BaseModel, delay_s: int = 0) -> None: ...
+
+
+class Mail(Protocol):
+    """Raw messages by object key."""
+
+    def put(self, key: str, raw: bytes) -> None: ...
+
+    def get(self, key: str) -> bytes: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+class Domains(Protocol):
+    """Managed domains: the owner and inbound servers of each."""
+
+    def domain(self, name: str) -> Domain | None: ...
+
+
+class Counters(Protocol):
+    """Rate-limit counters shared by every front container."""
+
+    def current(self, counters: list[tuple[str, int]]) -> list[int]: ...
+
+    def add_all(self, increments: list[Increment]) -> int | None: ...
+
+
+class Lookups(Protocol):
+    """What stage-1 checks ask of DNS and the IP-to-country data. A DNS timeout or SERVFAIL
+    raises ``mailgate.dns.DnsUnavailable``."""
+
+    def listed(self, ip: str, zone: str) -> bool: ...
+
+    def ptr_names(self, ip: str) -> list[str]: ...
+
+    def verified_ptr_names(self, ip: str) -> list[str]: ...
+
+    def domain_status(self, domain: str) -> DomainStatus: ...
+
+    def country(self, ip: str) -> str | None: ...

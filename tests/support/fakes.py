@@ -1,0 +1,158 @@
+"""In-memory implementations of ``mailgate.ports``, for unit tests.
+
+Each fake keeps what it was given in plain attributes a test can read, and behaves like the
+real store where a caller depends on it (a status only moves forward; counters refuse an
+increment that would pass its limit, and then add nothing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from mailgate import ports
+from mailgate.catalog import Status
+from mailgate.dns import DnsUnavailable, DomainStatus
+from mailgate.records import REPEATABLE, STATUS_RANK, TimelineEvent, TrackingRow
+from mailgate.storage.counters import Increment
+from mailgate.storage.tenants import Domain
+
+
+class FakeTracking:
+    def __init__(self, rows: Iterable[TrackingRow] = ()) -> None:
+        self.rows: dict[tuple[str, str, str], TrackingRow] = {}
+        self.events: dict[tuple[str, str], list[TimelineEvent]] = {}
+        self.status_writes: list[tuple[str, Status, dict[str, Any]]] = []
+        self.add(rows, [])
+
+    def add(self, rows: Iterable[TrackingRow], events: Iterable[TimelineEvent]) -> None:
+        rows = list(rows)
+        for row in rows:
+            self.rows[row.tenant_id, row.message_uuid, row.recipient] = row
+        if rows:
+            for event in events:
+                self.record(rows[0].tenant_id, rows[0].message_uuid, event)
+
+    def remove(self, tenant_id: str, message_uuid: str) -> None:
+        for key in [key for key in self.rows if key[:2] == (tenant_id, message_uuid)]:
+            del self.rows[key]
+        self.events.pop((tenant_id, message_uuid), None)
+
+    def record(self, tenant_id: str, message_uuid: str, event: TimelineEvent) -> None:
+        timeline = self.events.setdefault((tenant_id, message_uuid), [])
+        if all(known.event_id != event.event_id for known in timeline):
+            timeline.append(event)
+
+    def set_status(
+        self, tenant_id: str, message_uuid: str, recipient: str, status: Status, **fields: Any
+    ) -> bool:
+        self.status_writes.append((recipient, status, fields))
+        key = (tenant_id, message_uuid, recipient)
+        row = self.rows.get(key)
+        if row is None:
+            return False
+        rank, current = STATUS_RANK[status], STATUS_RANK[row.status or Status.PROCESSING]
+        if current > rank or (current == rank and status not in REPEATABLE):
+            return False
+        self.rows[key] = row.model_copy(update={"status": status, **fields})
+        return True
+
+    def message(
+        self, tenant_id: str, message_uuid: str
+    ) -> tuple[list[TrackingRow], list[TimelineEvent]]:
+        rows = [row for key, row in self.rows.items() if key[:2] == (tenant_id, message_uuid)]
+        return rows, list(self.events.get((tenant_id, message_uuid), []))
+
+
+class FakeQueue:
+    def __init__(self) -> None:
+        self.sent: list[tuple[BaseModel, int]] = []
+
+    def send(self, job: BaseModel, delay_s: int = 0) -> None:
+        self.sent.append((job, delay_s))
+
+
+class FakeMail:
+    def __init__(self, objects: dict[str, bytes] | None = None) -> None:
+        self.objects = dict(objects or {})
+
+    def put(self, key: str, raw: bytes) -> None:
+        self.objects[key] = raw
+
+    def get(self, key: str) -> bytes:
+        return self.objects[key]
+
+    def delete(self, key: str) -> None:
+        self.objects.pop(key, None)
+
+
+class FakeDomains:
+    def __init__(self, domains: Iterable[Domain] = ()) -> None:
+        self.domains = {domain.name: domain for domain in domains}
+
+    def domain(self, name: str) -> Domain | None:
+        return self.domains.get(name.lower())
+
+
+class FakeCounters:
+    """Counters without windows: every count lives as long as the fake."""
+
+    def __init__(self, counts: dict[str, int] | None = None) -> None:
+        self.counts = dict(counts or {})
+
+    def current(self, counters: list[tuple[str, int]]) -> list[int]:
+        return [self.counts.get(key, 0) for key, _ in counters]
+
+    def add_all(self, increments: list[Increment]) -> int | None:
+        for index, increment in enumerate(increments):
+            if self.counts.get(increment.key, 0) + increment.amount > increment.limit:
+                return index
+        for increment in increments:
+            self.counts[increment.key] = self.counts.get(increment.key, 0) + increment.amount
+        return None
+
+
+@dataclass
+class FakeLookups:
+    """DNS answers by name; a name or address in ``unavailable`` raises ``DnsUnavailable``."""
+
+    listings: set[tuple[str, str]] = field(default_factory=set)  # (ip, zone)
+    ptr: dict[str, list[str]] = field(default_factory=dict)  # ip → names
+    verified: dict[str, list[str]] = field(default_factory=dict)  # ip → confirmed names
+    domains: dict[str, DomainStatus] = field(default_factory=dict)  # unlisted: OK
+    countries: dict[str, str] = field(default_factory=dict)
+    unavailable: set[str] = field(default_factory=set)
+
+    def _answer(self, key: str) -> None:
+        if key in self.unavailable:
+            raise DnsUnavailable(f"DNS lookup of {key} failed")
+
+    def listed(self, ip: str, zone: str) -> bool:
+        return (ip, zone) in self.listings
+
+    def ptr_names(self, ip: str) -> list[str]:
+        self._answer(ip)
+        return self.ptr.get(ip, [])
+
+    def verified_ptr_names(self, ip: str) -> list[str]:
+        self._answer(ip)
+        return self.verified.get(ip, [])
+
+    def domain_status(self, domain: str) -> DomainStatus:
+        self._answer(domain)
+        return self.domains.get(domain.lower(), DomainStatus.OK)
+
+    def country(self, ip: str) -> str | None:
+        return self.countries.get(ip)
+
+
+# Each fake implements its port: mypy checks these.
+_tracking: ports.Tracking = FakeTracking()
+_queue: ports.Jobs = FakeQueue()
+_mail: ports.Mail = FakeMail()
+_domains: ports.Domains = FakeDomains()
+_counters: ports.Counters = FakeCounters()
+_lookups: ports.Lookups = FakeLookups()
