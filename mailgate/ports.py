@@ -8,6 +8,7 @@ unit tests pass in-memory fakes.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from pydantic import BaseModel
@@ -15,8 +16,17 @@ from pydantic import BaseModel
 from mailgate.catalog import Status
 from mailgate.dns import DomainStatus
 from mailgate.records import TimelineEvent, TrackingRow
-from mailgate.storage.counters import Increment
-from mailgate.storage.tenants import Domain
+from mailgate.tenant_config import Domain
+
+
+@dataclass(frozen=True)
+class Increment:
+    """What one message adds to one rate-limit counter, and the counter's limit and window."""
+
+    key: str
+    amount: int
+    limit: int
+    window_s: int
 
 
 class Tracking(Protocol):

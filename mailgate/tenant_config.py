@@ -66,6 +66,15 @@ class MailServer(_Strict):
     port: int = Field(25, ge=1, le=65535)
 
 
+class Domain(BaseModel):
+    """A managed domain's routing entry: its tenant and where its inbound mail goes."""
+
+    name: str
+    tenant_id: str
+    inbound_servers: list[MailServer]
+    outbound: bool = True
+
+
 class Outbound(_Strict):
     enabled: bool = False
     sending_servers: list[Network] = Field(default_factory=list, max_length=1000)

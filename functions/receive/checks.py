@@ -19,8 +19,7 @@ from mailgate.catalog import BlockReason as R
 from mailgate.catalog import Direction
 from mailgate.dns import DomainStatus
 from mailgate.peer import Peer
-from mailgate.ports import Counters, Lookups
-from mailgate.storage.counters import Increment
+from mailgate.ports import Counters, Increment, Lookups
 from mailgate.tenant_config import (
     DomainConfig,
     RateLimit,

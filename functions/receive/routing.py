@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-from mailgate.storage.tenants import Domain
+from mailgate.tenant_config import Domain
 
 CACHE_SECONDS = 30.0
 T = TypeVar("T")

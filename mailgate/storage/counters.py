@@ -5,18 +5,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from mailgate import aws
+from mailgate.ports import Increment
 from mailgate.resources import EXPIRES_AT
-
-
-@dataclass(frozen=True)
-class Increment:
-    key: str
-    amount: int
-    limit: int
-    window_s: int
 
 
 class RateCounters:

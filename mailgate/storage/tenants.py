@@ -14,17 +14,10 @@ from boto3.dynamodb.types import TypeSerializer
 from pydantic import BaseModel
 
 from mailgate import aws
-from mailgate.tenant_config import MailServer, TenantConfig
+from mailgate.tenant_config import Domain, TenantConfig
 
 ITEM = "ITEM"
 CONFIG = "CONFIG"
-
-
-class Domain(BaseModel):
-    name: str
-    tenant_id: str
-    inbound_servers: list[MailServer]
-    outbound: bool = True
 
 
 class ApiKey(BaseModel):

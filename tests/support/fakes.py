@@ -16,9 +16,9 @@ from pydantic import BaseModel
 from mailgate import ports
 from mailgate.catalog import Status
 from mailgate.dns import DnsUnavailable, DomainStatus
+from mailgate.ports import Increment
 from mailgate.records import REPEATABLE, STATUS_RANK, TimelineEvent, TrackingRow
-from mailgate.storage.counters import Increment
-from mailgate.storage.tenants import Domain
+from mailgate.tenant_config import Domain
 
 
 class FakeTracking:

@@ -16,8 +16,7 @@ from mailgate import dns
 from mailgate.catalog import Direction, Status
 from mailgate.jobs import DeliverJob
 from mailgate.records import TimelineEvent, TrackingRow
-from mailgate.storage.tenants import Domain
-from mailgate.tenant_config import MailServer
+from mailgate.tenant_config import Domain, MailServer
 from tests.support.fakes import FakeDomains, FakeMail, FakeQueue, FakeTracking
 
 TENANT = "tenant-a"

@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 
 from functions.receive.routing import DomainDirectory, domain_of
-from mailgate.storage.tenants import Domain
-from mailgate.tenant_config import MailServer
+from mailgate.tenant_config import Domain, MailServer
 
 EXAMPLE = Domain(
     name="example.com", tenant_id="t-1", inbound_servers=[MailServer(host="mx.example.com")]
