@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck synth lambda-deps clean
+.PHONY: run test lint typecheck openapi synth lambda-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy mailgate functions infra local tests/support
+
+# The API's OpenAPI document, generated from the routers (a test fails when it is stale).
+openapi: $(STAMP)
+	$(BIN)/python -m local.openapi
 
 # Offline, no Docker: one template per region and the staged assets in cdk.out/.
 # A deployable synth needs `make lambda-deps` first (otherwise the layer is empty).

@@ -1,10 +1,13 @@
-"""The jobs that carry a message from one stage to the next."""
+"""The jobs that carry a message from one stage to the next, and the SQS records that carry
+the jobs (parsed by the queue consumer)."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Generic, TypeVar
 
-from pydantic import BaseModel
+from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
+from pydantic import BaseModel, Json
 
 from mailgate.catalog import Direction
 
@@ -28,3 +31,18 @@ class DeliverJob(MessageJob):
     attempt: int = 1
     # SQS delays a message by at most 15 minutes; a later retry is re-queued until due.
     not_before: datetime | None = None
+
+
+J = TypeVar("J", bound=MessageJob)
+
+
+class JobRecord(SqsRecordModel, Generic[J]):
+    body: Json[J]
+
+
+class ScanRecord(JobRecord[ScanJob]):
+    pass
+
+
+class DeliverRecord(JobRecord[DeliverJob]):
+    pass

@@ -103,6 +103,10 @@ class Function:
     timeout_s: int = 30
     memory_mb: int = 512
 
+    @property
+    def handler_module(self) -> str:
+        return self.handler.rpartition(".")[0]
+
 
 EXPIRES_AT = "expires_at"
 

@@ -29,24 +29,78 @@ class _Settings(BaseSettings):
     model_config = SettingsConfigDict(populate_by_name=True, extra="ignore")
 
 
-class ReceiveSettings(_Settings):
-    """The SMTP front."""
+# One mixin per resource or shared setting; each runtime's model is composed of those it takes.
 
+
+class TrackingTable(_Settings):
     tracking_table: str = Field(alias=resources.TRACKING.env_var)
+
+
+class TenantsTable(_Settings):
     tenants_table: str = Field(alias=resources.TENANTS.env_var)
+
+
+class ExportsTable(_Settings):
+    exports_table: str = Field(alias=resources.EXPORTS.env_var)
+
+
+class CountersTable(_Settings):
+    counters_table: str = Field(alias=resources.COUNTERS.env_var)
+
+
+class MailBucket(_Settings):
     mail_bucket: str = Field(alias=resources.MAIL.env_var)
+
+
+class ScanQueue(_Settings):
     scan_queue_url: str = Field(alias=resources.SCAN_QUEUE.env_var)
+
+
+class DeliverQueue(_Settings):
+    deliver_queue_url: str = Field(alias=resources.DELIVER_QUEUE.env_var)
+
+
+class CursorSecret(_Settings):
+    cursor_secret_id: str = Field(alias=resources.CURSOR_SECRET.env_var)
+
+
+class Hostname(_Settings):
+    """The gateway's own name: SMTP greeting and EHLO."""
+
+    hostname: str = Field("mailgate.localhost", alias="MAILGATE_HOSTNAME")
+
+
+class DnsServers(_Settings):
+    """Resolvers, "ip" or "ip:port"; the system's when empty."""
+
+    dns_servers: CommaList = Field(default=[], alias="MAILGATE_DNS_SERVERS")
+
+
+class SmtpListeners(_Settings):
+    """Where the SMTP front listens: inbound mail and the tenants' outbound relay."""
+
     bind: str = Field("127.0.0.1", alias="MAILGATE_BIND")
     smtp_port: int = Field(2525, alias="MAILGATE_SMTP_PORT")
     relay_port: int = Field(2587, alias="MAILGATE_RELAY_PORT")
-    hostname: str = Field("mailgate.localhost", alias="MAILGATE_HOSTNAME")
+
+
+class ReceiveSettings(
+    TrackingTable,
+    TenantsTable,
+    CountersTable,
+    MailBucket,
+    ScanQueue,
+    SmtpListeners,
+    Hostname,
+    DnsServers,
+):
+    """The SMTP front."""
+
     # RFC 5321 4.5.3.1.8: at least 100 recipients must be accepted per transaction.
     max_recipients: int = Field(100, alias="MAILGATE_MAX_RECIPIENTS")
     # The front's own ceiling (ESMTP SIZE): the largest limit a tenant may set, so every
     # tenant's limit is enforced by its check, which logs the refusal.
     max_message_bytes: int = Field(MAX_MESSAGE_BYTES, alias="MAILGATE_MAX_MESSAGE_BYTES")
-    counters_table: str = Field(alias=resources.COUNTERS.env_var)
-    dns_servers: CommaList = Field(default=[], alias="MAILGATE_DNS_SERVERS")
     dns_timeout_s: float = Field(5.0, alias="MAILGATE_DNS_TIMEOUT_S")
     # Which DNS zone answers for which reputation list: "qil=zone,kssl=zone,dul=zone,etl=zone".
     ip_reputation_zones: CommaList = Field(default=[], alias="MAILGATE_IP_REPUTATION_ZONES")
@@ -63,19 +117,11 @@ class ReceiveSettings(_Settings):
     worker_threads: int = Field(64, alias="MAILGATE_FRONT_THREADS")
 
 
-class ScanSettings(_Settings):
-    tracking_table: str = Field(alias=resources.TRACKING.env_var)
-    tenants_table: str = Field(alias=resources.TENANTS.env_var)
-    mail_bucket: str = Field(alias=resources.MAIL.env_var)
-    deliver_queue_url: str = Field(alias=resources.DELIVER_QUEUE.env_var)
+class ScanSettings(TrackingTable, TenantsTable, MailBucket, DeliverQueue):
+    pass
 
 
-class DeliverSettings(_Settings):
-    tracking_table: str = Field(alias=resources.TRACKING.env_var)
-    tenants_table: str = Field(alias=resources.TENANTS.env_var)
-    mail_bucket: str = Field(alias=resources.MAIL.env_var)
-    deliver_queue_url: str = Field(alias=resources.DELIVER_QUEUE.env_var)
-    hostname: str = Field("mailgate.localhost", alias="MAILGATE_HOSTNAME")
+class DeliverSettings(TrackingTable, TenantsTable, MailBucket, DeliverQueue, Hostname, DnsServers):
     # Seconds to wait before each further delivery attempt; the last value repeats.
     retry_schedule_s: CommaInts = Field(
         default=[60, 300, 900, 1800, 3600], alias="MAILGATE_RETRY_SCHEDULE_S"
@@ -84,30 +130,23 @@ class DeliverSettings(_Settings):
     queue_lifetime_s: int = Field(5 * 24 * 3600, alias="MAILGATE_QUEUE_LIFETIME_S")
     smtp_timeout_s: float = Field(30.0, alias="MAILGATE_SMTP_TIMEOUT_S")
     outbound_port: int = Field(25, alias="MAILGATE_OUTBOUND_PORT")
-    dns_servers: CommaList = Field(default=[], alias="MAILGATE_DNS_SERVERS")
 
 
-class QuerySettings(_Settings):
-    tracking_table: str = Field(alias=resources.TRACKING.env_var)
-    tenants_table: str = Field(alias=resources.TENANTS.env_var)
-    cursor_secret_id: str = Field(alias=resources.CURSOR_SECRET.env_var)
+class QuerySettings(TrackingTable, TenantsTable, CursorSecret):
+    pass
 
 
-class ExportSettings(QuerySettings):
-    exports_table: str = Field(alias=resources.EXPORTS.env_var)
-    mail_bucket: str = Field(alias=resources.MAIL.env_var)
+class ExportSettings(TrackingTable, TenantsTable, CursorSecret, ExportsTable, MailBucket):
+    pass
 
 
-class AuthorizerSettings(_Settings):
-    tenants_table: str = Field(alias=resources.TENANTS.env_var)
+class AuthorizerSettings(TenantsTable):
+    pass
 
 
-class LocalSettings(_Settings):
+class LocalSettings(SmtpListeners, DnsServers):
     """``mailgate up``: the whole gateway on one machine (ports and state directory)."""
 
-    bind: str = Field("127.0.0.1", alias="MAILGATE_BIND")
-    smtp_port: int = Field(2525, alias="MAILGATE_SMTP_PORT")
-    relay_port: int = Field(2587, alias="MAILGATE_RELAY_PORT")
     api_port: int = Field(8080, alias="MAILGATE_API_PORT")
     aws_port: int = Field(4566, alias="MAILGATE_AWS_PORT")
     sink_port: int = Field(2526, alias="MAILGATE_SINK_PORT")
@@ -115,5 +154,4 @@ class LocalSettings(_Settings):
     demo_api_key: str | None = Field(None, alias="MAILGATE_DEMO_API_KEY")
     region: str = Field("ap-northeast-1", alias="AWS_DEFAULT_REGION")
     snapshot_interval_s: float = Field(5.0, alias="MAILGATE_SNAPSHOT_INTERVAL_S")
-    dns_servers: CommaList = Field(default=[], alias="MAILGATE_DNS_SERVERS")
     local_dns_port: int = Field(2553, alias="MAILGATE_LOCAL_DNS_PORT")

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
+from functions.query import wiring
 from functions.query.config_service import ConfigService, Section
 from mailgate.api.models import ConfigDocument, ErrorBody
 from mailgate.api.resolver import tenant_of
@@ -45,8 +46,7 @@ router = APIGatewayRouter()
 
 
 def _service() -> ConfigService:
-    service: ConfigService = router.context["config"]
-    return service
+    return wiring.services().config
 
 
 def _update(section: Section, value: Any) -> ConfigDocument:

@@ -5,6 +5,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
+from functions.query import wiring
 from functions.query.tracking_service import TrackingService
 from mailgate.api.models import TrackingDetail, TrackingPage, TrackingSearch
 from mailgate.api.resolver import tenant_of
@@ -13,8 +14,7 @@ router = APIGatewayRouter()
 
 
 def _service() -> TrackingService:
-    service: TrackingService = router.context["tracking"]
-    return service
+    return wiring.services().tracking
 
 
 @router.post("/v1/tracking/search", summary="Search mail tracking rows", tags=["tracking"])

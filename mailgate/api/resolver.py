@@ -7,6 +7,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from mailgate.api.errors import (
     FORBIDDEN_MESSAGE,
@@ -36,8 +37,10 @@ def _sentence(error: dict[str, Any]) -> str:
     )
 
 
-def build_resolver() -> APIGatewayRestResolver:
+def build_resolver(*routers: APIGatewayRouter) -> APIGatewayRestResolver:
     app = APIGatewayRestResolver(enable_validation=True)
+    for router in routers:
+        app.include_router(router)
 
     @app.exception_handler(ApiError)
     def _api_error(error: ApiError) -> Response[dict[str, Any]]:

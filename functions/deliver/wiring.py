@@ -1,0 +1,30 @@
+"""The deliver function's objects, built from its settings on first use (not at import)."""
+
+from __future__ import annotations
+
+from functools import cache, partial
+
+from functions.deliver import smtp_client
+from functions.deliver.stage import DeliverStage
+from mailgate import dns
+from mailgate.settings import DeliverSettings
+from mailgate.storage.mail import MailStore
+from mailgate.storage.queues import JobQueue
+from mailgate.storage.tenants import TenantStore
+from mailgate.storage.tracking import TrackingStore
+
+
+@cache
+def stage() -> DeliverStage:
+    settings = DeliverSettings()
+    resolver = dns.resolver(settings.dns_servers)
+    return DeliverStage(
+        tracking=TrackingStore(settings.tracking_table),
+        tenants=TenantStore(settings.tenants_table),
+        mail=MailStore(settings.mail_bucket),
+        queue=JobQueue(settings.deliver_queue_url),
+        send=partial(smtp_client.deliver, helo=settings.hostname, timeout=settings.smtp_timeout_s),
+        resolve_mx=partial(dns.mail_servers, res=resolver, port=settings.outbound_port),
+        retry_schedule_s=settings.retry_schedule_s,
+        queue_lifetime_s=settings.queue_lifetime_s,
+    )
