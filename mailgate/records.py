@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
-from mailgate import tracking_keys as keys
 from mailgate.catalog import Direction, Status, TrackingType
-from mailgate.clock import iso, parse_iso
-from mailgate.resources import EXPIRES_AT, RETENTION_DAYS
 
 if TYPE_CHECKING:
     from mailgate.message_summary import Summary
@@ -32,10 +29,6 @@ STATUS_RANK: dict[Status, int] = {
 }
 # Statuses that may be written again over themselves (each retry updates the row).
 REPEATABLE = frozenset({Status.TEMPORARY_ERROR})
-
-
-def expires_at(time: datetime) -> int:
-    return int((time + timedelta(days=RETENTION_DAYS)).timestamp())
 
 
 class TrackingRow(BaseModel):
@@ -64,27 +57,6 @@ class TrackingRow(BaseModel):
     downstream_reply: str = ""
     smtp_reply: str = ""  # what the front answered when it refused the message
     mail_key: str = ""
-
-    def to_item(self) -> dict[str, Any]:
-        item = self.model_dump(mode="json", exclude_none=True)
-        item.update(
-            pk=keys.message_pk(self.tenant_id, self.message_uuid),
-            sk=keys.row_sk(self.recipient),
-            gsi1pk=keys.day_bucket(self.tenant_id, self.direction, self.type, self.time.date()),
-            gsi1sk=keys.time_sort_key(self.time, self.message_uuid, self.recipient),
-            time=iso(self.time),
-            **{EXPIRES_AT: expires_at(self.time)},
-        )
-        if self.status is not None:
-            item["status_rank"] = STATUS_RANK[self.status]
-        return item
-
-    @classmethod
-    def from_item(cls, item: dict[str, Any]) -> TrackingRow:
-        fields = {name: item[name] for name in cls.model_fields if name in item}
-        fields["time"] = parse_iso(item["time"])
-        fields["size"] = int(item.get("size", 0))
-        return cls.model_validate(fields)
 
     @classmethod
     def accepted(
@@ -158,19 +130,3 @@ class TimelineEvent(BaseModel):
     event: str
     recipient: str = ""
     detail: str = ""
-
-    def to_item(self, tenant_id: str, message_uuid: str) -> dict[str, Any]:
-        item = self.model_dump(mode="json")
-        item.update(
-            pk=keys.message_pk(tenant_id, message_uuid),
-            sk=keys.event_sk(self.event_id),
-            time=iso(self.time),
-            **{EXPIRES_AT: expires_at(self.time)},
-        )
-        return item
-
-    @classmethod
-    def from_item(cls, item: dict[str, Any]) -> TimelineEvent:
-        fields = {name: item[name] for name in cls.model_fields if name in item}
-        fields["time"] = parse_iso(item["time"])
-        return cls.model_validate(fields)

@@ -113,7 +113,7 @@ EXPIRES_AT = "expires_at"
 # Tracking rows (one per message and recipient, accepted or blocked) and their timeline
 # events. Partition key: "<tenant>#M#<message uuid>"; sort key "R#<recipient>" for a row,
 # "E#<event id>" for a timeline event. The by_time index lists rows per tenant,
-# direction, type and UTC day, sorted by time (see mailgate.tracking_keys).
+# direction, type and UTC day, sorted by time (see mailgate.storage.tracking).
 TRACKING = Table(
     id="tracking",
     env_var="MAILGATE_TRACKING_TABLE",

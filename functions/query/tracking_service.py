@@ -22,6 +22,7 @@ from mailgate.search import period as periods
 from mailgate.search import tracking as tracking_search
 from mailgate.search.cursor import CursorSigner, query_digest
 from mailgate.search.matching import NULL_SENDER, RowFilter
+from mailgate.search.pager import CursorState
 from mailgate.storage.tracking import TrackingStore
 
 
@@ -69,21 +70,18 @@ class TrackingService:
     def search(self, tenant_id: str, request: TrackingSearch) -> TrackingPage:
         digest = query_digest(request.model_dump(mode="json", exclude={"cursor", "limit"}))
         if request.cursor:
-            state = self._signer.decode(request.cursor, tenant_id, digest)
-            period = tracking_search.period_of(state)
+            start = CursorState.from_json(self._signer.decode(request.cursor, tenant_id, digest))
         else:
             asked = (
                 request.period
                 if isinstance(request.period, str)
                 else (request.period.start, request.period.end)
             )
-            period = periods.resolve(asked, utcnow())
-            state = tracking_search.initial_state(period)
+            start = CursorState(periods.resolve(asked, utcnow()))
         query = tracking_search.TrackingQuery(
             tenant_id=tenant_id,
             direction=request.direction,
             type=request.type,
-            period=period,
             sort=request.sort,
             limit=request.limit,
             filter=RowFilter(
@@ -97,9 +95,11 @@ class TrackingService:
                 block_reasons=frozenset(request.block_reasons),
             ),
         )
-        page = tracking_search.search(self._store, query, state)
+        page = tracking_search.search(self._store, query, start)
         next_cursor = (
-            self._signer.encode(tenant_id, digest, page.state) if page.state is not None else None
+            self._signer.encode(tenant_id, digest, page.next.to_json())
+            if page.next is not None
+            else None
         )
         return TrackingPage(items=[to_item(row) for row in page.rows], next_cursor=next_cursor)
 

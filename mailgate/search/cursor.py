@@ -11,7 +11,7 @@ from typing import Any
 from mailgate.api.errors import BadRequest
 
 
-def _invalid() -> BadRequest:
+def invalid_cursor() -> BadRequest:
     return BadRequest("invalid_cursor", "cursor is not valid for this query; search again.")
 
 
@@ -47,11 +47,11 @@ class CursorSigner:
             payload = _unb64(encoded)
             valid = hmac.compare_digest(signature.encode(), self._sign(payload).encode())
         except ValueError as error:  # binascii.Error and UnicodeError are ValueErrors too
-            raise _invalid() from error
+            raise invalid_cursor() from error
         if not valid:
-            raise _invalid()
+            raise invalid_cursor()
         data = json.loads(payload)
         if data.get("t") != tenant_id or data.get("q") != digest:
-            raise _invalid()
+            raise invalid_cursor()
         state: dict[str, Any] = data["s"]
         return state

@@ -1,30 +1,21 @@
-"""Mail tracking search: key-range queries over day buckets, newest (or oldest) first.
-
-A page reads day buckets in order from where the cursor stopped; the cursor holds the resolved
-period (so "24h" does not slide between pages), the day reached and the last key returned,
-so paging resumes exactly.
-"""
+"""Mail tracking search: the tracking store's day buckets of one tenant, direction and type,
+paged by the generic pager with the search filters applied."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
-from typing import Any, Literal
+from datetime import UTC, date
+from typing import Literal
 
-from mailgate import tracking_keys as keys
+from pydantic import JsonValue
+
 from mailgate.catalog import Direction, TrackingType
 from mailgate.clock import iso, parse_iso
 from mailgate.records import TrackingRow
 from mailgate.search.matching import RowFilter
+from mailgate.search.pager import CursorState, InvalidResume, Page, read_page
 from mailgate.search.period import Period
-from mailgate.storage.tracking import TrackingStore
-
-# Bounds on one page's work, so a request's cost stays bounded whatever the period and the
-# filters; a page that reaches one returns what it found with a cursor to go on.
-QUERIES_PER_PAGE = 200
-ROWS_READ_PER_PAGE = 5000
-BATCH = 200
-KEY_FIELDS = ("pk", "sk", "gsi1pk", "gsi1sk")
+from mailgate.storage.tracking import TimePosition, TrackingStore
 
 
 @dataclass(frozen=True)
@@ -32,60 +23,56 @@ class TrackingQuery:
     tenant_id: str
     direction: Direction
     type: TrackingType
-    period: Period
     sort: Literal["asc", "desc"]
     limit: int
     filter: RowFilter = field(default_factory=RowFilter)
 
 
+def _token(position: TimePosition) -> JsonValue:
+    return [iso(position.time), position.message_uuid, position.recipient]
+
+
+def _position(token: JsonValue, day: date) -> TimePosition:
+    match token:
+        case [str(time), str(message_uuid), str(recipient)]:
+            try:
+                moment = parse_iso(time)
+            except ValueError as error:
+                raise InvalidResume(token) from error
+            if moment.tzinfo is None or moment.astimezone(UTC).date() != day:
+                raise InvalidResume(token)
+            return TimePosition(moment, message_uuid, recipient)
+    raise InvalidResume(token)
+
+
 @dataclass(frozen=True)
-class Page:
-    rows: list[TrackingRow]
-    state: dict[str, Any] | None  # where the next page starts; None when nothing is left
+class _TrackingRows:
+    """The rows of one tenant, direction and type, as the pager's row source."""
+
+    store: TrackingStore
+    query: TrackingQuery
+
+    def read(
+        self, day: date, period: Period, newest_first: bool, limit: int, resume: JsonValue
+    ) -> tuple[list[TrackingRow], JsonValue]:
+        rows, more = self.store.rows_by_time(
+            self.query.tenant_id,
+            self.query.direction,
+            self.query.type,
+            day,
+            period.start,
+            period.end,
+            newest_first,
+            limit,
+            None if resume is None else _position(resume, day),
+        )
+        return rows, None if more is None else _token(more)
+
+    def resume_after(self, row: TrackingRow) -> JsonValue:
+        return _token(TimePosition.of(row))
 
 
-def _days(period: Period, newest_first: bool) -> list[date]:
-    first, last = period.start.date(), period.end.date()
-    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
-    return days[::-1] if newest_first else days
-
-
-def initial_state(period: Period) -> dict[str, Any]:
-    return {"start": iso(period.start), "end": iso(period.end), "day": 0, "key": None}
-
-
-def period_of(state: dict[str, Any]) -> Period:
-    return Period(parse_iso(state["start"]), parse_iso(state["end"]))
-
-
-def search(store: TrackingStore, query: TrackingQuery, state: dict[str, Any]) -> Page:
-    newest_first = query.sort == "desc"
-    days = _days(query.period, newest_first)
-    low = iso(query.period.start)
-    high = iso(query.period.end) + "#~"  # every message and recipient at the end instant
-    rows: list[TrackingRow] = []
-    day, key = int(state["day"]), state["key"]
-    read = 0
-    for _ in range(QUERIES_PER_PAGE):
-        if day >= len(days) or len(rows) >= query.limit or read >= ROWS_READ_PER_PAGE:
-            break
-        bucket = keys.day_bucket(query.tenant_id, query.direction, query.type, days[day])
-        items, more = store.rows_by_time(bucket, low, high, newest_first, BATCH, key)
-        stopped_at = None
-        for item in items:
-            read += 1
-            row = TrackingRow.from_item(item)
-            if query.filter.matches(row):
-                rows.append(row)
-            if len(rows) >= query.limit or read >= ROWS_READ_PER_PAGE:
-                stopped_at = item
-                break
-        if stopped_at is not None and (stopped_at is not items[-1] or more):
-            key = {name: stopped_at[name] for name in KEY_FIELDS}
-        elif more:
-            key = more
-        else:
-            day, key = day + 1, None
-    if day >= len(days):
-        return Page(rows, None)
-    return Page(rows, {**state, "day": day, "key": key})
+def search(store: TrackingStore, query: TrackingQuery, start: CursorState) -> Page[TrackingRow]:
+    return read_page(
+        _TrackingRows(store, query), start, query.sort == "desc", query.limit, query.filter.matches
+    )

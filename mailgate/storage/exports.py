@@ -1,4 +1,5 @@
-"""Export tasks of a tenant (item ``<tenant>#TASKS`` / ``<created_at>#<task id>``)."""
+"""Export tasks of a tenant: items ``<tenant>#TASKS`` / ``<created_at>#<task id>``, so a
+tenant's tasks are one partition, newest first."""
 
 from __future__ import annotations
 
@@ -10,6 +11,16 @@ from mailgate import aws
 from mailgate.api.models import ExportTask
 
 
+def _tasks_pk(tenant_id: str) -> str:
+    return f"{tenant_id}#TASKS"
+
+
+def _task_of(item: dict[str, Any]) -> ExportTask:
+    return ExportTask.model_validate(
+        {name: item[name] for name in ExportTask.model_fields if name in item}
+    )
+
+
 class ExportStore:
     def __init__(self, table_name: str) -> None:
         self._table_name = table_name
@@ -17,6 +28,6 @@ class ExportStore:
     def tasks(self, tenant_id: str) -> list[ExportTask]:
         table: Any = aws.table(self._table_name)
         response = table.query(
-            KeyConditionExpression=Key("pk").eq(f"{tenant_id}#TASKS"), ScanIndexForward=False
+            KeyConditionExpression=Key("pk").eq(_tasks_pk(tenant_id)), ScanIndexForward=False
         )
-        return [ExportTask.model_validate(item) for item in response.get("Items", [])]
+        return [_task_of(item) for item in response.get("Items", [])]

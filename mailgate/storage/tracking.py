@@ -1,21 +1,113 @@
-"""The tracking table: rows per message and recipient, and their timeline events."""
+"""The tracking table: rows per message and recipient, and their timeline events.
+
+This module alone knows how they are keyed. A row and the timeline events of its message share
+the partition ``<tenant>#M#<message uuid>``; rows sort under ``R#<recipient>``, events under
+``E#<event id>``. The ``by_time`` index partitions rows by tenant, direction, type and UTC
+day, sorted by ``<time>#<message uuid>#<recipient>``, so a search period is one key-range
+query per day.
+"""
 
 from __future__ import annotations
 
 import time as _time
 from collections.abc import Iterable
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import Any, NamedTuple
 
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from mailgate import aws
-from mailgate import tracking_keys as keys
-from mailgate.catalog import Status
+from mailgate.catalog import Direction, Status, TrackingType
+from mailgate.clock import iso, parse_iso
 from mailgate.records import REPEATABLE, STATUS_RANK, TimelineEvent, TrackingRow
-from mailgate.resources import EXPIRES_AT
+from mailgate.resources import EXPIRES_AT, RETENTION_DAYS
 
 INDEX = "by_time"
+_ROW_PREFIX = "R#"
+_EVENT_PREFIX = "E#"
+
+
+class TimePosition(NamedTuple):
+    """A row's place in the time order of its day, where a read of that day can resume."""
+
+    time: datetime
+    message_uuid: str
+    recipient: str
+
+    @classmethod
+    def of(cls, row: TrackingRow) -> TimePosition:
+        return cls(row.time, row.message_uuid, row.recipient)
+
+
+def _message_pk(tenant_id: str, message_uuid: str) -> str:
+    return f"{tenant_id}#M#{message_uuid}"
+
+
+def _row_sk(recipient: str) -> str:
+    return f"{_ROW_PREFIX}{recipient.lower()}"
+
+
+def _event_sk(event_id: str) -> str:
+    """Events are keyed by an id the step derives from what it did (stage, attempt, recipient),
+    so a step that runs twice writes its event once."""
+    return f"{_EVENT_PREFIX}{event_id}"
+
+
+def _day_bucket(tenant_id: str, direction: str, log_type: str, day: date) -> str:
+    return f"{tenant_id}#{direction}#{log_type}#{day.isoformat()}"
+
+
+def _time_sk(time: datetime, message_uuid: str, recipient: str) -> str:
+    return f"{iso(time)}#{message_uuid}#{recipient.lower()}"
+
+
+def _expires_at(time: datetime) -> int:
+    return int((time + timedelta(days=RETENTION_DAYS)).timestamp())
+
+
+def _row_item(row: TrackingRow) -> dict[str, Any]:
+    item = row.model_dump(mode="json", exclude_none=True)
+    item.update(
+        pk=_message_pk(row.tenant_id, row.message_uuid),
+        sk=_row_sk(row.recipient),
+        gsi1pk=_day_bucket(row.tenant_id, row.direction, row.type, row.time.date()),
+        gsi1sk=_time_sk(row.time, row.message_uuid, row.recipient),
+        time=iso(row.time),
+        **{EXPIRES_AT: _expires_at(row.time)},
+    )
+    if row.status is not None:
+        item["status_rank"] = STATUS_RANK[row.status]
+    return item
+
+
+def _row_of(item: dict[str, Any]) -> TrackingRow:
+    fields = {name: item[name] for name in TrackingRow.model_fields if name in item}
+    fields["time"] = parse_iso(item["time"])
+    fields["size"] = int(item.get("size", 0))
+    return TrackingRow.model_validate(fields)
+
+
+def _event_item(tenant_id: str, message_uuid: str, event: TimelineEvent) -> dict[str, Any]:
+    item = event.model_dump(mode="json")
+    item.update(
+        pk=_message_pk(tenant_id, message_uuid),
+        sk=_event_sk(event.event_id),
+        time=iso(event.time),
+        **{EXPIRES_AT: _expires_at(event.time)},
+    )
+    return item
+
+
+def _event_of(item: dict[str, Any]) -> TimelineEvent:
+    fields = {name: item[name] for name in TimelineEvent.model_fields if name in item}
+    fields["time"] = parse_iso(item["time"])
+    return TimelineEvent.model_validate(fields)
+
+
+def _position_of(key: dict[str, Any]) -> TimePosition:
+    time, message_uuid, recipient = key["gsi1sk"].split("#", 2)
+    return TimePosition(parse_iso(time), message_uuid, recipient)
 
 
 def _conditional_failed(error: ClientError) -> bool:
@@ -38,9 +130,9 @@ class TrackingStore:
         first = rows[0]
         with self._table.batch_writer() as batch:
             for row in rows:
-                batch.put_item(Item=row.to_item())
+                batch.put_item(Item=_row_item(row))
             for event in events:
-                batch.put_item(Item=event.to_item(first.tenant_id, first.message_uuid))
+                batch.put_item(Item=_event_item(first.tenant_id, first.message_uuid, event))
 
     def remove(self, tenant_id: str, message_uuid: str) -> None:
         """Undo ``add`` for a message whose hand-off failed before the client was answered."""
@@ -51,7 +143,7 @@ class TrackingStore:
     def record(self, tenant_id: str, message_uuid: str, event: TimelineEvent) -> None:
         try:
             self._table.put_item(
-                Item=event.to_item(tenant_id, message_uuid),
+                Item=_event_item(tenant_id, message_uuid, event),
                 ConditionExpression=Attr("sk").not_exists(),
             )
         except ClientError as error:
@@ -73,10 +165,7 @@ class TrackingStore:
         )
         try:
             self._table.update_item(
-                Key={
-                    "pk": keys.message_pk(tenant_id, message_uuid),
-                    "sk": keys.row_sk(recipient),
-                },
+                Key={"pk": _message_pk(tenant_id, message_uuid), "sk": _row_sk(recipient)},
                 UpdateExpression=f"SET {assignments}",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=placeholders,
@@ -97,23 +186,31 @@ class TrackingStore:
         for item in self._message_items(tenant_id, message_uuid):
             if int(item.get(EXPIRES_AT, 0)) <= now:
                 continue
-            if item["sk"].startswith(keys.ROW_PREFIX):
-                rows.append(TrackingRow.from_item(item))
+            if item["sk"].startswith(_ROW_PREFIX):
+                rows.append(_row_of(item))
             else:
-                events.append(TimelineEvent.from_item(item))
+                events.append(_event_of(item))
         events.sort(key=lambda event: (event.time, event.event_id))
         return rows, events
 
     def rows_by_time(
         self,
-        bucket: str,
-        low: str,
-        high: str,
+        tenant_id: str,
+        direction: Direction,
+        type: TrackingType,
+        day: date,
+        start: datetime,
+        end: datetime,
         newest_first: bool,
         limit: int,
-        start_after: dict[str, Any] | None,
-    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-        """One page of one day bucket between two sort keys, unexpired rows only."""
+        after: TimePosition | None = None,
+    ) -> tuple[list[TrackingRow], TimePosition | None]:
+        """Unexpired rows of one UTC day received from ``start`` to ``end`` (both included), in
+        time order after ``after``; at most ``limit`` items are read, and the position to read
+        on from is returned while the day may hold more."""
+        bucket = _day_bucket(tenant_id, direction, type, day)
+        low = iso(start)
+        high = iso(end) + "#~"  # every message and recipient at the end instant
         request: dict[str, Any] = {
             "IndexName": INDEX,
             "KeyConditionExpression": Key("gsi1pk").eq(bucket) & Key("gsi1sk").between(low, high),
@@ -121,15 +218,22 @@ class TrackingStore:
             "ScanIndexForward": not newest_first,
             "Limit": limit,
         }
-        if start_after:
-            request["ExclusiveStartKey"] = start_after
+        if after is not None:
+            request["ExclusiveStartKey"] = {
+                "pk": _message_pk(tenant_id, after.message_uuid),
+                "sk": _row_sk(after.recipient),
+                "gsi1pk": bucket,
+                "gsi1sk": _time_sk(after.time, after.message_uuid, after.recipient),
+            }
         response = self._table.query(**request)
-        return response.get("Items", []), response.get("LastEvaluatedKey")
+        more = response.get("LastEvaluatedKey")
+        rows = [_row_of(item) for item in response.get("Items", [])]
+        return rows, _position_of(more) if more else None
 
     def _message_items(self, tenant_id: str, message_uuid: str) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         request: dict[str, Any] = {
-            "KeyConditionExpression": Key("pk").eq(keys.message_pk(tenant_id, message_uuid)),
+            "KeyConditionExpression": Key("pk").eq(_message_pk(tenant_id, message_uuid)),
             "ConsistentRead": True,
         }
         while True:

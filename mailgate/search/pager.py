@@ -1,0 +1,135 @@
+"""Paging through rows kept in day buckets, newest (or oldest) day first.
+
+A page reads the days of a period in order from where the cursor stopped, one batch at a
+time, keeping the rows a predicate accepts. The cursor state holds the resolved period (so
+"24h" does not slide between pages), the day reached and a token the row source gave for the
+last row read, so paging resumes exactly. Any store of day-bucketed rows pages this way by
+being a ``RowSource``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Annotated, Any, Generic, Protocol, TypeVar
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, ValidationError
+
+from mailgate.clock import iso
+from mailgate.search.cursor import invalid_cursor
+from mailgate.search.period import Period
+
+# Bounds on one page's work, so a request's cost stays bounded whatever the period and the
+# filters; a page that reaches one returns what it found with a cursor to go on.
+QUERIES_PER_PAGE = 200
+ROWS_READ_PER_PAGE = 5000
+BATCH = 200
+
+RowT = TypeVar("RowT")
+
+
+class InvalidResume(ValueError):
+    """A row source was given a resume token it did not make (a cursor of an older layout)."""
+
+
+class RowSource(Protocol[RowT]):
+    def read(
+        self, day: date, period: Period, newest_first: bool, limit: int, resume: JsonValue
+    ) -> tuple[list[RowT], JsonValue]:
+        """The rows of ``day`` inside ``period`` in reading order, after ``resume`` (None: from
+        the start of the day), reading at most ``limit``; and the token to read on from, None
+        when the day has no more. Raises ``InvalidResume`` for a token it did not make."""
+        ...
+
+    def resume_after(self, row: RowT) -> JsonValue:
+        """The token that makes ``read`` go on just after ``row``."""
+        ...
+
+
+class _State(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    start: AwareDatetime
+    end: AwareDatetime
+    day: Annotated[int, Field(strict=True, ge=0)]
+    resume: JsonValue
+
+
+@dataclass(frozen=True)
+class CursorState:
+    """Where a page starts: the period, the index of the day reached in reading order, and the
+    token to resume that day from."""
+
+    period: Period
+    day: int = 0
+    resume: JsonValue = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "start": iso(self.period.start),
+            "end": iso(self.period.end),
+            "day": self.day,
+            "resume": self.resume,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> CursorState:
+        """The state a cursor carries; a malformed one, or one of an older layout, is an
+        ``invalid_cursor`` error."""
+        try:
+            state = _State.model_validate(data)
+        except ValidationError as error:
+            raise invalid_cursor() from error
+        if state.end < state.start:
+            raise invalid_cursor()
+        return cls(Period(state.start, state.end), state.day, state.resume)
+
+
+@dataclass(frozen=True)
+class Page(Generic[RowT]):
+    rows: list[RowT]
+    next: CursorState | None  # where the next page starts; None when nothing is left
+
+
+def days(period: Period, newest_first: bool) -> list[date]:
+    first, last = period.start.date(), period.end.date()
+    every = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    return every[::-1] if newest_first else every
+
+
+def read_page(
+    source: RowSource[RowT],
+    start: CursorState,
+    newest_first: bool,
+    limit: int,
+    keep: Callable[[RowT], bool],
+) -> Page[RowT]:
+    order = days(start.period, newest_first)
+    rows: list[RowT] = []
+    day, resume = start.day, start.resume
+    read = 0
+    for _ in range(QUERIES_PER_PAGE):
+        if day >= len(order) or len(rows) >= limit or read >= ROWS_READ_PER_PAGE:
+            break
+        try:
+            batch, more = source.read(order[day], start.period, newest_first, BATCH, resume)
+        except InvalidResume as error:
+            raise invalid_cursor() from error
+        stopped_at = None
+        for row in batch:
+            read += 1
+            if keep(row):
+                rows.append(row)
+            if len(rows) >= limit or read >= ROWS_READ_PER_PAGE:
+                stopped_at = row
+                break
+        if stopped_at is not None and (stopped_at is not batch[-1] or more is not None):
+            resume = source.resume_after(stopped_at)
+        elif more is not None:
+            resume = more
+        else:
+            day, resume = day + 1, None
+    if day >= len(order):
+        return Page(rows, None)
+    return Page(rows, CursorState(start.period, day, resume))
