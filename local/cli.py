@@ -9,7 +9,7 @@ import threading
 
 from local.bootstrap import DEMO_DOMAIN
 from local.gateway import LocalGateway, PortInUse
-from mailgate.settings import LocalSettings
+from local.settings import LocalSettings
 
 BANNER = """\
 mailgate is running (Ctrl-C stops it; state is kept in {state})

@@ -21,11 +21,12 @@ from local.api_server import LocalApi
 from local.aws_emulator import AwsEmulator
 from local.demo_zone import DEMO_ZONE
 from local.dns_server import ZoneServer
+from local.settings import LocalSettings
 from local.sink import start_sink
 from local.sqs_runner import QueueRunner
 from mailgate import aws, resources
 from mailgate.resources import API_ROUTES
-from mailgate.settings import LocalSettings, ReceiveSettings
+from mailgate.settings import ReceiveSettings
 from mailgate.storage.tenants import TenantConfigStore, TenantStore
 
 log = logging.getLogger(__name__)

@@ -11,9 +11,9 @@ import pytest
 
 from local.demo_zone import DEMO_ZONE
 from local.gateway import LocalGateway
+from local.settings import LocalSettings
 from mailgate import resources
 from mailgate.auth import SCOPES
-from mailgate.settings import LocalSettings
 from mailgate.storage.tenants import ApiKey, TenantConfigStore, TenantStore
 from mailgate.tenant_config import DomainConfig, MailServer, TenantConfig
 from tests.support.api_client import ApiClient
