@@ -18,13 +18,21 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from local.lambda_context import LocalContext
-from mailgate.api.errors import UNAUTHORIZED_MESSAGE, error_body
+from mailgate.api.errors import (
+    GATEWAY_ERROR_MESSAGE,
+    MAX_REQUEST_BYTES,
+    TOO_LARGE_MESSAGE,
+    UNAUTHORIZED_MESSAGE,
+    error_body,
+)
 from mailgate.resources import API_ROUTES, ApiRoute
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
-MAX_BODY = 1024 * 1024
+Answer = tuple[int, dict[str, str], bytes]
+MAX_DISCARDED_BYTES = 8 * MAX_REQUEST_BYTES
+LENGTH_REQUIRED_MESSAGE = "Send the request body with a Content-Length header, not chunked."
 
 
 def _template(path: str) -> re.Pattern[str]:
@@ -73,23 +81,27 @@ class LocalApi:
         self._server.server_close()
 
     def handle(self, request: BaseHTTPRequestHandler) -> None:
-        length = int(request.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            _reply(request, 413, error_body("too_large", "The request body is over 1 MiB."))
-            return
-        body = request.rfile.read(length) if length else b""
+        try:
+            status, headers, data = self._answer(request)
+        except Exception:  # what API Gateway does when its integration fails
+            log.exception("%s %s: no response from the function", request.command, request.path)
+            status, headers, data = _json(502, error_body("gateway_error", GATEWAY_ERROR_MESSAGE))
+        _send(request, status, headers, data)
+
+    def _answer(self, request: BaseHTTPRequestHandler) -> Answer:
+        body = _read_body(request)
+        if isinstance(body, tuple):
+            return body
         url = urlsplit(request.path)
         route = find_route(request.command, url.path)
         if route is None:  # API Gateway's own answer for a missing resource or method
-            _reply(request, 404, error_body("not_found", "No such resource."))
-            return
+            return _json(404, error_body("not_found", "No such resource."))
         event = self._event(request.command, url.path, url.query, dict(request.headers), body)
         event["resource"] = route.path
         if not route.public:
             context = self._authorize(event)
             if context is None:
-                _reply(request, 401, error_body("unauthorized", UNAUTHORIZED_MESSAGE))
-                return
+                return _json(401, error_body("unauthorized", UNAUTHORIZED_MESSAGE))
             event["requestContext"]["authorizer"] = context
         handler = self._functions[route.function]
         response = handler(event, LocalContext(function_name=route.function))
@@ -98,7 +110,7 @@ class LocalApi:
         headers = dict(response.get("headers") or {})
         for name, values in (response.get("multiValueHeaders") or {}).items():
             headers[name] = ", ".join(values)
-        _send(request, int(response["statusCode"]), headers, data)
+        return int(response["statusCode"]), headers, data
 
     def _authorize(self, event: dict[str, Any]) -> dict[str, Any] | None:
         request = {
@@ -113,9 +125,9 @@ class LocalApi:
         }
         try:
             result = self._authorizer(request, LocalContext(function_name="authorizer"))
+            statements = result["policyDocument"]["Statement"]
         except Exception:  # API Gateway turns any authorizer failure into 401
             return None
-        statements = result["policyDocument"]["Statement"]
         if not any(statement["Effect"] == "Allow" for statement in statements):
             return None
         context: dict[str, Any] = {
@@ -157,17 +169,49 @@ class LocalApi:
         }
 
 
-def _reply(request: BaseHTTPRequestHandler, status: int, body: dict[str, Any]) -> None:
-    _send(request, status, {"Content-Type": "application/json"}, json.dumps(body).encode())
+def _read_body(request: BaseHTTPRequestHandler) -> bytes | Answer:
+    """The request body, or API Gateway's answer to a body it does not take."""
+    if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+        request.close_connection = True
+        return _json(411, error_body("length_required", LENGTH_REQUIRED_MESSAGE))
+    try:
+        length = int(request.headers.get("Content-Length") or 0)
+    except ValueError:
+        length = -1
+    if length < 0:
+        request.close_connection = True
+        return _json(400, error_body("invalid_request", "The Content-Length header is invalid."))
+    if length > MAX_REQUEST_BYTES:
+        # Read what was sent (up to a bound) so that the client reads the answer rather than a
+        # reset connection.
+        _discard(request, min(length, MAX_DISCARDED_BYTES))
+        request.close_connection = True
+        return _json(413, error_body("too_large", TOO_LARGE_MESSAGE))
+    return request.rfile.read(length) if length else b""
+
+
+def _discard(request: BaseHTTPRequestHandler, length: int) -> None:
+    while length > 0:
+        chunk = request.rfile.read(min(length, 1024 * 1024))
+        if not chunk:
+            return
+        length -= len(chunk)
+
+
+def _json(status: int, body: dict[str, Any]) -> Answer:
+    return status, {"Content-Type": "application/json"}, json.dumps(body).encode()
 
 
 def _send(
     request: BaseHTTPRequestHandler, status: int, headers: dict[str, str], data: bytes
 ) -> None:
-    request.send_response(status)
-    for name, value in headers.items():
-        if name.lower() not in ("content-length", "connection"):
-            request.send_header(name, value)
-    request.send_header("Content-Length", str(len(data)))
-    request.end_headers()
-    request.wfile.write(data)
+    try:
+        request.send_response(status)
+        for name, value in headers.items():
+            if name.lower() not in ("content-length", "connection"):
+                request.send_header(name, value)
+        request.send_header("Content-Length", str(len(data)))
+        request.end_headers()
+        request.wfile.write(data)
+    except OSError:  # the client went away
+        request.close_connection = True

@@ -13,7 +13,12 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.constructs.source import pascal
-from mailgate.api.errors import FORBIDDEN_MESSAGE, UNAUTHORIZED_MESSAGE
+from mailgate.api.errors import (
+    FORBIDDEN_MESSAGE,
+    GATEWAY_ERROR_MESSAGE,
+    TOO_LARGE_MESSAGE,
+    UNAUTHORIZED_MESSAGE,
+)
 from mailgate.resources import API_ROUTES
 
 AUTHORIZER_FUNCTION = "authorizer"
@@ -25,7 +30,7 @@ THROTTLE_BURST = 200
 @dataclass(frozen=True)
 class ErrorResponse:
     type: apigateway.ResponseType
-    status: int
+    status: int | None  # None: the status API Gateway chose (5xx answers differ)
     code: str
     message: str
 
@@ -43,6 +48,18 @@ ERROR_RESPONSES = (
         403,
         "forbidden",
         FORBIDDEN_MESSAGE,
+    ),
+    ErrorResponse(
+        apigateway.ResponseType.REQUEST_TOO_LARGE,
+        413,
+        "too_large",
+        TOO_LARGE_MESSAGE,
+    ),
+    ErrorResponse(
+        apigateway.ResponseType.DEFAULT_5_XX,
+        None,
+        "gateway_error",
+        GATEWAY_ERROR_MESSAGE,
     ),
 )
 
@@ -171,6 +188,6 @@ class Api(Construct):
             self.rest_api.add_gateway_response(
                 f"{pascal(response.code)}Response",
                 type=response.type,
-                status_code=str(response.status),
+                status_code=None if response.status is None else str(response.status),
                 templates={"application/json": json.dumps(body)},
             )

@@ -41,6 +41,10 @@ class Conflict(ApiError):
     status = 409
 
 
+class UnsupportedMediaType(ApiError):
+    status = 415
+
+
 def error_body(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message}}
 
@@ -69,3 +73,10 @@ def validation_sentence(loc: Sequence[int | str], kind: str, message: str) -> st
 # Bodies of the gateway's own answers (API Gateway responses in AWS; the local server alike).
 UNAUTHORIZED_MESSAGE = "Send a valid API key as 'Authorization: Bearer <key>'."
 FORBIDDEN_MESSAGE = "This API key does not have the scope this request needs."
+MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+TOO_LARGE_MESSAGE = "The request is over 10 MB, the largest the API accepts."
+GATEWAY_ERROR_MESSAGE = "The API could not answer this request; try again later."
+
+
+def internal_error_message(request_id: str) -> str:
+    return f"The request failed on our side; if it keeps failing, report request id {request_id}."
