@@ -9,11 +9,12 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import queue
 import re
 import threading
 import uuid
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 Answer = tuple[int, dict[str, str], bytes]
 MAX_DISCARDED_BYTES = 8 * MAX_REQUEST_BYTES
+WORKERS = 16  # requests served at once; more wait for a free worker
+CLIENT_TIMEOUT_S = 30  # a client silent this long is disconnected, freeing its worker
 LENGTH_REQUIRED_MESSAGE = "Send the request body with a Content-Length header, not chunked."
 
 
@@ -44,6 +47,38 @@ ROUTES = [(route, _template(route.path)) for route in API_ROUTES]
 
 def find_route(method: str, path: str) -> ApiRoute | None:
     return next((r for r, p in ROUTES if r.method == method and p.match(path)), None)
+
+
+class _PooledHTTPServer(HTTPServer):
+    """Requests served by a fixed pool of threads. Each thread keeps its own boto3 resources
+    (``mailgate.aws``); a thread per request would build them again for every request."""
+
+    def __init__(
+        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], workers: int
+    ) -> None:
+        super().__init__(address, handler)
+        self._requests: queue.SimpleQueue[tuple[Any, Any] | None] = queue.SimpleQueue()
+        self._workers = workers
+        for n in range(workers):
+            threading.Thread(target=self._work, name=f"api-{n}", daemon=True).start()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self._requests.put((request, client_address))
+
+    def _work(self) -> None:
+        while (item := self._requests.get()) is not None:
+            request, client_address = item
+            try:
+                self.finish_request(request, client_address)
+            except Exception:
+                self.handle_error(request, client_address)
+            finally:
+                self.shutdown_request(request)
+
+    def server_close(self) -> None:
+        super().server_close()
+        for _ in range(self._workers):
+            self._requests.put(None)
 
 
 class LocalApi:
@@ -62,6 +97,8 @@ class LocalApi:
         api = self
 
         class _Request(BaseHTTPRequestHandler):
+            timeout = CLIENT_TIMEOUT_S
+
             def do_GET(self) -> None:
                 api.handle(self)
 
@@ -70,7 +107,7 @@ class LocalApi:
             def log_message(self, format: str, *args: Any) -> None:
                 log.debug(format, *args)
 
-        self._server = ThreadingHTTPServer((bind, port), _Request)
+        self._server = _PooledHTTPServer((bind, port), _Request, WORKERS)
         self._thread = threading.Thread(target=self._server.serve_forever, name="api", daemon=True)
 
     def start(self) -> None:
