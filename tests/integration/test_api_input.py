@@ -64,6 +64,10 @@ BODIES = {
     "5,000 digits": b'{"limit": 1' + b"0" * 5000 + b"}",
     "a NUL and a lone surrogate": b'{"subject": "\\u0000\\ud800", "sender_ip": "\\udfff"}',
     "duplicate keys": b'{"limit": 1, "limit": "two"}',
+    "a forged cursor": b'{"cursor": "eyJrIjoxfQ.AAAA"}',
+    "a cursor that is not base64": b'{"cursor": "' + b"%" * 4096 + b'"}',
+    "a period of ten years": b'{"period": {"start": "2016-01-01T00:00:00Z", '
+    b'"end": "2026-01-01T00:00:00Z"}}',
     "unknown fields": b'{"\\u0000": 1, "' + b"k" * 10_000 + b'": 2}',
 }
 ATTEMPTS = [
