@@ -31,7 +31,7 @@ def json_request(event: Mapping[str, Any]) -> dict[str, Any]:
     if text.strip() and not content_type.startswith(JSON) and text.lstrip()[0] not in "{[":
         raise UnsupportedMediaType(
             "unsupported_media_type",
-            f"The request body must be JSON (Content-Type: {JSON}), not {content_type or 'text'}.",
+            f"The request body must be JSON, sent with Content-Type: {JSON}.",
         )
     headers["content-type"] = JSON
     return {**event, "headers": headers, "body": text or None, "isBase64Encoded": False}
