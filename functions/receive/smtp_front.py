@@ -17,7 +17,7 @@ from aiosmtpd.smtp import SMTP
 
 from functions.receive.admission import Admission, Admitted
 from functions.receive.intake import HandOffFailed, Intake, Message
-from functions.receive.protocol import FrontEnvelope, FrontSession
+from functions.receive.protocol import FrontEnvelope, FrontSession, ehlo_lines
 from functions.receive.replies import (
     BAD_ADDRESS,
     BAD_SIZE,
@@ -75,6 +75,17 @@ class FrontHandler:
 
     async def _blocking(self, call: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, partial(call, *args))
+
+    async def handle_EHLO(
+        self,
+        server: SMTP,
+        session: FrontSession,
+        envelope: FrontEnvelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        session.host_name = hostname  # aiosmtpd leaves it to an EHLO hook
+        return ehlo_lines(responses)
 
     async def handle_MAIL(
         self,
