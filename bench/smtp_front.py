@@ -1,11 +1,19 @@
-"""SMTP front throughput and latency, printed as JSON.
+"""SMTP front throughput, latency and CPU cost, printed as JSON.
 
-Accepted messages per second, and p50/p99 latency from the end of DATA (the final ".") to the
-"250" reply, for 10 KB messages with 1, 10 and 50 concurrent clients. Every stage-1 check is
-on (reputation lists, tenant block lists and countries, reverse DNS, TLS peers, sender filter,
-sender domain in DNS, valid recipients, size, the five rate limits with high ceilings), DNS
-answers come from a zone server on loopback, and the hand-off goes to moto's server running in
-its own process (S3 put, DynamoDB rows, SQS job before each "250").
+Accepted messages per second, p50/p99 latency from the end of DATA (the final ".") to the
+"250" reply, and the CPU milliseconds the front's process spends per accepted message, for
+10 KB messages with 1, 10 and 50 concurrent clients. Every stage-1 check is on (reputation
+lists, tenant block lists and countries, reverse DNS, TLS peers, sender filter, sender domain in
+DNS, valid recipients, size, the five rate limits with high ceilings), DNS answers come from a
+zone server on loopback, and the hand-off goes to moto's server (S3 put, DynamoDB rows, SQS job
+before each "250").
+
+The front (``python -m functions.receive``), moto's server and a bare aiosmtpd server that only
+keeps each message in memory each run in a process of their own; the clients and the DNS zone
+server run in this one. Each server's CPU time is read from /proc/<pid>/stat before and after a
+run, so ``cpu_ms_per_message`` is that process's alone; the bare server takes the same load in
+the same run, as the yardstick (``cpu_ratio`` = front / bare). Both are warmed up first with the
+highest concurrency, so the figures are those of a server that has been running a while.
 
 Run: .venv/bin/python bench/smtp_front.py [--messages-per-client N]
 """
@@ -17,6 +25,7 @@ import json
 import os
 import platform
 import smtplib
+import socket
 import statistics
 import subprocess
 import sys
@@ -25,18 +34,18 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from functions.receive.front import start_fronts  # noqa: E402
 from local import bootstrap  # noqa: E402
 from local.demo_zone import DEMO_ZONE  # noqa: E402
 from local.dns_server import ZoneServer  # noqa: E402
 from mailgate import aws, resources  # noqa: E402
-from mailgate.settings import ReceiveSettings  # noqa: E402
 from mailgate.storage.tenants import TenantConfigStore, TenantStore  # noqa: E402
 from mailgate.tenant_config import (  # noqa: E402
+    MAX_MESSAGE_BYTES,
     DomainConfig,
     IpReputation,
     Limits,
@@ -59,6 +68,8 @@ ZONES = {
     "etl": "etl.bench.test",
 }
 HIGH = RateLimit(limit=10**9, window_s=3600)
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+WARM_UP_PER_CLIENT = 3
 
 
 def message(n: int) -> bytes:
@@ -66,6 +77,56 @@ def message(n: int) -> bytes:
     line = b"x" * 76 + b"\r\n"
     body = line * ((MESSAGE_BYTES - len(header)) // len(line))
     return header.encode() + body
+
+
+def serve_bare(port: int) -> None:
+    """A bare aiosmtpd server with the front's protocol options, keeping messages in memory."""
+    from aiosmtpd.controller import Controller
+
+    kept: list[bytes] = []
+
+    class Keep:
+        async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+            kept.append(getattr(envelope, "original_content", b""))
+            return "250 2.0.0 OK"
+
+    controller = Controller(
+        Keep(),
+        hostname="127.0.0.1",
+        port=port,
+        enable_SMTPUTF8=True,
+        decode_data=False,
+        data_size_limit=MAX_MESSAGE_BYTES,
+    )
+    controller.start()
+    threading.Event().wait()
+
+
+def start_server(command: list[str], port: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=os.environ | {"PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                if sock.recv(3) == b"220":
+                    return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit(f"{command} did not start")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of every thread of a process, from /proc/<pid>/stat."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat.rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime (fields 14, 15)
 
 
 def start_moto(port: int) -> subprocess.Popen[bytes]:
@@ -128,37 +189,43 @@ def client(port: int, count: int, offset: int, latencies: list[float], errors: l
                 errors.append(f"{code} {reply.decode(errors='replace')}")
 
 
-def run(port: int, clients: int, per_client: int) -> dict[str, object]:
+def run(port: int, pid: int, clients: int, per_client: int) -> dict[str, Any]:
     latencies: list[float] = []
     errors: list[str] = []
     threads = [
         threading.Thread(target=client, args=(port, per_client, i * per_client, latencies, errors))
         for i in range(clients)
     ]
-    started = time.perf_counter()
+    cpu_before, started = cpu_seconds(pid), time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, cpu_seconds(pid) - cpu_before
     ordered = sorted(latencies)
+    accepted = len(latencies) - len(errors)
     return {
         "clients": clients,
         "messages": len(latencies),
         "errors": len(errors),
         "first_error": errors[0] if errors else None,
-        "accepted_per_s": round((len(latencies) - len(errors)) / elapsed, 1),
+        "accepted_per_s": round(accepted / elapsed, 1),
         "p50_ms": round(statistics.median(ordered) * 1000, 1),
         "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 1),
+        "cpu_ms_per_message": round(cpu * 1000 / max(accepted, 1), 2),
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages-per-client", type=int, default=0, help="0: about 200 per run")
+    parser.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve_bare:
+        serve_bare(args.serve_bare)
+        return
     region = "ap-northeast-1"
-    aws_port, smtp_port = free_port(), free_port()
+    aws_port, smtp_port, bare_port = free_port(), free_port(), free_port()
     dns = ZoneServer(DEMO_ZONE).start()  # 127.0.0.1 is listed in none of the ZONES
     os.environ.update(
         AWS_ENDPOINT_URL=f"http://127.0.0.1:{aws_port}",
@@ -174,18 +241,30 @@ def main() -> None:
         MAILGATE_STATE_DIR=tempfile.mkdtemp(prefix="mailgate-bench-"),
     )
     moto = start_moto(aws_port)
+    servers: list[subprocess.Popen[bytes]] = []
     try:
         configure(region)
-        controllers = start_fronts(ReceiveSettings())
-        try:
-            results = []
-            for clients in CONCURRENCY:
-                per_client = args.messages_per_client or max(4, 200 // clients)
-                results.append(run(smtp_port, clients, per_client))
-        finally:
-            for controller in controllers:
-                controller.stop()
+        front = start_server([sys.executable, "-m", "functions.receive"], smtp_port)
+        servers.append(front)
+        bare = start_server([sys.executable, __file__, "--serve-bare", str(bare_port)], bare_port)
+        servers.append(bare)
+        # Warm-up, not measured: each server's threads, clients and caches are made on first
+        # use (a boto3 resource costs ~0.4 s of CPU per thread), a one-time cost.
+        for server, port in ((front, smtp_port), (bare, bare_port)):
+            run(port, server.pid, max(CONCURRENCY), WARM_UP_PER_CLIENT)
+        results = []
+        for clients in CONCURRENCY:
+            per_client = args.messages_per_client or max(4, 200 // clients)
+            result = run(smtp_port, front.pid, clients, per_client)
+            yardstick = run(bare_port, bare.pid, clients, per_client)
+            result["bare_aiosmtpd"] = yardstick
+            cpu, bare_cpu = result["cpu_ms_per_message"], yardstick["cpu_ms_per_message"]
+            result["cpu_ratio"] = round(cpu / max(bare_cpu, 0.01), 2)
+            results.append(result)
     finally:
+        for server in servers:
+            server.terminate()
+            server.wait()
         moto.terminate()
         dns.stop()
     print(
@@ -195,6 +274,8 @@ def main() -> None:
                 "run_id": str(uuid.uuid4()),
                 "message_bytes": MESSAGE_BYTES,
                 "checks": "all stage-1 checks on; hand-off to moto_server in its own process",
+                "cpu": "CPU ms per accepted message of the server's own process; "
+                "bare_aiosmtpd keeps messages in memory and does nothing else",
                 "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
                 "results": results,
             },

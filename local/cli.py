@@ -10,6 +10,7 @@ import threading
 from local.bootstrap import DEMO_DOMAIN
 from local.gateway import LocalGateway, PortInUse
 from local.settings import LocalSettings
+from mailgate.observability import log_through_shared_logger
 
 BANNER = """\
 mailgate is running (Ctrl-C stops it; state is kept in {state})
@@ -31,7 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="mailgate")
     parser.add_argument("command", choices=["up"], help="up: run the gateway locally")
     parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    log_through_shared_logger(terminal=True)
     for noisy in ("werkzeug", "botocore", "mail.log"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     settings = LocalSettings()

@@ -1,7 +1,9 @@
 """boto3 clients, created once per process (resources once per thread: they are not thread-safe).
 
 Endpoints come from boto3's own configuration (``AWS_ENDPOINT_URL`` locally), so the code
-has no local-only branches.
+has no local-only branches. Clients and resources are made from one session, one at a time:
+the session keeps the service models it has loaded (loading them costs a few hundred
+milliseconds of CPU), and many threads asking for a client at once make one, not one each.
 """
 
 from __future__ import annotations
@@ -16,17 +18,30 @@ from botocore.exceptions import ClientError
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
 _local = threading.local()
+_making = threading.Lock()
+_clients: dict[str, Any] = {}
 
 
 @cache
+def _session() -> boto3.session.Session:
+    return boto3.session.Session()
+
+
 def client(service: str) -> Any:
-    return boto3.session.Session().client(service, config=_CONFIG)  # type: ignore[call-overload]
+    found = _clients.get(service)
+    if found is None:
+        with _making:
+            found = _clients.get(service)
+            if found is None:
+                found = _clients[service] = _session().client(service, config=_CONFIG)  # type: ignore[call-overload]
+    return found
 
 
 def table(name: str) -> Any:
     tables: dict[str, Any] = _local.__dict__.setdefault("tables", {})
     if name not in tables:
-        resource = boto3.session.Session().resource("dynamodb", config=_CONFIG)
+        with _making:
+            resource = _session().resource("dynamodb", config=_CONFIG)
         tables[name] = resource.Table(name)
     return tables[name]
 

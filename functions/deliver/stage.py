@@ -4,10 +4,12 @@ Inbound mail goes to the inbound servers of the recipient's managed domain; outb
 the MX of the recipient's domain. 2xx → ``delivered``; 5xx → ``bounced``; 4xx or no connection
 → ``temporary_error`` and a new job after the retry delay, until the queue lifetime ends
 (``expired``). Recipients whose row is already final are skipped, so a repeated job is harmless.
+Each attempt (one per route, or per recipient without one) is logged on one line.
 """
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import timedelta
@@ -17,6 +19,7 @@ from mailgate import dns
 from mailgate.catalog import FINAL_STATUSES, Direction, Status
 from mailgate.clock import utcnow
 from mailgate.jobs import DeliverJob
+from mailgate.observability import logger
 from mailgate.ports import Domains, Jobs, Mail, Tracking
 from mailgate.records import TimelineEvent
 from mailgate.tenant_config import MailServer
@@ -58,8 +61,13 @@ class DeliverStage:
             return
         raw = self._mail.get(job.mail_key)
         outcomes: dict[str, tuple[Reply, Attempt | None]] = {}
-        for servers, recipients in self._routes(job, pending, outcomes).items():
+        routes = self._routes(job, pending, outcomes)
+        for reply, _ in outcomes.values():  # no route: no connection was tried
+            _log_attempt(job, [reply], None, len(raw), time.perf_counter())
+        for servers, recipients in routes.items():
+            started = time.perf_counter()
             sent = self._send(list(servers), job.sender, recipients, raw)
+            _log_attempt(job, [sent.replies[r] for r in recipients], sent, len(raw), started)
             for recipient in recipients:
                 outcomes[recipient] = (sent.replies[recipient], sent)
         self._retry_later(job, [r for r, (reply, _) in outcomes.items() if _retryable(reply)])
@@ -148,3 +156,27 @@ class DeliverStage:
 
 def _retryable(reply: Reply) -> bool:
     return not reply.accepted and not reply.permanent
+
+
+def _log_attempt(
+    job: DeliverJob, replies: list[Reply], attempt: Attempt | None, size: int, started: float
+) -> None:
+    """One line per attempt: envelope facts and the replies, never the content."""
+    line: dict[str, object] = {
+        "tenant": job.tenant_id,
+        "message_uuid": job.message_uuid,
+        "attempt": job.attempt,
+        "direction": job.direction.value,
+        "client_ip": job.sender_ip,
+        "sender": job.sender or "<>",
+        "recipients": len(replies),
+        "size": size,
+        "server": attempt.peer_ip if attempt is not None and attempt.peer_ip else None,
+        "tls": attempt.tls if attempt is not None and attempt.peer_ip else None,
+        "reply": " | ".join(dict.fromkeys(str(reply) for reply in replies)),
+        "delivered": sum(reply.accepted for reply in replies),
+        "bounced": sum(reply.permanent for reply in replies),
+        "deferred": sum(_retryable(reply) for reply in replies),
+        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+    }
+    logger.info("delivery attempt", extra=line)

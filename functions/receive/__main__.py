@@ -7,11 +7,14 @@ import signal
 import threading
 
 from functions.receive.front import start_fronts
+from mailgate.observability import log_through_shared_logger
 from mailgate.settings import ReceiveSettings
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    log_through_shared_logger(terminal=False)
+    # aiosmtpd logs every command line at INFO; the front logs each decision instead.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     controllers = start_fronts(ReceiveSettings())
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

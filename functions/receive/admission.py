@@ -37,6 +37,16 @@ class PolicyError(Exception):
     """The tenant's configuration could not be loaded or does not cover the domain."""
 
 
+@dataclass(frozen=True)
+class Refused:
+    """A refusal: its reply, its reason when a tenant's check gave it, and the uuid of each
+    refusing tenant's blocked-traffic rows."""
+
+    reply: str
+    reason: BlockReason | None = None
+    blocked: dict[str, str] = field(default_factory=dict)  # tenant → message uuid
+
+
 @dataclass
 class Admitted:
     """One envelope, from MAIL on: the tenant of each recipient taken and each tenant's view."""
@@ -64,29 +74,29 @@ class Admission:
         self._configs = configs
         self._blocked = blocked
 
-    def sender(self, admitted: Admitted, services: Services) -> str | None:
-        """Relay MAIL: the refusal's reply, or None when the sender's tenant takes it."""
+    def sender(self, admitted: Admitted, services: Services) -> Refused | None:
+        """Relay MAIL: the refusal, or None when the sender's tenant takes it."""
         domain = domain_of(admitted.sender) if admitted.sender else ""
         try:
             found = self._directory.find(domain) if domain else None
         except Exception:
             log.exception("domain lookup failed")
-            return LOOKUP_FAILED
+            return Refused(LOOKUP_FAILED)
         if found is None:
-            return SENDER_NOT_SERVED.format(domain=domain or "<>")
+            return Refused(SENDER_NOT_SERVED.format(domain=domain or "<>"))
         try:
             tx = self._view(admitted, found.tenant_id, domain)
         except PolicyError:
             log.exception("policy matching error")
             return self._policy_error(admitted, found.tenant_id, domain, "")
-        refusal = self._evaluate("mail", tx, services, admitted)
-        if refusal is not None:
-            return refusal.reply
+        refused = self._evaluate("mail", tx, services, admitted)
+        if refused is not None:
+            return refused
         admitted.relay_view = tx
         return None
 
-    def recipient(self, admitted: Admitted, services: Services, address: str) -> str | None:
-        """RCPT: the refusal's reply, or None when the recipient is taken."""
+    def recipient(self, admitted: Admitted, services: Services, address: str) -> Refused | None:
+        """RCPT: the refusal, or None when the recipient is taken."""
         if admitted.relay_view is not None:
             tx = admitted.relay_view
         else:
@@ -95,9 +105,9 @@ class Admission:
                 found = self._directory.find(domain)
             except Exception:
                 log.exception("domain lookup failed")
-                return LOOKUP_FAILED
+                return Refused(LOOKUP_FAILED)
             if found is None:
-                return RELAY_DENIED.format(domain=domain)
+                return Refused(RELAY_DENIED.format(domain=domain))
             try:
                 tx = admitted.views.get(found.tenant_id) or self._view(
                     admitted, found.tenant_id, domain
@@ -108,16 +118,16 @@ class Admission:
                 log.exception("policy matching error")
                 return self._policy_error(admitted, found.tenant_id, domain, address)
         tx.recipient = address
-        refusal = self._evaluate("rcpt", tx, services, admitted)
-        if refusal is not None:
-            return refusal.reply
+        refused = self._evaluate("rcpt", tx, services, admitted)
+        if refused is not None:
+            return refused
         admitted.tenant_of[address] = tx.tenant_id
         admitted.views.setdefault(tx.tenant_id, tx)
         return None
 
-    def message(self, admitted: Admitted, services: Services, raw: bytes) -> str | None:
-        """End of DATA: the reply refusing the whole transaction, or None when every tenant
-        takes the message (its rate limits are then counted)."""
+    def message(self, admitted: Admitted, services: Services, raw: bytes) -> Refused | None:
+        """End of DATA: the refusal of the whole transaction, or None when every tenant takes
+        the message (its rate limits are then counted)."""
         groups = admitted.recipients_by_tenant()
         refusal: Refusal | None = None
         for tenant_id in groups:
@@ -141,9 +151,10 @@ class Admission:
         if refusal is None:
             return None
         # One reply answers the whole transaction: every recipient is refused.
+        blocked: dict[str, str] = {}
         for tenant_id, recipients in groups.items():
-            self._log(admitted.views[tenant_id], refusal, admitted, recipients)
-        return refusal.reply
+            blocked |= self._log(admitted.views[tenant_id], refusal, admitted, recipients).blocked
+        return Refused(refusal.reply, refusal.reason, blocked)
 
     def _view(self, admitted: Admitted, tenant_id: str, domain: str) -> Transaction:
         try:
@@ -160,30 +171,34 @@ class Admission:
 
     def _evaluate(
         self, stage: checks.Stage, tx: Transaction, services: Services, admitted: Admitted
-    ) -> Refusal | None:
+    ) -> Refused | None:
         """Run a stage's checks; log and return the refusal, if any."""
         try:
             refusal = checks.run(stage, tx, services)
         except DnsUnavailable:
             refusal = Refusal(BlockReason.OTHER, DNS_TEMPORARY)
-        if refusal is not None:
-            self._log(tx, refusal, admitted, [tx.recipient])
-        return refusal
+        if refusal is None:
+            return None
+        return self._log(tx, refusal, admitted, [tx.recipient])
 
     def _log(
         self, tx: Transaction, refusal: Refusal, admitted: Admitted, recipients: list[str]
-    ) -> None:
+    ) -> Refused:
         message_uuid = admitted.blocked_uuids.setdefault(tx.tenant_id, str(uuid.uuid4()))
         self._blocked.record(tx, refusal, message_uuid, recipients)
+        return Refused(refusal.reply, refusal.reason, {tx.tenant_id: message_uuid})
 
-    def _policy_error(self, admitted: Admitted, tenant_id: str, domain: str, recipient: str) -> str:
+    def _policy_error(
+        self, admitted: Admitted, tenant_id: str, domain: str, recipient: str
+    ) -> Refused:
         reply = REPLIES[BlockReason.POLICY_MATCHING_ERROR]
         # The tenant's own settings for the domain are what could not be had.
         unknown = DomainConfig.model_construct(name=domain, inbound_servers=[])
         tx = _transaction(admitted, tenant_id, TenantConfig(), unknown)
         tx.recipient = recipient
-        self._log(tx, Refusal(BlockReason.POLICY_MATCHING_ERROR, reply), admitted, [recipient])
-        return reply
+        return self._log(
+            tx, Refusal(BlockReason.POLICY_MATCHING_ERROR, reply), admitted, [recipient]
+        )
 
 
 def _transaction(

@@ -2,12 +2,14 @@
 
 The hooks check the syntax of each command and the recipient limit; ``Admission`` decides
 whether each tenant takes the transaction. A message is answered "250" only after
-``Intake.accept`` has stored it, recorded its rows and queued its scan job.
+``Intake.accept`` has stored it, recorded its rows and queued its scan job. Each refusal and
+each acceptance is logged (``decision_log``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -15,9 +17,10 @@ from typing import Any, TypeVar
 
 from aiosmtpd.smtp import SMTP
 
-from functions.receive.admission import Admission, Admitted
+from functions.receive import decision_log
+from functions.receive.admission import Admission, Admitted, Refused
 from functions.receive.intake import HandOffFailed, Intake, Message
-from functions.receive.protocol import FrontEnvelope, FrontSession
+from functions.receive.protocol import FrontEnvelope, FrontSession, ehlo_lines
 from functions.receive.replies import (
     BAD_ADDRESS,
     BAD_SIZE,
@@ -76,6 +79,17 @@ class FrontHandler:
     async def _blocking(self, call: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, partial(call, *args))
 
+    async def handle_EHLO(
+        self,
+        server: SMTP,
+        session: FrontSession,
+        envelope: FrontEnvelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        session.host_name = hostname  # aiosmtpd leaves it to an EHLO hook
+        return ehlo_lines(responses)
+
     async def handle_MAIL(
         self,
         server: SMTP,
@@ -84,21 +98,19 @@ class FrontHandler:
         address: str,
         options: list[str],
     ) -> str:
-        if address != NULL_SENDER and not _valid_address(address):
-            return BAD_ADDRESS
+        started, peer = time.perf_counter(), _peer(self.direction, server, session)
+        sender = "" if address == NULL_SENDER else address
+        if sender and not _valid_address(address):
+            return _refused("MAIL", peer, sender, Refused(BAD_ADDRESS), started)
         try:
             declared = _declared_size(options)
         except ValueError:
-            return BAD_SIZE
-        envelope.admitted = admitted = Admitted(
-            peer=_peer(self.direction, server, session),
-            sender="" if address == NULL_SENDER else address,
-            declared_size=declared,
-        )
+            return _refused("MAIL", peer, sender, Refused(BAD_SIZE), started)
+        envelope.admitted = admitted = Admitted(peer=peer, sender=sender, declared_size=declared)
         if self.direction is Direction.OUTBOUND:
-            reply = await self._blocking(self._admission.sender, admitted, session.services)
-            if reply is not None:
-                return reply
+            refused = await self._blocking(self._admission.sender, admitted, session.services)
+            if refused is not None:
+                return _refused("MAIL", peer, sender, refused, started, size=declared)
         envelope.mail_from = address
         envelope.mail_options.extend(options)
         return OK
@@ -111,17 +123,19 @@ class FrontHandler:
         address: str,
         options: list[str],
     ) -> str:
-        if not _valid_address(address):
-            return BAD_ADDRESS
-        admitted = envelope.admitted
+        started, admitted = time.perf_counter(), envelope.admitted
         assert admitted is not None, "aiosmtpd answers RCPT before MAIL itself"
+        if not _valid_address(address):
+            return _refused_recipient(admitted, address, Refused(BAD_ADDRESS), started)
         if address.lower() in (known.lower() for known in admitted.tenant_of):
             return RCPT_OK
         if len(admitted.tenant_of) >= self._max_recipients:
-            return TOO_MANY_RECIPIENTS
-        reply = await self._blocking(self._admission.recipient, admitted, session.services, address)
-        if reply is not None:
-            return reply
+            return _refused_recipient(admitted, address, Refused(TOO_MANY_RECIPIENTS), started)
+        refused = await self._blocking(
+            self._admission.recipient, admitted, session.services, address
+        )
+        if refused is not None:
+            return _refused_recipient(admitted, address, refused, started)
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(options)
         return RCPT_OK
@@ -129,20 +143,55 @@ class FrontHandler:
     async def handle_DATA(
         self, server: SMTP, session: FrontSession, envelope: FrontEnvelope
     ) -> str:
-        admitted = envelope.admitted
-        if admitted is None or not admitted.tenant_of:
-            return NO_RECIPIENTS
+        started, admitted = time.perf_counter(), envelope.admitted
+        assert admitted is not None, "aiosmtpd answers DATA before RCPT itself"
         content = envelope.original_content or b""
         raw = content if isinstance(content, bytes) else content.encode()
-        return await self._blocking(self._data, admitted, session, raw)
+        if not admitted.tenant_of:
+            no_recipients = Refused(NO_RECIPIENTS)
+            return _refused("DATA", admitted.peer, admitted.sender, no_recipients, started)
+        return await self._blocking(self._data, admitted, session, raw, started)
 
-    def _data(self, admitted: Admitted, session: FrontSession, raw: bytes) -> str:
-        reply = self._admission.message(admitted, session.services, raw)
-        if reply is not None:
-            return reply
-        message = Message(peer=admitted.peer, sender=admitted.sender, raw=raw)
+    def _data(self, admitted: Admitted, session: FrontSession, raw: bytes, started: float) -> str:
+        groups = admitted.recipients_by_tenant()
+        counts = {tenant_id: len(recipients) for tenant_id, recipients in groups.items()}
+        peer, sender = admitted.peer, admitted.sender
+        refused = self._admission.message(admitted, session.services, raw)
+        if refused is not None:
+            return _refused("DATA", peer, sender, refused, started, counts, len(raw))
+        message = Message(peer=peer, sender=sender, raw=raw)
         try:
-            accepted = self._intake.accept(message, admitted.recipients_by_tenant())
+            accepted = self._intake.accept(message, groups)
         except HandOffFailed:
-            return TRY_LATER
-        return QUEUED.format(queued=" ".join(item.message_uuid for item in accepted))
+            retry = Refused(TRY_LATER)
+            return _refused("DATA", peer, sender, retry, started, len(admitted.tenant_of), len(raw))
+        reply = QUEUED.format(queued=" ".join(item.message_uuid for item in accepted))
+        decision_log.accepted(peer, sender, accepted, reply, len(raw), started)
+        return reply
+
+
+def _refused(
+    command: decision_log.Command,
+    peer: Peer,
+    sender: str,
+    refusal: Refused,
+    started: float,
+    recipients: dict[str, int] | int = 0,
+    size: int | None = None,
+) -> str:
+    decision_log.refused(command, peer, sender, refusal, started, recipients=recipients, size=size)
+    return refusal.reply
+
+
+def _refused_recipient(admitted: Admitted, recipient: str, refusal: Refused, started: float) -> str:
+    decision_log.refused(
+        "RCPT",
+        admitted.peer,
+        admitted.sender,
+        refusal,
+        started,
+        recipients=1,
+        size=admitted.declared_size,
+        recipient=recipient,
+    )
+    return refusal.reply

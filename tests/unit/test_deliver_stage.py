@@ -4,6 +4,7 @@ ends."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -32,6 +33,21 @@ INBOUND_SERVERS = [MailServer(host="10.0.0.25", port=25), MailServer(host="10.0.
 OK = Reply(250, "2.0.0 Queued as ABC")
 UNKNOWN_USER = Reply(550, "5.1.1 No such user")
 GREYLISTED = Reply(451, "4.7.1 Greylisted, try again later")
+ATTEMPT_FACTS = (
+    "tenant",
+    "message_uuid",
+    "attempt",
+    "client_ip",
+    "sender",
+    "recipients",
+    "size",
+    "server",
+    "tls",
+    "reply",
+    "delivered",
+    "bounced",
+    "deferred",
+)
 
 
 @dataclass
@@ -187,6 +203,34 @@ def test_each_attempt_is_on_the_timeline(w: World) -> None:
     assert event.recipient == BOB
     assert "250 2.0.0 Queued as ABC" in event.detail
     assert "10.0.0.25" in event.detail
+
+
+def test_each_attempt_is_one_log_line_with_its_facts_and_replies(
+    w: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    w.smtp.replies[BOB] = UNKNOWN_USER
+
+    w.stage.run(job(BOB, CAROL, attempt=2))
+
+    (line,) = [r for r in caplog.records if r.getMessage() == "delivery attempt"]
+    assert {key: vars(line)[key] for key in ATTEMPT_FACTS} == {
+        "tenant": TENANT,
+        "message_uuid": UUID,
+        "attempt": 2,
+        "client_ip": "198.51.100.7",
+        "sender": "alice@sender.example",
+        "recipients": 2,
+        "size": len(RAW),
+        "server": "10.0.0.25",
+        "tls": "TLSv1.3",
+        "reply": "550 5.1.1 No such user | 250 2.0.0 Queued as ABC",
+        "delivered": 1,
+        "bounced": 1,
+        "deferred": 0,
+    }
+    assert vars(line)["duration_ms"] >= 0
+    assert "Subject" not in str(vars(line)) and "Hello." not in str(vars(line))
 
 
 def test_a_5xx_reply_bounces_the_recipient_and_is_not_retried(w: World) -> None:
