@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from moto.backends import get_backend
+from moto.s3.models import s3_backends
 from moto.server import ThreadedMotoServer
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,15 @@ def _atomic_write(path: Path, data: bytes) -> None:
     temporary = path.with_suffix(".tmp")
     temporary.write_bytes(data)
     os.replace(temporary, path)
+
+
+def _register_buckets() -> None:
+    """moto keeps the bucket-name registry outside its backends; without it, the bootstrap's
+    ``create_bucket`` would replace a restored bucket with an empty one."""
+    for regions in s3_backends.values():
+        for backend in regions.values():
+            for bucket in backend.buckets.values():
+                s3_backends.bucket_accounts[bucket.name] = (bucket.partition, bucket.account_id)
 
 
 class AwsEmulator:
@@ -89,6 +99,7 @@ class AwsEmulator:
             backend: Any = get_backend(name)  # type: ignore[call-overload]
             for account, regions in accounts.items():
                 backend[account] = regions
+        _register_buckets()
 
     def _queued_messages(self) -> dict[str, list[str]]:
         queued: dict[str, list[str]] = {}
