@@ -10,6 +10,7 @@ import smtplib
 import sys
 import threading
 import time
+import warnings
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -112,11 +113,12 @@ def assert_nothing_acknowledged_is_lost(
     wait_for(all_delivered, timeout=60)
     delivered = delivered_subjects(state_dir)
     twice = sorted(s for s in acknowledged.values() if delivered[s] > 1)
-    print(
-        f"\n{len(acknowledged)} acknowledged, all found; delivered more than once: "
-        f"{len(twice)} {twice}",
-        file=sys.stderr,
-    )
+    if twice:  # the kill fell between a delivery and the deletion of its job: say so
+        warnings.warn(
+            f"{len(twice)} of {len(acknowledged)} acknowledged messages delivered more than "
+            f"once after a kill: {twice}",
+            stacklevel=2,
+        )
 
 
 def test_nothing_acknowledged_is_lost_when_killed_at_random_instants(tmp_path: Path) -> None:

@@ -11,57 +11,49 @@ from __future__ import annotations
 
 import os
 import signal
-from typing import Any
 
 from local import cli
 from local.journal import SNAPSHOT, Journal
 
-POINT = os.environ["CRASH_POINT"]
-AFTER = int(os.environ["CRASH_AFTER"])
-_times = 0
 
+def install(point: str, after: int) -> None:
+    times = 0
 
-def _reached() -> bool:
-    global _times
-    _times += 1
-    return _times >= AFTER
+    def reached(here: str) -> bool:
+        nonlocal times
+        if here != point:
+            return False
+        times += 1
+        return times >= after
 
+    def die() -> None:
+        os.killpg(os.getpgid(0), signal.SIGKILL)
 
-def _die() -> None:
-    os.killpg(os.getpgid(0), signal.SIGKILL)
+    append, sync, write_snapshot = Journal.append, Journal.sync, Journal.write_snapshot
 
+    def crashing_append(self: Journal, record: bytes) -> int:
+        if reached("applied"):
+            die()
+        return append(self, record)
 
-append, sync, write_snapshot = Journal.append, Journal.sync, Journal.write_snapshot
+    def crashing_sync(self: Journal, ticket: int) -> None:
+        if reached("appended"):
+            die()
+        sync(self, ticket)
+        if reached("synced"):
+            die()
 
+    def crashing_write_snapshot(self: Journal, state: bytes, first_segment: int) -> None:
+        if reached("snapshot"):
+            (self.directory / (SNAPSHOT + ".tmp")).write_bytes(state[: len(state) // 2])
+            die()
+        write_snapshot(self, state, first_segment)
 
-def crashing_append(self: Journal, record: bytes) -> int:
-    if POINT == "applied" and _reached():
-        _die()
-    return append(self, record)
+    Journal.append = crashing_append  # type: ignore[method-assign]
+    Journal.sync = crashing_sync  # type: ignore[method-assign]
+    Journal.write_snapshot = crashing_write_snapshot  # type: ignore[method-assign]
 
-
-def crashing_sync(self: Journal, ticket: int) -> None:
-    if POINT == "appended" and _reached():
-        _die()
-    sync(self, ticket)
-    if POINT == "synced" and _reached():
-        _die()
-
-
-def crashing_write_snapshot(self: Journal, state: bytes, first_segment: int) -> None:
-    if POINT == "snapshot" and _reached():
-        (self.directory / (SNAPSHOT + ".tmp")).write_bytes(state[: len(state) // 2])
-        _die()
-    write_snapshot(self, state, first_segment)
-
-
-patches: dict[str, Any] = {
-    "append": crashing_append,
-    "sync": crashing_sync,
-    "write_snapshot": crashing_write_snapshot,
-}
-for name, function in patches.items():
-    setattr(Journal, name, function)
 
 if __name__ == "__main__":
+    install(os.environ["CRASH_POINT"], int(os.environ["CRASH_AFTER"]))
     cli.main(["up"])
