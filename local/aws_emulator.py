@@ -175,6 +175,7 @@ class AwsEmulator:
         request = moto_state.parse(body) if kind in ("send", "delete") else {}
         ref = QueueRef.of(environ, request) if request else None
         with self._lock:
+            self._journal.check()
             deleting = moto_state.handles_to_ids(ref, request) if ref and kind == "delete" else {}
             status, headers, content = _call(self._app, environ)
             ticket = None
@@ -283,5 +284,5 @@ class AwsEmulator:
                 return
             try:
                 self.snapshot()
-            except OSError:
+            except Exception:  # the journal still holds everything; the next one may succeed
                 log.exception("could not write a snapshot of the local AWS state")

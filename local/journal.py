@@ -95,10 +95,14 @@ class Journal:
 
     # -- while running ------------------------------------------------------------------------
 
-    def append(self, record: bytes) -> int:
-        """Write one record (not yet durable); returns the ticket to pass to ``sync``."""
+    def check(self) -> None:
+        """Raise JournalBroken if a write or fsync has failed: refuse a change before making it."""
         if self._broken is not None:
             raise JournalBroken(str(self._broken))
+
+    def append(self, record: bytes) -> int:
+        """Write one record (not yet durable); returns the ticket to pass to ``sync``."""
+        self.check()
         framed = _frame(record)
         try:
             written = os.write(self._fd, framed)
@@ -114,8 +118,7 @@ class Journal:
         """Return once the record of ``ticket`` is on disk. A failed fsync is never retried:
         the kernel may have dropped the pages it could not write."""
         with self._sync_lock:
-            if self._broken is not None:
-                raise JournalBroken(str(self._broken))
+            self.check()
             if self._synced >= ticket:
                 return
             target = self._written
@@ -129,8 +132,7 @@ class Journal:
         """Under the writers' lock: close the current segment (durable) and open the next.
         Returns the first segment a snapshot taken now must be followed by."""
         with self._sync_lock:
-            if self._broken is not None:
-                raise JournalBroken(str(self._broken))
+            self.check()
             try:
                 os.fdatasync(self._fd)
             except OSError as error:

@@ -102,7 +102,10 @@ def test_the_endpoint_answers_503_when_a_change_cannot_be_made_durable(
     emulator._journal.recover()
     emulator._journal.open()
 
+    applied: list[str] = []
+
     def moto(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        applied.append(environ["HTTP_X_AMZ_TARGET"])
         start_response("200 OK", [("Content-Type", "application/x-amz-json-1.0")])
         return [b"{}"]
 
@@ -120,7 +123,9 @@ def test_the_endpoint_answers_503_when_a_change_cannot_be_made_durable(
         b"".join(emulator(environ, lambda status, headers: answered.append(status)))
         return answered[0]
 
-    # When a change is made, Then it is refused; reads are still answered
+    # When a change is made, Then it is refused; reads are still answered, and later changes
+    # are refused before they are made
     assert call("DynamoDB_20120810.PutItem").startswith("503")
     assert call("DynamoDB_20120810.GetItem").startswith("200")
-    assert call("DynamoDB_20120810.PutItem").startswith("503")
+    assert call("DynamoDB_20120810.UpdateItem").startswith("503")
+    assert applied == ["DynamoDB_20120810.PutItem", "DynamoDB_20120810.GetItem"]
