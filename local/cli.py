@@ -9,6 +9,7 @@ import threading
 
 from local.bootstrap import DEMO_DOMAIN
 from local.gateway import LocalGateway, PortInUse
+from local.journal import DamagedSnapshot
 from local.settings import LocalSettings
 from mailgate.observability import log_through_shared_logger
 
@@ -42,7 +43,7 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
         running = gateway.start()
-    except PortInUse as error:
+    except (PortInUse, DamagedSnapshot) as error:
         raise SystemExit(f"mailgate: {error}") from None
     except BaseException:
         gateway.stop()

@@ -24,7 +24,7 @@ from local.dns_server import ZoneServer
 from local.settings import LocalSettings
 from local.sink import start_sink
 from local.sqs_runner import QueueRunner
-from mailgate import aws, resources
+from mailgate import resources
 from mailgate.resources import API_ROUTES
 from mailgate.settings import ReceiveSettings
 from mailgate.storage.tenants import TenantConfigStore, TenantStore
@@ -82,7 +82,7 @@ class LocalGateway:
             },
         )
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        emulator = AwsEmulator(s.bind, s.aws_port, self.state_dir, s.snapshot_interval_s)
+        emulator = AwsEmulator(s.bind, s.aws_port, self.state_dir, s.snapshot_bytes)
         os.environ.update(
             AWS_ENDPOINT_URL=emulator.endpoint,
             AWS_ACCESS_KEY_ID="local",
@@ -95,8 +95,6 @@ class LocalGateway:
         if not s.dns_servers:
             self._start_demo_dns(s.local_dns_port)
         os.environ.update(bootstrap.create_resources(s.region))
-        self._requeue(emulator.saved_messages())
-        emulator.start_saving()
 
         api_key = self._demo_key()
         table = resources.TENANTS.local_name
@@ -157,10 +155,3 @@ class LocalGateway:
             path.write_text(secrets.token_urlsafe(24))
             path.chmod(0o600)
         return path.read_text().strip()
-
-    def _requeue(self, saved: dict[str, list[str]]) -> None:
-        sqs = aws.client("sqs")
-        for name, bodies in saved.items():
-            url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
-            for body in bodies:
-                sqs.send_message(QueueUrl=url, MessageBody=body)

@@ -16,5 +16,5 @@ class LocalSettings(SmtpListeners, DnsServers):
     state_dir: str = Field(".mailgate", alias="MAILGATE_STATE_DIR")
     demo_api_key: str | None = Field(None, alias="MAILGATE_DEMO_API_KEY")
     region: str = Field("ap-northeast-1", alias="AWS_DEFAULT_REGION")
-    snapshot_interval_s: float = Field(5.0, alias="MAILGATE_SNAPSHOT_INTERVAL_S")
+    snapshot_bytes: int = Field(8 * 1024 * 1024, alias="MAILGATE_SNAPSHOT_BYTES")
     local_dns_port: int = Field(2553, alias="MAILGATE_LOCAL_DNS_PORT")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import smtplib
 import socket
 import subprocess
@@ -15,53 +13,14 @@ from typing import Any
 import pytest
 
 from tests.support.api_client import ApiClient, wait_for
-from tests.support.ports import free_port
+from tests.support.local_up import UpProcess, up_env
 
 pytestmark = pytest.mark.integration
 
 
-class UpProcess:
-    def __init__(self, env: dict[str, str]) -> None:
-        self.env = env
-        self.process: subprocess.Popen[str] | None = None
-        self.output = ""
-
-    def start(self) -> UpProcess:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "local.cli", "up"],
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.output += line
-            if line.startswith("Try:"):
-                return self
-        raise AssertionError(f"mailgate up did not start:\n{self.output}")
-
-    def interrupt(self) -> int:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGINT)
-        rest, _ = self.process.communicate(timeout=60)
-        self.output += rest
-        return self.process.returncode
-
-
 @pytest.fixture
 def env(tmp_path: Path) -> Iterator[dict[str, str]]:
-    values = {
-        "MAILGATE_SMTP_PORT": str(free_port()),
-        "MAILGATE_RELAY_PORT": str(free_port()),
-        "MAILGATE_API_PORT": str(free_port()),
-        "MAILGATE_AWS_PORT": str(free_port()),
-        "MAILGATE_SINK_PORT": str(free_port()),
-        "MAILGATE_LOCAL_DNS_PORT": str(free_port()),
-        "MAILGATE_STATE_DIR": str(tmp_path / "state"),
-    }
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("MAILGATE_", "AWS_"))}
-    yield inherited | values
+    yield up_env(tmp_path / "state")
 
 
 def test_state_survives_a_restart(env: dict[str, str]) -> None:

@@ -1,0 +1,72 @@
+"""Mail that is waiting for a later step when ``mailgate up`` stops is handled after it starts
+again: its raw message, rows and queued job all come back."""
+
+from __future__ import annotations
+
+import smtplib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.api_client import ApiClient, wait_for
+from tests.support.local_up import UpProcess, up_env
+from tests.support.ports import free_port
+from tests.support.smtp_peer import ScriptedServer
+
+pytestmark = pytest.mark.integration
+
+
+def demo_api(process: UpProcess) -> ApiClient:
+    key = process.output.split("demo API key", 1)[1].split()[0]
+    return ApiClient(f"http://127.0.0.1:{process.env['MAILGATE_API_PORT']}", key)
+
+
+def deliver_demo_mail_to(api: ApiClient, port: int) -> None:
+    status, document = api.request("GET", "/v1/config")
+    assert status == 200, document
+    config = document["config"]
+    config["domains"][0]["inbound_servers"] = [{"host": "127.0.0.1", "port": port}]
+    status, body = api.request(
+        "PUT", "/v1/config", {"version": document["version"], "config": config}
+    )
+    assert status == 200, body
+
+
+def events(api: ApiClient, message_uuid: str) -> list[str]:
+    status, detail = api.detail(message_uuid)
+    return [e["event"] for e in detail.get("events", [])] if status == 200 else []
+
+
+def test_mail_waiting_for_a_retry_is_delivered_after_a_clean_restart(tmp_path: Path) -> None:
+    # Given a gateway whose demo domain's server does not answer yet
+    env = up_env(tmp_path / "state") | {"MAILGATE_RETRY_SCHEDULE_S": "3"}
+    server = ScriptedServer(port=free_port())
+    first = UpProcess(env).start()
+    api = demo_api(first)
+    deliver_demo_mail_to(api, server.port)
+    # and a message that was accepted and deferred
+    with smtplib.SMTP("127.0.0.1", int(env["MAILGATE_SMTP_PORT"]), timeout=30) as smtp:
+        smtp.ehlo()
+        smtp.mail("a@sender.test")
+        smtp.rcpt("later@example.com")
+        code, reply = smtp.data(b"Subject: retry me\r\n\r\nx\r\n")
+    assert code == 250
+    message_uuid = reply.decode().split()[-1]
+    wait_for(lambda: "deferred" in events(api, message_uuid))
+
+    # When the gateway is stopped with Ctrl-C, the server comes up, and the gateway starts again
+    assert first.interrupt() == 0
+    server.start()
+    second = UpProcess(env).start()
+    try:
+        # Then the message is delivered from the copy kept across the restart
+        def delivered() -> Any:
+            return "delivered" in events(api, message_uuid)
+
+        wait_for(delivered)
+        (received,) = server.received
+        assert b"Subject: retry me" in received.data
+    finally:
+        second.interrupt()
+        server.stop()
