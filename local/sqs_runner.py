@@ -1,11 +1,12 @@
 """Feeds a Lambda handler the SQS event batches AWS's event source mapping would.
 
 As in AWS, one poller receives from the queue and up to ``max_concurrency`` invocations run at
-once, each on a batch of at most ``batch_size`` records; the poller receives only when an
-invocation slot is free, so a queue never has more records in flight than it can work on, and
-a slow invocation holds only its own batch. There is no batching window: the poller hands over
-whatever one receive returns (AWS's default for standard queues), since locally there is no
-per-invocation cost to save by waiting.
+once, each on a batch of at most ``batch_size`` records. The poller receives only as many
+records as its free invocation slots can take (up to SQS's 10 per receive, split into batches),
+so a queue never has more records in flight than it can work on, a backlog is taken ten at a
+time even when batches are smaller, and a slow invocation holds only its own batch. There is no
+batching window: the poller hands over whatever one receive returns (AWS's default for
+standard queues), since locally there is no per-invocation cost to save by waiting.
 
 Records the handler reports in ``batchItemFailures`` (or all, if it raises) stay on the queue
 and come back after the visibility timeout, until the redrive policy moves them to the DLQ.
@@ -86,22 +87,33 @@ class QueueRunner:
         while not self._stopping.is_set():
             if not self._slots.acquire(timeout=POLL_WAIT_S):
                 continue  # every invocation is busy
+            slots = 1 + self._more_slots()
             try:
-                messages = self._receive(sqs)
+                messages = self._receive(sqs, min(MAX_BATCH_SIZE, slots * self._batch_size))
             except Exception:
-                self._slots.release()
+                messages = []
                 log.exception("queue runner %s could not receive; polling again", self._name)
                 self._stopping.wait(1.0)
-                continue
-            if messages:
-                self._invocations.submit(self._invoke, sqs, arn, messages)
-            else:
+            for start in range(0, len(messages), self._batch_size):
+                self._invocations.submit(
+                    self._invoke, sqs, arn, messages[start : start + self._batch_size]
+                )
+                slots -= 1
+            for _ in range(slots):
                 self._slots.release()
 
-    def _receive(self, sqs: Any) -> list[dict[str, Any]]:
+    def _more_slots(self) -> int:
+        """Takes the free slots that one receive can fill, beside the one already taken."""
+        wanted = -(-MAX_BATCH_SIZE // self._batch_size) - 1
+        taken = 0
+        while taken < wanted and self._slots.acquire(blocking=False):
+            taken += 1
+        return taken
+
+    def _receive(self, sqs: Any, count: int) -> list[dict[str, Any]]:
         messages: list[dict[str, Any]] = sqs.receive_message(
             QueueUrl=self._url,
-            MaxNumberOfMessages=self._batch_size,
+            MaxNumberOfMessages=count,
             WaitTimeSeconds=POLL_WAIT_S,
             AttributeNames=["All"],
             MessageAttributeNames=["All"],
