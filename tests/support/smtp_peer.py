@@ -7,7 +7,7 @@ import asyncio
 import threading
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from aiosmtpd.controller import Controller
 
@@ -44,7 +44,7 @@ class ScriptedServer:
         )
         return "250 2.0.0 Accepted"
 
-    def start(self) -> ScriptedServer:
+    def start(self) -> Self:
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
         self._controller.start()
         return self
