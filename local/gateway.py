@@ -104,12 +104,12 @@ class LocalGateway:
 
         sink_dir = self.state_dir / "sink"
         self._start_controller(start_sink(s.bind, s.sink_port, sink_dir))
-        for queue, function_id in (
-            (resources.SCAN_QUEUE, "scan"),
-            (resources.DELIVER_QUEUE, "deliver"),
+        for queue, function_id, scaling in (
+            (resources.SCAN_QUEUE, "scan", s.scan_scaling),
+            (resources.DELIVER_QUEUE, "deliver", s.deliver_scaling),
         ):
             runner = QueueRunner(
-                function_id, os.environ[queue.env_var], s.region, _handler(function_id)
+                function_id, os.environ[queue.env_var], s.region, _handler(function_id), scaling
             )
             runner.start()
             self._stoppers.append(runner.stop)

@@ -1,9 +1,11 @@
-"""``mailgate up``'s settings: the ports of every local server and the state directory."""
+"""``mailgate up``'s settings: the ports of every local server, the state directory and how
+the queue runners scale."""
 
 from __future__ import annotations
 
 from pydantic import Field
 
+from local.sqs_runner import MAX_BATCH_SIZE, Scaling
 from mailgate.settings import DnsServers, SmtpListeners
 
 
@@ -18,3 +20,18 @@ class LocalSettings(SmtpListeners, DnsServers):
     region: str = Field("ap-northeast-1", alias="AWS_DEFAULT_REGION")
     snapshot_bytes: int = Field(8 * 1024 * 1024, alias="MAILGATE_SNAPSHOT_BYTES")
     local_dns_port: int = Field(2553, alias="MAILGATE_LOCAL_DNS_PORT")
+    # Scan is CPU work in this one process: a few invocations keep it fed while others wait on
+    # the emulator. Deliver mostly waits on remote servers: many invocations of one record
+    # each, so a slow server holds only the message it is being given.
+    scan_batch_size: int = Field(10, alias="MAILGATE_SCAN_BATCH_SIZE", ge=1, le=MAX_BATCH_SIZE)
+    scan_concurrency: int = Field(4, alias="MAILGATE_SCAN_CONCURRENCY", ge=1)
+    deliver_batch_size: int = Field(1, alias="MAILGATE_DELIVER_BATCH_SIZE", ge=1, le=MAX_BATCH_SIZE)
+    deliver_concurrency: int = Field(20, alias="MAILGATE_DELIVER_CONCURRENCY", ge=1)
+
+    @property
+    def scan_scaling(self) -> Scaling:
+        return Scaling(self.scan_batch_size, self.scan_concurrency)
+
+    @property
+    def deliver_scaling(self) -> Scaling:
+        return Scaling(self.deliver_batch_size, self.deliver_concurrency)

@@ -3,9 +3,11 @@ answering each recipient with scripted replies and keeping what it accepts."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from aiosmtpd.controller import Controller
 
@@ -42,7 +44,7 @@ class ScriptedServer:
         )
         return "250 2.0.0 Accepted"
 
-    def start(self) -> ScriptedServer:
+    def start(self) -> Self:
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
         self._controller.start()
         return self
@@ -50,3 +52,21 @@ class ScriptedServer:
     def stop(self) -> None:
         if self._controller is not None:
             self._controller.stop()
+
+
+@dataclass
+class HeldServer(ScriptedServer):
+    """A slow server: it answers each DATA only after ``hold_s`` seconds, or at ``release()``."""
+
+    hold_s: float = 5.0
+    in_data: threading.Event = field(default_factory=threading.Event)
+    _released: threading.Event = field(default_factory=threading.Event)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.in_data.set()
+        # Waited for in a worker thread, so the server's other connections go on meanwhile.
+        await asyncio.get_running_loop().run_in_executor(None, self._released.wait, self.hold_s)
+        return await super().handle_DATA(server, session, envelope)
+
+    def release(self) -> None:
+        self._released.set()
