@@ -42,6 +42,10 @@ class Tracking(Protocol):
         self, tenant_id: str, message_uuid: str, recipient: str, status: Status, **fields: Any
     ) -> bool: ...
 
+    def statuses(
+        self, tenant_id: str, message_uuid: str, recipients: Iterable[str]
+    ) -> dict[str, Status | None]: ...
+
     def message(
         self, tenant_id: str, message_uuid: str
     ) -> tuple[list[TrackingRow], list[TimelineEvent]]: ...

@@ -54,9 +54,8 @@ class DeliverStage:
         if job.not_before and job.not_before > now:
             self._queue.send(job, delay_s=int((job.not_before - now).total_seconds()) + 1)
             return
-        rows, _ = self._tracking.message(job.tenant_id, job.message_uuid)
-        done = {row.recipient.lower() for row in rows if row.status in FINAL_STATUSES}
-        pending = [r for r in job.recipients if r.lower() not in done]
+        statuses = self._tracking.statuses(job.tenant_id, job.message_uuid, job.recipients)
+        pending = [r for r in job.recipients if statuses.get(r.lower()) not in FINAL_STATUSES]
         if not pending:
             return
         raw = self._mail.get(job.mail_key)

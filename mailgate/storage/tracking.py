@@ -26,6 +26,7 @@ from mailgate.resources import EXPIRES_AT, RETENTION_DAYS
 INDEX = "by_time"
 _ROW_PREFIX = "R#"
 _EVENT_PREFIX = "E#"
+_BATCH_GET_MAX = 100  # keys per BatchGetItem request
 
 
 class TimePosition(NamedTuple):
@@ -176,6 +177,31 @@ class TrackingStore:
                 return False
             raise
         return True
+
+    def statuses(
+        self, tenant_id: str, message_uuid: str, recipients: Iterable[str]
+    ) -> dict[str, Status | None]:
+        """The status of each recipient's row (lower-cased recipient → status; a row that does
+        not exist is left out), read by key: no read of the message's timeline."""
+        pk = _message_pk(tenant_id, message_uuid)
+        keys = [{"pk": pk, "sk": _row_sk(r)} for r in dict.fromkeys(r.lower() for r in recipients)]
+        found: dict[str, Status | None] = {}
+        for start in range(0, len(keys), _BATCH_GET_MAX):
+            request: dict[str, Any] = {
+                self._table_name: {
+                    "Keys": keys[start : start + _BATCH_GET_MAX],
+                    "ConsistentRead": True,
+                    "ProjectionExpression": "sk, #status",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                }
+            }
+            while request:
+                response = self._table.meta.client.batch_get_item(RequestItems=request)
+                for item in response["Responses"].get(self._table_name, []):
+                    status = item.get("status")
+                    found[item["sk"].removeprefix(_ROW_PREFIX)] = status and Status(status)
+                request = response.get("UnprocessedKeys") or {}
+        return found
 
     def message(
         self, tenant_id: str, message_uuid: str

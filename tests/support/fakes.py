@@ -60,6 +60,16 @@ class FakeTracking:
         self.rows[key] = row.model_copy(update={"status": status, **fields})
         return True
 
+    def statuses(
+        self, tenant_id: str, message_uuid: str, recipients: Iterable[str]
+    ) -> dict[str, Status | None]:
+        wanted = {r.lower() for r in recipients}
+        return {
+            key[2].lower(): row.status
+            for key, row in self.rows.items()
+            if key[:2] == (tenant_id, message_uuid) and key[2].lower() in wanted
+        }
+
     def message(
         self, tenant_id: str, message_uuid: str
     ) -> tuple[list[TrackingRow], list[TimelineEvent]]:
