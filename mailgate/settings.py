@@ -74,6 +74,7 @@ class DnsServers(_Settings):
     """Resolvers, "ip" or "ip:port"; the system's when empty."""
 
     dns_servers: CommaList = Field(default=[], alias="MAILGATE_DNS_SERVERS")
+    dns_timeout_s: float = Field(5.0, alias="MAILGATE_DNS_TIMEOUT_S")
 
 
 class SmtpListeners(_Settings):
@@ -101,7 +102,6 @@ class ReceiveSettings(
     # The front's own ceiling (ESMTP SIZE): the largest limit a tenant may set, so every
     # tenant's limit is enforced by its check, which logs the refusal.
     max_message_bytes: int = Field(MAX_MESSAGE_BYTES, alias="MAILGATE_MAX_MESSAGE_BYTES")
-    dns_timeout_s: float = Field(5.0, alias="MAILGATE_DNS_TIMEOUT_S")
     # Which DNS zone answers for which reputation list: "qil=zone,kssl=zone,dul=zone,etl=zone".
     ip_reputation_zones: CommaList = Field(default=[], alias="MAILGATE_IP_REPUTATION_ZONES")
     # System-wide internal block lists (refused for every tenant).

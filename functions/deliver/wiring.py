@@ -17,7 +17,7 @@ from mailgate.storage.tracking import TrackingStore
 @cache
 def stage() -> DeliverStage:
     settings = DeliverSettings()
-    resolver = dns.resolver(settings.dns_servers)
+    resolver = dns.resolver(settings.dns_servers, timeout=settings.dns_timeout_s)
     return DeliverStage(
         tracking=TrackingStore(settings.tracking_table),
         tenants=TenantStore(settings.tenants_table),

@@ -60,7 +60,3 @@ LOOKUP_FAILED = "451 4.3.0 Temporary failure looking up the domain, try again la
 DNS_TEMPORARY = "451 4.4.3 DNS lookup failed, try again later"
 BARE_LINE_ENDING = "550 5.6.0 Message contains a bare CR or LF; lines must end with CRLF"
 TLS_TOO_OLD = "530 5.7.0 TLS {version} is below the {minimum} this peer must use"
-
-
-def is_temporary(reply: str) -> bool:
-    return reply.startswith("4")

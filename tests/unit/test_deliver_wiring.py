@@ -1,0 +1,38 @@
+"""Deliver's MX look-ups honour the DNS settings the README documents for it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import partial
+
+import pytest
+
+from functions.deliver import wiring
+from mailgate import resources
+
+
+@pytest.fixture
+def deliver_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for resource in (
+        resources.TRACKING,
+        resources.TENANTS,
+        resources.MAIL,
+        resources.DELIVER_QUEUE,
+    ):
+        monkeypatch.setenv(resource.env_var, f"test-{resource.id}")
+    wiring.stage.cache_clear()
+    yield
+    wiring.stage.cache_clear()
+
+
+def test_mx_lookups_use_the_configured_resolvers_and_timeout(
+    deliver_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MAILGATE_DNS_SERVERS", "127.0.0.53:5353")
+    monkeypatch.setenv("MAILGATE_DNS_TIMEOUT_S", "1.5")
+
+    resolve_mx = wiring.stage()._resolve_mx
+
+    assert isinstance(resolve_mx, partial)
+    resolver = resolve_mx.keywords["res"]
+    assert (resolver.nameservers, resolver.port, resolver.lifetime) == (["127.0.0.53"], 5353, 1.5)
