@@ -22,6 +22,8 @@ from aiosmtpd.smtp import SMTP, Envelope, Session, syntax
 from functions.receive.admission import Admitted
 from functions.receive.checks import Services
 from functions.receive.enhanced_codes import with_enhanced_code
+from functions.receive.replies import LOCAL_ERROR
+from mailgate.observability import logger as log
 
 EXTENSIONS = ("PIPELINING", "ENHANCEDSTATUSCODES")  # beyond those aiosmtpd lists itself
 NOT_OFFERED = ("AUTH",)
@@ -83,6 +85,16 @@ class FrontSMTP(SMTP):
             await super().smtp_EHLO(hostname)
         finally:
             self._answering_hello = False
+
+    async def handle_exception(self, error: Exception) -> str:
+        # aiosmtpd would answer "500 Error: (<type>) <text>": a permanent refusal, so the
+        # sender bounces mail that a retry would deliver, and internals shown to a stranger.
+        log.error(
+            "SMTP command failed",
+            exc_info=error,
+            extra={"client_ip": self.session.peer[0] if self.session and self.session.peer else ""},
+        )
+        return LOCAL_ERROR
 
     def _create_session(self) -> FrontSession:
         return FrontSession(self.loop, self._services())

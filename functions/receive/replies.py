@@ -53,6 +53,7 @@ BAD_SIZE = "501 5.5.4 Bad SIZE parameter"
 RELAY_DENIED = "550 5.7.1 Relaying denied: {domain} is not a domain served here"
 SENDER_NOT_SERVED = "550 5.7.1 Relaying denied: sender domain {domain} is not served here"
 NO_RECIPIENTS = "554 5.5.1 No valid recipients"
+LOCAL_ERROR = "451 4.3.0 Local error in processing, try again later"
 TRY_LATER = "451 4.3.0 Temporary failure storing the message, try again later"
 LOOKUP_FAILED = "451 4.3.0 Temporary failure looking up the domain, try again later"
 
