@@ -1,4 +1,4 @@
-"""moto's server mode in-process, made durable by a write-ahead journal in front of it.
+"""moto's server mode, made durable by a write-ahead journal in front of it.
 
 Every mutating request that succeeds is applied and appended to the journal under one lock
 (so the journal's order is the order moto applied them in), and its response is released only

@@ -8,8 +8,8 @@ import signal
 import threading
 
 from local.bootstrap import DEMO_DOMAIN
+from local.emulator_process import EmulatorFailed
 from local.gateway import LocalGateway, PortInUse
-from local.journal import DamagedSnapshot
 from local.settings import LocalSettings
 from mailgate.observability import log_through_shared_logger
 
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
         running = gateway.start()
-    except (PortInUse, DamagedSnapshot) as error:
+    except (PortInUse, EmulatorFailed) as error:
         raise SystemExit(f"mailgate: {error}") from None
     except BaseException:
         gateway.stop()

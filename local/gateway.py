@@ -18,9 +18,9 @@ from aiosmtpd.controller import Controller
 from functions.receive.front import start_fronts
 from local import bootstrap
 from local.api_server import LocalApi
-from local.aws_emulator import AwsEmulator
 from local.demo_zone import DEMO_ZONE
 from local.dns_server import ZoneServer
+from local.emulator_process import EmulatorProcess
 from local.settings import LocalSettings
 from local.sink import start_sink
 from local.sqs_runner import QueueRunner
@@ -82,7 +82,7 @@ class LocalGateway:
             },
         )
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        emulator = AwsEmulator(s.bind, s.aws_port, self.state_dir, s.snapshot_bytes)
+        emulator = EmulatorProcess(s.bind, s.aws_port, self.state_dir, s.snapshot_bytes)
         os.environ.update(
             AWS_ENDPOINT_URL=emulator.endpoint,
             AWS_ACCESS_KEY_ID="local",

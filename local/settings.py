@@ -20,7 +20,7 @@ class LocalSettings(SmtpListeners, DnsServers):
     region: str = Field("ap-northeast-1", alias="AWS_DEFAULT_REGION")
     snapshot_bytes: int = Field(8 * 1024 * 1024, alias="MAILGATE_SNAPSHOT_BYTES")
     local_dns_port: int = Field(2553, alias="MAILGATE_LOCAL_DNS_PORT")
-    # Scan is CPU work in this one process: a few invocations keep it fed while others wait on
+    # Scan is CPU work in the gateway's process: a few invocations keep it fed while others wait on
     # the emulator. Deliver mostly waits on remote servers: many invocations of one record
     # each, so a slow server holds only the message it is being given.
     scan_batch_size: int = Field(10, alias="MAILGATE_SCAN_BATCH_SIZE", ge=1, le=MAX_BATCH_SIZE)

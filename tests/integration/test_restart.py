@@ -3,6 +3,8 @@ again: its raw message, rows and queued job all come back."""
 
 from __future__ import annotations
 
+import os
+import signal
 import smtplib
 from pathlib import Path
 from typing import Any
@@ -70,3 +72,18 @@ def test_mail_waiting_for_a_retry_is_delivered_after_a_clean_restart(tmp_path: P
     finally:
         second.interrupt()
         server.stop()
+
+
+def test_the_emulator_does_not_outlive_a_killed_gateway(tmp_path: Path) -> None:
+    # Given mailgate up running, its AWS emulator in a child process
+    env = up_env(tmp_path / "state")
+    first = UpProcess(env).start()
+    assert first.process is not None
+
+    # When only the gateway's own process is killed (not its group)
+    os.kill(first.process.pid, signal.SIGKILL)
+    first.wait()  # the output pipe closes once the emulator, which shares it, is gone too
+
+    # Then the emulator has stopped, and the next start takes the same ports and state
+    second = UpProcess(env).start()
+    assert second.interrupt() == 0

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 
-from local import cli
+from local import cli, emulator_process
 from local.journal import SNAPSHOT, Journal
 
 
@@ -55,5 +56,11 @@ def install(point: str, after: int) -> None:
 
 
 if __name__ == "__main__":
+    # The journal works in the emulator's process: the gateway starts this module as its
+    # emulator, which then crashes where it is told.
     install(os.environ["CRASH_POINT"], int(os.environ["CRASH_AFTER"]))
-    cli.main(["up"])
+    if "--state-dir" in sys.argv:
+        emulator_process.main(sys.argv[1:])
+    else:
+        emulator_process.ENTRY = "tests.support.crash_at"
+        cli.main(["up"])
