@@ -16,7 +16,10 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
+# One client serves every thread of a process: the SMTP front runs up to 64 at once
+# (MAILGATE_FRONT_THREADS), and botocore's default pool of 10 connections would make the rest
+# open and drop a connection per call.
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=64)
 _local = threading.local()
 _making = threading.Lock()
 _clients: dict[str, Any] = {}
