@@ -133,10 +133,7 @@ class Admission:
         for tenant_id in groups:
             tx = admitted.views[tenant_id]
             tx.raw, tx.recipient = raw, ""
-            try:
-                refusal = checks.run("data", tx, services)
-            except DnsUnavailable:
-                refusal = Refusal(BlockReason.OTHER, DNS_TEMPORARY)
+            refusal = _run_checks("data", tx, services)
             if refusal is not None:
                 break
         else:
@@ -173,10 +170,7 @@ class Admission:
         self, stage: checks.Stage, tx: Transaction, services: Services, admitted: Admitted
     ) -> Refused | None:
         """Run a stage's checks; log and return the refusal, if any."""
-        try:
-            refusal = checks.run(stage, tx, services)
-        except DnsUnavailable:
-            refusal = Refusal(BlockReason.OTHER, DNS_TEMPORARY)
+        refusal = _run_checks(stage, tx, services)
         if refusal is None:
             return None
         return self._log(tx, refusal, admitted, [tx.recipient])
@@ -212,3 +206,11 @@ def _transaction(
         domain=domain,
         declared_size=admitted.declared_size,
     )
+
+
+def _run_checks(stage: checks.Stage, tx: Transaction, services: Services) -> Refusal | None:
+    """The stage's first refusal; a DNS failure is a temporary one (never a false 5xx)."""
+    try:
+        return checks.run(stage, tx, services)
+    except DnsUnavailable:
+        return Refusal(BlockReason.OTHER, DNS_TEMPORARY)

@@ -55,8 +55,9 @@ def refused(
     recipients: dict[str, int] | int = 0,
     size: int | None = None,
     recipient: str | None = None,
-) -> None:
-    """``recipients``: how many were refused, by tenant when the refusal has tenants."""
+) -> str:
+    """Logs the refusal and gives the reply that answers it. ``recipients``: how many were
+    refused, by tenant when the refusal has tenants."""
     for tenant, message_uuid in refusal.blocked.items() or [(None, None)]:
         count = recipients if isinstance(recipients, int) else recipients.get(tenant or "", 0)
         _log(
@@ -73,6 +74,7 @@ def refused(
             recipient=recipient,
             size=size,
         )
+    return refusal.reply
 
 
 def accepted(

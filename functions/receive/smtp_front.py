@@ -101,16 +101,16 @@ class FrontHandler:
         started, peer = time.perf_counter(), _peer(self.direction, server, session)
         sender = "" if address == NULL_SENDER else address
         if sender and not _valid_address(address):
-            return _refused("MAIL", peer, sender, Refused(BAD_ADDRESS), started)
+            return decision_log.refused("MAIL", peer, sender, Refused(BAD_ADDRESS), started)
         try:
             declared = _declared_size(options)
         except ValueError:
-            return _refused("MAIL", peer, sender, Refused(BAD_SIZE), started)
+            return decision_log.refused("MAIL", peer, sender, Refused(BAD_SIZE), started)
         envelope.admitted = admitted = Admitted(peer=peer, sender=sender, declared_size=declared)
         if self.direction is Direction.OUTBOUND:
             refused = await self._blocking(self._admission.sender, admitted, session.services)
             if refused is not None:
-                return _refused("MAIL", peer, sender, refused, started, size=declared)
+                return decision_log.refused("MAIL", peer, sender, refused, started, size=declared)
         envelope.mail_from = address
         envelope.mail_options.extend(options)
         return OK
@@ -149,7 +149,9 @@ class FrontHandler:
         raw = content if isinstance(content, bytes) else content.encode()
         if not admitted.tenant_of:
             no_recipients = Refused(NO_RECIPIENTS)
-            return _refused("DATA", admitted.peer, admitted.sender, no_recipients, started)
+            return decision_log.refused(
+                "DATA", admitted.peer, admitted.sender, no_recipients, started
+            )
         return await self._blocking(self._data, admitted, session, raw, started)
 
     def _data(self, admitted: Admitted, session: FrontSession, raw: bytes, started: float) -> str:
@@ -158,33 +160,24 @@ class FrontHandler:
         peer, sender = admitted.peer, admitted.sender
         refused = self._admission.message(admitted, session.services, raw)
         if refused is not None:
-            return _refused("DATA", peer, sender, refused, started, counts, len(raw))
+            return decision_log.refused(
+                "DATA", peer, sender, refused, started, recipients=counts, size=len(raw)
+            )
         message = Message(peer=peer, sender=sender, raw=raw)
         try:
             accepted = self._intake.accept(message, groups)
         except HandOffFailed:
-            retry = Refused(TRY_LATER)
-            return _refused("DATA", peer, sender, retry, started, len(admitted.tenant_of), len(raw))
+            retry, count = Refused(TRY_LATER), len(admitted.tenant_of)
+            return decision_log.refused(
+                "DATA", peer, sender, retry, started, recipients=count, size=len(raw)
+            )
         reply = QUEUED.format(queued=" ".join(item.message_uuid for item in accepted))
         decision_log.accepted(peer, sender, accepted, reply, len(raw), started)
         return reply
 
 
-def _refused(
-    command: decision_log.Command,
-    peer: Peer,
-    sender: str,
-    refusal: Refused,
-    started: float,
-    recipients: dict[str, int] | int = 0,
-    size: int | None = None,
-) -> str:
-    decision_log.refused(command, peer, sender, refusal, started, recipients=recipients, size=size)
-    return refusal.reply
-
-
 def _refused_recipient(admitted: Admitted, recipient: str, refusal: Refused, started: float) -> str:
-    decision_log.refused(
+    return decision_log.refused(
         "RCPT",
         admitted.peer,
         admitted.sender,
@@ -194,4 +187,3 @@ def _refused_recipient(admitted: Admitted, recipient: str, refusal: Refused, sta
         size=admitted.declared_size,
         recipient=recipient,
     )
-    return refusal.reply
