@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import BaseModel, Json
 
 from mailgate.catalog import Direction
+from mailgate.tenant_config import MailServer
 
 
 class MessageJob(BaseModel):
@@ -24,11 +25,16 @@ class MessageJob(BaseModel):
 
 
 class ScanJob(MessageJob):
-    pass
+    # A release from quarantine: stage 2 goes on with the rules after this one (by id), and
+    # the tracking detail says who released the message.
+    resume_after_rule: str | None = None
+    released_by: str | None = None
 
 
 class DeliverJob(MessageJob):
     attempt: int = 1
+    # A stage-2 "deliver now" action: this server instead of the usual route.
+    deliver_to: MailServer | None = None
     # SQS delays a message by at most 15 minutes; a later retry is re-queued until due.
     not_before: datetime | None = None
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from mailgate.catalog import Status
 from mailgate.dns import DomainStatus
+from mailgate.policy.records import PolicyEvent, QuarantineEntry
 from mailgate.records import TimelineEvent, TrackingRow
 from mailgate.tenant_config import Domain
 
@@ -94,3 +95,21 @@ class Lookups(Protocol):
     def domain_status(self, domain: str) -> DomainStatus: ...
 
     def country(self, ip: str) -> str | None: ...
+
+
+class PolicyEvents(Protocol):
+    """Stage 2's policy events; an event written twice (a repeated scan) is stored once."""
+
+    def add(self, events: Iterable[PolicyEvent]) -> None: ...
+
+
+class Quarantine(Protocol):
+    """The quarantine index (the raw message stays in the mail bucket)."""
+
+    def put(self, entry: QuarantineEntry) -> None:
+        """Index a quarantined message; a repeated put of the same message changes nothing."""
+        ...
+
+    def finish_release(self, tenant_id: str, message_uuid: str) -> None:
+        """A released message has gone through stage 2 again: ``releasing`` → ``released``."""
+        ...

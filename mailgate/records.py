@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
@@ -31,6 +32,30 @@ STATUS_RANK: dict[Status, int] = {
 REPEATABLE = frozenset({Status.TEMPORARY_ERROR})
 
 
+class AttachmentStatus(StrEnum):
+    NONE = "none"
+    DELETED = "deleted"
+    CLEANED = "cleaned"
+    SANITIZED = "sanitized"
+
+
+class PasswordAnalysis(StrEnum):
+    NOT_ANALYZED = "not_analyzed"
+    DECRYPTED = "decrypted"
+    NOT_DECRYPTED = "not_decrypted"
+
+
+class AttachmentRecord(BaseModel):
+    """An attachment as the tracking detail shows it (seed 000)."""
+
+    name: str
+    sha256: str
+    size: int = 0
+    status: AttachmentStatus = AttachmentStatus.NONE
+    password_protected: bool = False
+    password_analysis: PasswordAnalysis = PasswordAnalysis.NOT_ANALYZED
+
+
 class TrackingRow(BaseModel):
     """One envelope recipient of one message, accepted or blocked."""
 
@@ -57,6 +82,7 @@ class TrackingRow(BaseModel):
     downstream_reply: str = ""
     smtp_reply: str = ""  # what the front answered when it refused the message
     mail_key: str = ""
+    attachments: list[AttachmentRecord] = Field(default_factory=list)
 
     @classmethod
     def accepted(
@@ -130,3 +156,7 @@ class TimelineEvent(BaseModel):
     event: str
     recipient: str = ""
     detail: str = ""
+    # Stage 2: the check or rule this event reports, and its result ("no_match", "no_verdict"
+    # or the action taken); the tracking detail's evaluated policies are these events.
+    rule: str = ""
+    result: str = ""
