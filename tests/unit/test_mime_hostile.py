@@ -52,6 +52,9 @@ def test_ten_thousand_nested_multiparts_stop_at_the_depth_bound() -> None:
     message = timed(build)
 
     assert message.subject == "deep"
+    (unopened,) = message.attachments  # the part at the bound, kept whole for rules to see
+    assert unopened.declared_type == "multipart/mixed"
+    assert message.text == ""
     assert message.exclusions == (
         "MIME parts nested deeper than 20 levels: the deeper parts were not inspected",
     )
