@@ -12,7 +12,7 @@ import re
 
 from .evidence.mime.budget import Budget
 from .evidence.mime.content import body_text, decoded_body
-from .evidence.mime.headers import HeaderSection, decode_words, read_section
+from .evidence.mime.headers import HeaderSection, charset_label, decode_words, read_section
 from .evidence.mime.parse import DEFAULT_LIMITS
 from .evidence.mime.tree import Part, walk
 
@@ -213,8 +213,7 @@ def _set_field(headers: bytes, name: bytes, value: bytes, newline: bytes) -> byt
 def _ascii_compatible(charset: str) -> str | None:
     """The codec of a charset whose bytes for ASCII are ASCII (so a stamp can be appended to
     the body's bytes as they are), None for UTF-16 and the like or an unknown name."""
-    name = charset.strip().strip("\"'").lower() or "us-ascii"
-    name = {"us-ascii": "ascii", "shift_jis": "cp932", "iso-2022-jp": "iso2022_jp"}.get(name, name)
+    name = charset_label(charset) or "us-ascii"
     try:
         info = codecs.lookup(name)
         ok = "a</body>\r\n".encode(info.name) == b"a</body>\r\n"

@@ -240,3 +240,9 @@ def test_size_is_the_raw_message_size() -> None:
 
     assert parse(raw).size == len(raw)
     assert parse(raw).exclusions == ()
+
+
+def test_an_unclosed_title_hides_no_text_from_the_rules() -> None:
+    message = parse(b"Content-Type: text/html\r\n\r\n<title>Hi<body>wire the money<script>x")
+
+    assert message.html_text == "Hiwire the money"

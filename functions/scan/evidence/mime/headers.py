@@ -15,7 +15,8 @@ _BLANK_LINE = re.compile(rb"\r?\n\r?\n")
 _ENCODED_WORD = re.compile(r"=\?([^?\s]{1,64})\?([bBqQ])\?([^?\s]*)\?=")
 _PARAM = re.compile(r';\s*([^=;\s]+)\s*=\s*("(?:[^"\\]|\\.)*"?|[^;]*)')
 _CONTINUATION = re.compile(r"^(.+?)\*(\d{1,3})(\*?)$")
-# Names MIME declares that Python's codecs know under another (or a broader) name.
+# Charsets read through the broader codec mailers really mean (Windows additions), or as
+# UTF-8 when the label is the ASCII that 8-bit mail often is not.
 _CHARSET_ALIASES = {
     "shift_jis": "cp932",
     "shift-jis": "cp932",
@@ -52,13 +53,18 @@ def bytes_text(data: bytes) -> str:
 
 def decode_text(data: bytes, charset: str) -> str:
     """Bytes in a declared charset; an unknown or unfit charset falls back to UTF-8."""
-    codec = charset.strip().strip("\"'").lower()[:40]
+    codec = charset_label(charset)
     codec = _CHARSET_ALIASES.get(codec, codec)
     if codec and codec != "utf-8":
         # LookupError, and TypeError-like faults of bytes-to-bytes codecs such as "base64"
         with contextlib.suppress(Exception):
             return data.decode(codec, "replace")
     return data.decode("utf-8", "replace")
+
+
+def charset_label(charset: str) -> str:
+    """A charset parameter as a codec name: unquoted, lower-case, of a sane length."""
+    return charset.strip().strip("\"'").lower()[:40]
 
 
 def read_section(raw: bytes, start: int, end: int, limit: int) -> HeaderSection:

@@ -6,7 +6,9 @@ import contextlib
 import re
 from html.parser import HTMLParser
 
-_HIDDEN = frozenset({"script", "style", "head", "title", "template"})
+# Only what no reader ever sees: hiding more (an unclosed <title>) would let a sender hide
+# text from keyword rules.
+_HIDDEN = frozenset({"script", "style"})
 _BREAKS = frozenset(
     {"br", "p", "div", "li", "tr", "td", "th", "table", "ul", "ol", "blockquote", "pre", "hr"}
     | {"h1", "h2", "h3", "h4", "h5", "h6", "section"}
