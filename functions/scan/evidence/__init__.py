@@ -1,0 +1,1 @@
+"""Producers of evidence for stage 2's policy rules."""

@@ -1,0 +1,74 @@
+"""What stage 2 knows about a message: the parsed model the policy rules read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Mailbox:
+    name: str  # display name, RFC 2047 decoded ("" if none)
+    address: str  # addr-spec as written ("" for a group or garbage)
+
+    def shown(self) -> str:
+        """`Name <addr>` when a name is known, else `addr` (seed 001)."""
+        if self.name and self.address:
+            return f"{self.name} <{self.address}>"
+        return self.address or self.name
+
+
+@dataclass(frozen=True)
+class ArchiveEntry:
+    name: str  # path inside the archive; entries of a nested archive as "inner.zip/name"
+    size: int  # uncompressed size as the archive declares it
+    encrypted: bool
+
+
+@dataclass(frozen=True)
+class Attachment:
+    index: int  # position among the message's leaf parts (what strip_attachments takes)
+    name: str  # filename (RFC 2231/2047 decoded), "" if none
+    size: int  # decoded bytes
+    sha256: str  # hex of the decoded bytes ("" when a bound kept them from being decoded)
+    declared_type: str  # Content-Type as declared, lower-case
+    true_type: str  # MIME type from magic bytes ("" if unknown)
+    true_extension: str  # "zip", "exe", "pdf", "docx"... from magic bytes ("" if unknown)
+    archive_entries: tuple[ArchiveEntry, ...]
+    password_protected: bool  # encrypted archive entry, encrypted Office document or PDF
+    active_content: bool  # Office macros, scripts, PDF JavaScript or launch actions
+    text: str  # extracted text of text/* attachments (bounded), else ""
+
+
+@dataclass(frozen=True)
+class Message:
+    headers: tuple[tuple[str, str], ...]  # top-level headers, name as written, value decoded
+    from_: tuple[Mailbox, ...]
+    to: tuple[Mailbox, ...]
+    cc: tuple[Mailbox, ...]
+    reply_to: tuple[Mailbox, ...]
+    subject: str
+    message_id: str
+    date: str
+    text: str  # text/plain bodies (not attachments), decoded, bounded
+    html_text: str  # text of text/html bodies without scripts and styles, bounded
+    attachments: tuple[Attachment, ...]
+    size: int  # raw bytes
+    exclusions: tuple[str, ...]  # one plain sentence per bound that was hit
+
+    def header_values(self, name: str) -> list[str]:
+        wanted = name.lower()
+        return [value for key, value in self.headers if key.lower() == wanted]
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_depth: int = 20  # nested multiparts and attached messages
+    max_parts: int = 1000
+    max_header_bytes: int = 256 * 1024  # per header section
+    max_decoded_bytes: int = 64 * 1024 * 1024  # all parts, and nested archives, together
+    max_text_chars: int = 1_000_000  # per text field (body text, HTML text, attachments' text)
+    max_html_chars: int = 4_000_000  # HTML read to extract text from
+    max_archive_entries: int = 10_000  # listed entries of all archives of a message
+    max_archive_ratio: int = 100  # uncompressed / compressed of one entry
+    max_archive_depth: int = 3  # archives inside archives that are opened and listed
+    max_nested_archive_bytes: int = 8 * 1024 * 1024  # largest inner archive that is opened
