@@ -30,7 +30,7 @@ def authenticate(header: str | None, tenants: TenantStore) -> ApiKey:
 
 def allow_policy(key: ApiKey, method_arn: str) -> dict[str, Any]:
     """Allow every method of this API's stage (the result is cached per key), and hand the
-    tenant to the handlers through the request context."""
+    tenant, the scopes and the key's name to the handlers through the request context."""
     arn_parts = method_arn.split("/")
     stage_arn = "/".join(arn_parts[:2]) + "/*" if len(arn_parts) >= 2 else method_arn
     return {
@@ -41,5 +41,9 @@ def allow_policy(key: ApiKey, method_arn: str) -> dict[str, Any]:
                 {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": stage_arn}
             ],
         },
-        "context": {"tenant_id": key.tenant_id, "scopes": " ".join(key.scopes)},
+        "context": {
+            "tenant_id": key.tenant_id,
+            "scopes": " ".join(key.scopes),
+            "key_name": key.name,
+        },
     }

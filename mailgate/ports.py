@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from datetime import date, datetime
+from typing import Any, NamedTuple, Protocol
 
 from pydantic import BaseModel
 
-from mailgate.catalog import Status
+from mailgate.catalog import Direction, Status
 from mailgate.dns import DomainStatus
 from mailgate.policy.records import PolicyEvent, QuarantineEntry
 from mailgate.records import TimelineEvent, TrackingRow
@@ -28,6 +29,13 @@ class Increment:
     amount: int
     limit: int
     window_s: int
+
+
+class DayPosition(NamedTuple):
+    """A record's place in the time order of its day, where a read of that day can resume."""
+
+    time: datetime
+    id: str
 
 
 class Tracking(Protocol):
@@ -113,3 +121,51 @@ class Quarantine(Protocol):
     def finish_release(self, tenant_id: str, message_uuid: str) -> None:
         """A released message has gone through stage 2 again: ``releasing`` → ``released``."""
         ...
+
+
+class PolicyEventLog(PolicyEvents, Protocol):
+    """Policy events as the API reads them: by id, or one UTC day of a tenant and direction at
+    a time (expired events are never returned)."""
+
+    def event(self, tenant_id: str, event_id: str) -> PolicyEvent | None: ...
+
+    def by_time(
+        self,
+        tenant_id: str,
+        direction: Direction,
+        day: date,
+        start: datetime,
+        end: datetime,
+        newest_first: bool,
+        limit: int,
+        after: DayPosition | None = None,
+    ) -> tuple[list[PolicyEvent], DayPosition | None]: ...
+
+
+class QuarantineIndex(Quarantine, Protocol):
+    """The quarantine as the API reads and changes it. Each state change is conditional on the
+    state it leaves and says whether it happened."""
+
+    def entry(self, tenant_id: str, message_uuid: str) -> QuarantineEntry | None: ...
+
+    def by_time(
+        self,
+        tenant_id: str,
+        direction: Direction,
+        day: date,
+        start: datetime,
+        end: datetime,
+        newest_first: bool,
+        limit: int,
+        after: DayPosition | None = None,
+    ) -> tuple[list[QuarantineEntry], DayPosition | None]: ...
+
+    def begin_release(
+        self, tenant_id: str, message_uuid: str, released_by: str, at: datetime
+    ) -> bool: ...
+
+    def undo_release(self, tenant_id: str, message_uuid: str) -> bool: ...
+
+    def mark_deleted(
+        self, tenant_id: str, message_uuid: str, deleted_by: str, at: datetime
+    ) -> bool: ...

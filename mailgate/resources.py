@@ -145,7 +145,17 @@ COUNTERS = Table(
     partition=Key("pk"),
     ttl_attribute=EXPIRES_AT,
 )
-TABLES = (TRACKING, TENANTS, EXPORTS, COUNTERS)
+# Stage 2's records: policy events (partition key "<tenant>#E#<event id>") and the quarantine
+# index ("<tenant>#Q#<message uuid>"). The by_time index lists each kind per tenant, direction
+# and UTC day, sorted by time (see mailgate.storage.policy_events and .quarantine).
+POLICY = Table(
+    id="policy",
+    env_var="MAILGATE_POLICY_TABLE",
+    partition=Key("pk"),
+    ttl_attribute=EXPIRES_AT,
+    indexes=(Index("by_time", Key("gsi1pk"), Key("gsi1sk")),),
+)
+TABLES = (TRACKING, TENANTS, EXPORTS, COUNTERS, POLICY)
 
 MAIL = Bucket(
     id="mail",
@@ -186,7 +196,7 @@ FUNCTIONS = (
         id="scan",
         handler="functions.scan.handler.handler",
         reads=("tenants", "mail"),
-        writes=("tracking", "deliver"),
+        writes=("tracking", "deliver", "policy"),
         consumes="scan",
         timeout_s=120,
     ),
@@ -201,8 +211,10 @@ FUNCTIONS = (
     Function(
         id="query",
         handler="functions.query.handler.handler",
-        reads=("tracking", "tenants", "cursor-key"),
-        writes=("tenants",),  # the configuration API
+        reads=("tracking", "tenants", "cursor-key", "policy"),
+        # The configuration API; a quarantine release or delete changes the entry and the
+        # tracking rows, deletes the raw message or queues the release's scan job.
+        writes=("tenants", "policy", "tracking", "mail", "scan"),
         api=True,
     ),
     Function(
@@ -234,6 +246,12 @@ class ApiRoute:
 API_ROUTES = (
     ApiRoute("POST", "/v1/tracking/search", "query"),
     ApiRoute("GET", "/v1/tracking/{message_uuid}", "query"),
+    ApiRoute("POST", "/v1/events/search", "query"),
+    ApiRoute("GET", "/v1/events/{event_id}", "query"),
+    ApiRoute("POST", "/v1/quarantine/search", "query"),
+    ApiRoute("POST", "/v1/quarantine/release", "query"),
+    ApiRoute("POST", "/v1/quarantine/delete", "query"),
+    ApiRoute("GET", "/v1/quarantine/{message_uuid}", "query"),
     ApiRoute("GET", "/v1/openapi.json", "query", public=True),
     ApiRoute("GET", "/v1/config", "query"),
     ApiRoute("PUT", "/v1/config", "query"),

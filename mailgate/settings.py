@@ -48,6 +48,10 @@ class CountersTable(_Settings):
     counters_table: str = Field(alias=resources.COUNTERS.env_var)
 
 
+class PolicyTable(_Settings):
+    policy_table: str = Field(alias=resources.POLICY.env_var)
+
+
 class MailBucket(_Settings):
     mail_bucket: str = Field(alias=resources.MAIL.env_var)
 
@@ -117,7 +121,7 @@ class ReceiveSettings(
     worker_threads: int = Field(64, alias="MAILGATE_FRONT_THREADS")
 
 
-class ScanSettings(TrackingTable, TenantsTable, MailBucket, DeliverQueue):
+class ScanSettings(TrackingTable, TenantsTable, PolicyTable, MailBucket, DeliverQueue):
     pass
 
 
@@ -132,7 +136,7 @@ class DeliverSettings(TrackingTable, TenantsTable, MailBucket, DeliverQueue, Hos
     outbound_port: int = Field(25, alias="MAILGATE_OUTBOUND_PORT")
 
 
-class QuerySettings(TrackingTable, TenantsTable, CursorSecret):
+class QuerySettings(TrackingTable, TenantsTable, PolicyTable, MailBucket, ScanQueue, CursorSecret):
     pass
 
 

@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from functions.query import wiring
 from functions.query.config_service import ConfigService, Section
-from mailgate.api.models import ConfigDocument, ErrorBody
+from mailgate.api.models import ConfigDocument, error_response
 from mailgate.api.resolver import tenant_of
 from mailgate.tenant_config import (
     DomainConfig,
@@ -26,20 +26,16 @@ SCOPE = "config:write"
 TAGS = ["config"]
 
 
-def _error(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"model": ErrorBody}}}
-
-
 # The answers, for the OpenAPI document (200 takes its schema from the return type).
 _READ_RESPONSES: dict[int, Any] = {
     200: {"description": "The configuration and its version"},
-    403: _error("forbidden: the API key lacks the config:write scope"),
+    403: error_response("forbidden: the API key lacks the config:write scope"),
 }
 _WRITE_RESPONSES: dict[int, Any] = {
     200: {"description": "The configuration as written, and its new version"},
-    400: _error("invalid_request or invalid_config: the message names the field"),
+    400: error_response("invalid_request or invalid_config: the message names the field"),
     403: _READ_RESPONSES[403],
-    409: _error("version_conflict, or domain_taken: another tenant manages a domain"),
+    409: error_response("version_conflict, or domain_taken: another tenant manages a domain"),
 }
 
 router = APIGatewayRouter()

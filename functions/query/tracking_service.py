@@ -16,13 +16,12 @@ from mailgate.api.models import (
     TrackingSearch,
 )
 from mailgate.catalog import BLOCK_REASONS, BlockReason, Status, TrackingType
-from mailgate.clock import iso, utcnow
+from mailgate.clock import iso
 from mailgate.records import TimelineEvent, TrackingRow
-from mailgate.search import period as periods
 from mailgate.search import tracking as tracking_search
-from mailgate.search.cursor import CursorSigner, query_digest
+from mailgate.search.cursor import CursorSigner
 from mailgate.search.matching import NULL_SENDER, RowFilter
-from mailgate.search.pager import CursorState
+from mailgate.search.signed_paging import SignedPaging
 from mailgate.storage.tracking import TrackingStore
 
 
@@ -68,16 +67,8 @@ class TrackingService:
         self._signer = signer
 
     def search(self, tenant_id: str, request: TrackingSearch) -> TrackingPage:
-        digest = query_digest(request.model_dump(mode="json", exclude={"cursor", "limit"}))
-        if request.cursor:
-            start = CursorState.from_json(self._signer.decode(request.cursor, tenant_id, digest))
-        else:
-            asked = (
-                request.period
-                if isinstance(request.period, str)
-                else (request.period.start, request.period.end)
-            )
-            start = CursorState(periods.resolve(asked, utcnow()))
+        paging = SignedPaging.of(self._signer, tenant_id, request)
+        start = paging.start(request.cursor, request.period)
         query = tracking_search.TrackingQuery(
             tenant_id=tenant_id,
             direction=request.direction,
@@ -96,12 +87,9 @@ class TrackingService:
             ),
         )
         page = tracking_search.search(self._store, query, start)
-        next_cursor = (
-            self._signer.encode(tenant_id, digest, page.next.to_json())
-            if page.next is not None
-            else None
+        return TrackingPage(
+            items=[to_item(row) for row in page.rows], next_cursor=paging.cursor(page.next)
         )
-        return TrackingPage(items=[to_item(row) for row in page.rows], next_cursor=next_cursor)
 
     def detail(self, tenant_id: str, message_uuid: str, recipient: str | None) -> TrackingDetail:
         rows, events = self._store.message(tenant_id, message_uuid)

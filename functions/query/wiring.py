@@ -7,10 +7,16 @@ from dataclasses import dataclass
 from functools import cache
 
 from functions.query.config_service import ConfigService
+from functions.query.events_service import EventsService
+from functions.query.quarantine_service import QuarantineService
 from functions.query.tracking_service import TrackingService
 from mailgate.search.cursor import CursorSigner
 from mailgate.secrets import secret_bytes
 from mailgate.settings import AuthorizerSettings, QuerySettings
+from mailgate.storage.mail import MailStore
+from mailgate.storage.policy_events import PolicyEventStore
+from mailgate.storage.quarantine import QuarantineStore
+from mailgate.storage.queues import JobQueue
 from mailgate.storage.tenants import TenantConfigStore, TenantStore
 from mailgate.storage.tracking import TrackingStore
 
@@ -19,15 +25,26 @@ from mailgate.storage.tracking import TrackingStore
 class QueryServices:
     tracking: TrackingService
     config: ConfigService
+    events: EventsService
+    quarantine: QuarantineService
 
 
 @cache
 def services() -> QueryServices:
     settings = QuerySettings()
     signer = CursorSigner(secret_bytes(settings.cursor_secret_id))
+    tracking = TrackingStore(settings.tracking_table)
     return QueryServices(
-        tracking=TrackingService(TrackingStore(settings.tracking_table), signer),
+        tracking=TrackingService(tracking, signer),
         config=ConfigService(TenantConfigStore(settings.tenants_table)),
+        events=EventsService(PolicyEventStore(settings.policy_table), signer),
+        quarantine=QuarantineService(
+            QuarantineStore(settings.policy_table),
+            tracking,
+            MailStore(settings.mail_bucket),
+            JobQueue(settings.scan_queue_url),
+            signer,
+        ),
     )
 
 

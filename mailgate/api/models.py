@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from mailgate.catalog import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
+    THREAT_TYPES,
     BlockReason,
     Direction,
     ExportStatus,
+    PolicyAction,
     Status,
+    ThreatType,
     TrackingType,
 )
+from mailgate.policy.records import QuarantineState
 from mailgate.tenant_config import TenantConfig
 
 Preset = Literal["1h", "24h", "7d", "14d", "30d"]
@@ -145,6 +149,179 @@ class TrackingDetail(BaseModel):
     events: list[Event]
 
 
+RuleName = Annotated[str, Field(min_length=1, max_length=256)]
+Sort = Literal["desc", "asc"]
+PageSize = Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)]
+Cursor = Annotated[str | None, Field(max_length=4096)]
+
+
+class ThreatFilter(_Strict):
+    type: ThreatType
+    subtypes: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="subtypes or detection methods of this type (catalog.md); none: all",
+    )
+
+    @model_validator(mode="after")
+    def _subtypes_of_the_type(self) -> ThreatFilter:
+        info = THREAT_TYPES[self.type]
+        known = {**info.subtypes, **info.methods}
+        for subtype in self.subtypes:
+            if subtype not in known:
+                allowed = ", ".join(known) or "none"
+                raise ValueError(
+                    f"{subtype!r} is not a subtype or detection method of {self.type.value} "
+                    f"(it has: {allowed})"
+                )
+        return self
+
+
+class EventSearch(_Strict):
+    direction: Direction = Direction.INBOUND
+    period: Preset | CustomPeriod = "24h"
+    senders: list[AddressFilter] = Field(default_factory=list, max_length=100)
+    recipients: list[AddressFilter] = Field(default_factory=list, max_length=100)
+    header_from: list[AddressFilter] = Field(default_factory=list, max_length=100)
+    header_to: list[AddressFilter] = Field(default_factory=list, max_length=100)
+    subject: str | None = Field(None, max_length=998)
+    message_id: str | None = Field(None, max_length=998)
+    rule_names: list[RuleName] = Field(default_factory=list, max_length=100)
+    threats: list[ThreatFilter] = Field(default_factory=list, max_length=len(ThreatType))
+    threat_name: str | None = Field(
+        None, max_length=256, description="a part of the detection name, case-insensitive"
+    )
+    sort: Sort = "desc"
+    limit: PageSize = DEFAULT_PAGE_SIZE
+    cursor: Cursor = None
+
+
+class EventItem(BaseModel):
+    """One row of the policy event log: one message and one detection."""
+
+    event_id: str
+    time: str = Field(description="when stage 2 detected it")
+    direction: Direction
+    sender: str
+    recipients: list[str]
+    threat_type: ThreatType
+    subtype: str
+    detection_method: str
+    threat_name: str
+    action: PolicyAction
+    subject: str
+    message_id: str
+    message_uuid: str
+    rule_name: str
+
+
+class EventPage(BaseModel):
+    items: list[EventItem]
+    next_cursor: str | None
+
+
+class EventDetail(EventItem):
+    received_at: str
+    header_from: list[str]
+    header_to: list[str]
+    size: int
+    domain: str
+    violating_file: str
+    violating_url: str
+    details: dict[str, str] = Field(
+        description="engine details: spam result and version strings, the keyword or DLP "
+        "template that matched, why a scan was excluded"
+    )
+    cs1: str = Field(description="the CEF cs1 value of the threat type")
+
+
+class QuarantineSearch(_Strict):
+    direction: Direction = Direction.INBOUND
+    period: Preset | CustomPeriod = "24h"
+    senders: list[AddressFilter] = Field(default_factory=list, max_length=100)
+    recipients: list[AddressFilter] = Field(default_factory=list, max_length=100)
+    subject: str | None = Field(None, max_length=998)
+    reasons: list[ThreatType] = Field(
+        default_factory=list, description="the threat types that quarantined the message"
+    )
+    rule_names: list[RuleName] = Field(default_factory=list, max_length=100)
+    sort: Sort = "desc"
+    limit: PageSize = DEFAULT_PAGE_SIZE
+    cursor: Cursor = None
+
+
+class QuarantineItem(BaseModel):
+    message_uuid: str
+    time: str = Field(description="when it was quarantined")
+    received_at: str
+    direction: Direction
+    sender: str
+    recipients: list[str]
+    subject: str
+    reason: ThreatType
+    rule_name: str
+    size: int
+    state: QuarantineState
+
+
+class QuarantinePage(BaseModel):
+    items: list[QuarantineItem]
+    next_cursor: str | None
+
+
+class QuarantineDetail(QuarantineItem):
+    sender_ip: str
+    header_from: list[str]
+    header_to: list[str]
+    message_id: str
+    released_by: str
+    released_at: str | None
+    deleted_by: str
+    deleted_at: str | None
+
+
+MAX_LISTED_MESSAGES = 1000
+MAX_BULK_MESSAGES = 10_000
+MessageUuid = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class QuarantineAction(_Strict):
+    """The messages to release or delete: listed, or every quarantined message a search
+    selects (at most 10,000 per call; the answer says how many remain)."""
+
+    message_uuids: list[MessageUuid] | None = Field(
+        None, min_length=1, max_length=MAX_LISTED_MESSAGES
+    )
+    query: QuarantineSearch | None = Field(
+        None, description="a quarantine search body; its limit does not apply here"
+    )
+
+    @model_validator(mode="after")
+    def _one_way(self) -> QuarantineAction:
+        if (self.message_uuids is None) == (self.query is None):
+            raise ValueError("give either message_uuids or query")
+        return self
+
+
+QuarantineOutcome = Literal[
+    "released", "deleted", "not_found", "already_released", "already_deleted", "failed"
+]
+
+
+class QuarantineResult(BaseModel):
+    message_uuid: str
+    result: QuarantineOutcome
+
+
+class QuarantineReport(BaseModel):
+    results: list[QuarantineResult]
+    remaining: int = Field(
+        description="messages the query still selects after this call (those that failed "
+        "included), counted up to 10,000; call again to go on. 0 for a list."
+    )
+    remaining_more: bool = Field(description="more than `remaining` are left")
+
+
 class ExportTask(BaseModel):
     task_id: str
     created_at: str
@@ -174,3 +351,8 @@ class ErrorBody(BaseModel):
     """The shape of every error answer (spec/api.md)."""
 
     error: ErrorDetail
+
+
+def error_response(description: str) -> dict[str, Any]:
+    """An error answer of a route, for the OpenAPI document."""
+    return {"description": description, "content": {"application/json": {"model": ErrorBody}}}

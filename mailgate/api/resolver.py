@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -90,8 +91,19 @@ def build_resolver(*routers: APIGatewayRouter) -> ApiResolver:
     return app
 
 
-def tenant_of(router: BaseRouter, scope: str) -> str:
-    """The tenant of the caller's API key, as the authorizer put it in the request context."""
+@dataclass(frozen=True)
+class Caller:
+    tenant_id: str
+    key_name: str  # who acted, as records of the change name them
+
+
+# A key stored without a name, or an authorizer answer cached before keys' names were passed on.
+UNNAMED_KEY = "an unnamed API key"
+
+
+def caller_of(router: BaseRouter, scope: str) -> Caller:
+    """The tenant and name of the caller's API key, as the authorizer put them in the request
+    context; 401 without a tenant, 403 without ``scope``."""
     request_context: dict[str, Any] = router.current_event.get("requestContext") or {}
     context: dict[str, Any] = request_context.get("authorizer") or {}
     tenant_id = context.get("tenant_id")
@@ -99,4 +111,9 @@ def tenant_of(router: BaseRouter, scope: str) -> str:
         raise Unauthorized("unauthorized", UNAUTHORIZED_MESSAGE)
     if scope not in str(context.get("scopes", "")).split():
         raise Forbidden("forbidden", FORBIDDEN_MESSAGE)
-    return str(tenant_id)
+    return Caller(str(tenant_id), str(context.get("key_name") or UNNAMED_KEY))
+
+
+def tenant_of(router: BaseRouter, scope: str) -> str:
+    """The tenant of the caller's API key (see ``caller_of``)."""
+    return caller_of(router, scope).tenant_id

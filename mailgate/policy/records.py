@@ -76,3 +76,5 @@ class QuarantineEntry(BaseModel):
     state: QuarantineState = QuarantineState.QUARANTINED
     released_by: str = ""
     released_at: datetime | None = None
+    deleted_by: str = ""
+    deleted_at: datetime | None = None

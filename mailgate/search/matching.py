@@ -3,12 +3,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from mailgate.records import TrackingRow
 from mailgate.tenant_config import pattern_matches
 
 NULL_SENDER = "<>"
+
+
+def addresses_match(patterns: Iterable[str], addresses: Iterable[str]) -> bool:
+    """One of the addresses matches one of the patterns (OR of values, "*" wildcards)."""
+    return any(pattern_matches(p.lower(), a) for p in patterns for a in addresses)
+
+
+def header_address(shown: str) -> str:
+    """The address of a header value as the records show it: "Name <a@b>" → "a@b"."""
+    start, end = shown.rfind("<"), shown.rfind(">")
+    return shown[start + 1 : end] if 0 <= start < end else shown
+
+
+def message_id_matches(query: str, message_id: str) -> bool:
+    """The whole <...> value, exact, case-insensitive."""
+    return message_id.lower() == query.strip().lower()
 
 
 def subject_matches(query: str, subject: str) -> bool:
@@ -33,12 +51,9 @@ class RowFilter:
     block_reasons: frozenset[str] = frozenset()
 
     def matches(self, row: TrackingRow) -> bool:
-        sender = row.sender or NULL_SENDER
-        if self.senders and not any(pattern_matches(p.lower(), sender) for p in self.senders):
+        if self.senders and not addresses_match(self.senders, [row.sender or NULL_SENDER]):
             return False
-        if self.recipients and not any(
-            pattern_matches(p.lower(), row.recipient) for p in self.recipients
-        ):
+        if self.recipients and not addresses_match(self.recipients, [row.recipient]):
             return False
         if self.sender_ip and not row.sender_ip.startswith(self.sender_ip):
             return False
@@ -48,6 +63,59 @@ class RowFilter:
             return False
         if self.block_reasons and (row.block_reason or "") not in self.block_reasons:
             return False
-        if self.message_id and row.message_id.lower() != self.message_id.strip().lower():
+        if self.message_id and not message_id_matches(self.message_id, row.message_id):
             return False
         return not self.subject or subject_matches(self.subject, row.subject)
+
+
+class MessageFields(Protocol):
+    """A record of one message and all its envelope recipients (a policy event, a quarantine
+    entry)."""
+
+    @property
+    def sender(self) -> str: ...
+
+    @property
+    def recipients(self) -> Sequence[str]: ...
+
+    @property
+    def header_from(self) -> Sequence[str]: ...
+
+    @property
+    def header_to(self) -> Sequence[str]: ...
+
+    @property
+    def subject(self) -> str: ...
+
+    @property
+    def message_id(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class MessageFilter:
+    """The search fields that policy events and the quarantine share; a record matches when
+    one of its recipients (or header addresses) matches one of the values of a field."""
+
+    senders: tuple[str, ...] = ()
+    recipients: tuple[str, ...] = ()
+    header_from: tuple[str, ...] = ()
+    header_to: tuple[str, ...] = ()
+    subject: str | None = None
+    message_id: str | None = None
+
+    def matches(self, record: MessageFields) -> bool:
+        if self.senders and not addresses_match(self.senders, [record.sender or NULL_SENDER]):
+            return False
+        if self.recipients and not addresses_match(self.recipients, record.recipients):
+            return False
+        if self.header_from and not addresses_match(
+            self.header_from, map(header_address, record.header_from)
+        ):
+            return False
+        if self.header_to and not addresses_match(
+            self.header_to, map(header_address, record.header_to)
+        ):
+            return False
+        if self.message_id and not message_id_matches(self.message_id, record.message_id):
+            return False
+        return not self.subject or subject_matches(self.subject, record.subject)

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Generic, Protocol, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
-from mailgate.clock import iso
+from mailgate.clock import iso, parse_iso
 from mailgate.search.cursor import invalid_cursor
 from mailgate.search.period import Period
 
@@ -90,6 +90,28 @@ class CursorState:
 class Page(Generic[RowT]):
     rows: list[RowT]
     next: CursorState | None  # where the next page starts; None when nothing is left
+
+
+def time_token(time: datetime, *ids: str) -> JsonValue:
+    """A resume token for a row source whose days are ordered by time and then ids."""
+    return [iso(time), *ids]
+
+
+def parse_time_token(token: JsonValue, day: date, ids: int) -> tuple[datetime, list[str]]:
+    """The time and ids of a ``time_token`` made for ``day``; ``InvalidResume`` otherwise."""
+    if (
+        isinstance(token, list)
+        and len(token) == 1 + ids
+        and all(isinstance(part, str) for part in token)
+    ):
+        time, *rest = token
+        try:
+            moment = parse_iso(str(time))
+        except ValueError as error:
+            raise InvalidResume(token) from error
+        if moment.tzinfo is not None and moment.astimezone(UTC).date() == day:
+            return moment, [str(part) for part in rest]
+    raise InvalidResume(token)
 
 
 def days(period: Period, newest_first: bool) -> list[date]:

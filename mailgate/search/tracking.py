@@ -4,16 +4,15 @@ paged by the generic pager with the search filters applied."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date
+from datetime import date
 from typing import Literal
 
 from pydantic import JsonValue
 
 from mailgate.catalog import Direction, TrackingType
-from mailgate.clock import iso, parse_iso
 from mailgate.records import TrackingRow
 from mailgate.search.matching import RowFilter
-from mailgate.search.pager import CursorState, InvalidResume, Page, read_page
+from mailgate.search.pager import CursorState, Page, parse_time_token, read_page, time_token
 from mailgate.search.period import Period
 from mailgate.storage.tracking import TimePosition, TrackingStore
 
@@ -29,20 +28,12 @@ class TrackingQuery:
 
 
 def _token(position: TimePosition) -> JsonValue:
-    return [iso(position.time), position.message_uuid, position.recipient]
+    return time_token(position.time, position.message_uuid, position.recipient)
 
 
 def _position(token: JsonValue, day: date) -> TimePosition:
-    match token:
-        case [str(time), str(message_uuid), str(recipient)]:
-            try:
-                moment = parse_iso(time)
-            except ValueError as error:
-                raise InvalidResume(token) from error
-            if moment.tzinfo is None or moment.astimezone(UTC).date() != day:
-                raise InvalidResume(token)
-            return TimePosition(moment, message_uuid, recipient)
-    raise InvalidResume(token)
+    time, (message_uuid, recipient) = parse_time_token(token, day, ids=2)
+    return TimePosition(time, message_uuid, recipient)
 
 
 @dataclass(frozen=True)

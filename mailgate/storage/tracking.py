@@ -9,9 +9,8 @@ query per day.
 
 from __future__ import annotations
 
-import time as _time
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, NamedTuple
 
 from boto3.dynamodb.conditions import Attr, Key
@@ -21,9 +20,16 @@ from mailgate import aws
 from mailgate.catalog import Direction, Status, TrackingType
 from mailgate.clock import iso, parse_iso
 from mailgate.records import REPEATABLE, STATUS_RANK, TimelineEvent, TrackingRow
-from mailgate.resources import EXPIRES_AT, RETENTION_DAYS
+from mailgate.resources import EXPIRES_AT
+from mailgate.storage.day_index import (
+    conditional_failed,
+    day_bucket,
+    expired,
+    expires_at,
+    query_day,
+    time_sk,
+)
 
-INDEX = "by_time"
 _ROW_PREFIX = "R#"
 _EVENT_PREFIX = "E#"
 _BATCH_GET_MAX = 100  # keys per BatchGetItem request
@@ -55,16 +61,8 @@ def _event_sk(event_id: str) -> str:
     return f"{_EVENT_PREFIX}{event_id}"
 
 
-def _day_bucket(tenant_id: str, direction: str, log_type: str, day: date) -> str:
-    return f"{tenant_id}#{direction}#{log_type}#{day.isoformat()}"
-
-
 def _time_sk(time: datetime, message_uuid: str, recipient: str) -> str:
-    return f"{iso(time)}#{message_uuid}#{recipient.lower()}"
-
-
-def _expires_at(time: datetime) -> int:
-    return int((time + timedelta(days=RETENTION_DAYS)).timestamp())
+    return time_sk(time, message_uuid, recipient.lower())
 
 
 def _row_item(row: TrackingRow) -> dict[str, Any]:
@@ -72,10 +70,10 @@ def _row_item(row: TrackingRow) -> dict[str, Any]:
     item.update(
         pk=_message_pk(row.tenant_id, row.message_uuid),
         sk=_row_sk(row.recipient),
-        gsi1pk=_day_bucket(row.tenant_id, row.direction, row.type, row.time.date()),
+        gsi1pk=day_bucket(row.tenant_id, row.direction, row.type, row.time.date()),
         gsi1sk=_time_sk(row.time, row.message_uuid, row.recipient),
         time=iso(row.time),
-        **{EXPIRES_AT: _expires_at(row.time)},
+        **{EXPIRES_AT: expires_at(row.time)},
     )
     if row.status is not None:
         item["status_rank"] = STATUS_RANK[row.status]
@@ -95,7 +93,7 @@ def _event_item(tenant_id: str, message_uuid: str, event: TimelineEvent) -> dict
         pk=_message_pk(tenant_id, message_uuid),
         sk=_event_sk(event.event_id),
         time=iso(event.time),
-        **{EXPIRES_AT: _expires_at(event.time)},
+        **{EXPIRES_AT: expires_at(event.time)},
     )
     return item
 
@@ -109,10 +107,6 @@ def _event_of(item: dict[str, Any]) -> TimelineEvent:
 def _position_of(key: dict[str, Any]) -> TimePosition:
     time, message_uuid, recipient = key["gsi1sk"].split("#", 2)
     return TimePosition(parse_iso(time), message_uuid, recipient)
-
-
-def _conditional_failed(error: ClientError) -> bool:
-    return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
 
 
 class TrackingStore:
@@ -148,7 +142,7 @@ class TrackingStore:
                 ConditionExpression=Attr("sk").not_exists(),
             )
         except ClientError as error:
-            if not _conditional_failed(error):
+            if not conditional_failed(error):
                 raise
 
     def set_status(
@@ -173,7 +167,7 @@ class TrackingStore:
                 ConditionExpression=condition,
             )
         except ClientError as error:
-            if _conditional_failed(error):
+            if conditional_failed(error):
                 return False
             raise
         return True
@@ -208,9 +202,8 @@ class TrackingStore:
     ) -> tuple[list[TrackingRow], list[TimelineEvent]]:
         rows: list[TrackingRow] = []
         events: list[TimelineEvent] = []
-        now = int(_time.time())
         for item in self._message_items(tenant_id, message_uuid):
-            if int(item.get(EXPIRES_AT, 0)) <= now:
+            if expired(item):
                 continue
             if item["sk"].startswith(_ROW_PREFIX):
                 rows.append(_row_of(item))
@@ -234,27 +227,19 @@ class TrackingStore:
         """Unexpired rows of one UTC day received from ``start`` to ``end`` (both included), in
         time order after ``after``; at most ``limit`` items are read, and the position to read
         on from is returned while the day may hold more."""
-        bucket = _day_bucket(tenant_id, direction, type, day)
-        low = iso(start)
-        high = iso(end) + "#~"  # every message and recipient at the end instant
-        request: dict[str, Any] = {
-            "IndexName": INDEX,
-            "KeyConditionExpression": Key("gsi1pk").eq(bucket) & Key("gsi1sk").between(low, high),
-            "FilterExpression": Attr(EXPIRES_AT).gt(int(_time.time())),
-            "ScanIndexForward": not newest_first,
-            "Limit": limit,
-        }
+        bucket = day_bucket(tenant_id, direction, type, day)
+        exclusive_start = None
         if after is not None:
-            request["ExclusiveStartKey"] = {
+            exclusive_start = {
                 "pk": _message_pk(tenant_id, after.message_uuid),
                 "sk": _row_sk(after.recipient),
                 "gsi1pk": bucket,
                 "gsi1sk": _time_sk(after.time, after.message_uuid, after.recipient),
             }
-        response = self._table.query(**request)
-        more = response.get("LastEvaluatedKey")
-        rows = [_row_of(item) for item in response.get("Items", [])]
-        return rows, _position_of(more) if more else None
+        items, more = query_day(
+            self._table, bucket, start, end, newest_first, limit, exclusive_start
+        )
+        return [_row_of(item) for item in items], _position_of(more) if more else None
 
     def _message_items(self, tenant_id: str, message_uuid: str) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []

@@ -33,6 +33,12 @@ WRITE_ACTIONS = {
 EXPECTED_ROUTES = (
     ("POST", "/v1/tracking/search", "query", True),
     ("GET", "/v1/tracking/{message_uuid}", "query", True),
+    ("POST", "/v1/events/search", "query", True),
+    ("GET", "/v1/events/{event_id}", "query", True),
+    ("POST", "/v1/quarantine/search", "query", True),
+    ("POST", "/v1/quarantine/release", "query", True),
+    ("POST", "/v1/quarantine/delete", "query", True),
+    ("GET", "/v1/quarantine/{message_uuid}", "query", True),
     ("GET", "/v1/openapi.json", "query", False),
     ("GET", "/v1/config", "query", True),
     ("PUT", "/v1/config", "query", True),

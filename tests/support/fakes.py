@@ -7,16 +7,19 @@ increment that would pass its limit, and then add nothing).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
 from mailgate import ports
-from mailgate.catalog import Status
+from mailgate.catalog import Direction, Status
 from mailgate.dns import DnsUnavailable, DomainStatus
-from mailgate.ports import Increment
+from mailgate.policy.records import PolicyEvent, QuarantineEntry, QuarantineState
+from mailgate.ports import DayPosition, Increment
 from mailgate.records import REPEATABLE, STATUS_RANK, TimelineEvent, TrackingRow
 from mailgate.tenant_config import Domain
 
@@ -159,6 +162,162 @@ class FakeLookups:
         return self.countries.get(ip)
 
 
+R = TypeVar("R", PolicyEvent, QuarantineEntry)
+
+
+def _by_time(
+    records: Iterable[tuple[DayPosition, R]],
+    day: date,
+    start: datetime,
+    end: datetime,
+    newest_first: bool,
+    limit: int,
+    after: DayPosition | None,
+) -> tuple[list[R], DayPosition | None]:
+    """One day of ``records`` (each with its position) read as the stores read their index."""
+    ordered = sorted(
+        (
+            (position, record)
+            for position, record in records
+            if position.time.astimezone(UTC).date() == day and start <= position.time <= end
+        ),
+        key=lambda pair: (pair[0].time, pair[0].id),
+        reverse=newest_first,
+    )
+    if after is not None:
+        ordered = [
+            pair
+            for pair in ordered
+            if (
+                (pair[0].time, pair[0].id) < after
+                if newest_first
+                else (pair[0].time, pair[0].id) > after
+            )
+        ]
+    batch = ordered[:limit]
+    more = batch[-1][0] if len(ordered) > limit else None
+    return [record for _, record in batch], more
+
+
+class FakePolicyEvents:
+    def __init__(self, events: Iterable[PolicyEvent] = ()) -> None:
+        self.events: dict[tuple[str, str], PolicyEvent] = {}
+        self.add(events)
+
+    def add(self, events: Iterable[PolicyEvent]) -> None:
+        for event in events:
+            self.events.setdefault((event.tenant_id, event.event_id), event)
+
+    def event(self, tenant_id: str, event_id: str) -> PolicyEvent | None:
+        return self.events.get((tenant_id, event_id))
+
+    def by_time(
+        self,
+        tenant_id: str,
+        direction: Direction,
+        day: date,
+        start: datetime,
+        end: datetime,
+        newest_first: bool,
+        limit: int,
+        after: DayPosition | None = None,
+    ) -> tuple[list[PolicyEvent], DayPosition | None]:
+        mine = (
+            (DayPosition(e.time, e.event_id), e)
+            for (tenant, _), e in self.events.items()
+            if tenant == tenant_id and e.direction is direction
+        )
+        return _by_time(mine, day, start, end, newest_first, limit, after)
+
+
+class FakeQuarantine:
+    """State changes are atomic, as the store's conditional updates are."""
+
+    def __init__(self, entries: Iterable[QuarantineEntry] = ()) -> None:
+        self.entries: dict[tuple[str, str], QuarantineEntry] = {}
+        self._lock = threading.Lock()
+        for entry in entries:
+            self.put(entry)
+
+    def put(self, entry: QuarantineEntry) -> None:
+        self.entries.setdefault((entry.tenant_id, entry.message_uuid), entry)
+
+    def entry(self, tenant_id: str, message_uuid: str) -> QuarantineEntry | None:
+        return self.entries.get((tenant_id, message_uuid))
+
+    def by_time(
+        self,
+        tenant_id: str,
+        direction: Direction,
+        day: date,
+        start: datetime,
+        end: datetime,
+        newest_first: bool,
+        limit: int,
+        after: DayPosition | None = None,
+    ) -> tuple[list[QuarantineEntry], DayPosition | None]:
+        mine = (
+            (DayPosition(e.time, e.message_uuid), e)
+            for (tenant, _), e in self.entries.items()
+            if tenant == tenant_id and e.direction is direction
+        )
+        return _by_time(mine, day, start, end, newest_first, limit, after)
+
+    def _move(
+        self,
+        tenant_id: str,
+        message_uuid: str,
+        current: QuarantineState,
+        new: QuarantineState,
+        **fields: Any,
+    ) -> bool:
+        with self._lock:
+            entry = self.entries.get((tenant_id, message_uuid))
+            if entry is None or entry.state is not current:
+                return False
+            self.entries[tenant_id, message_uuid] = entry.model_copy(
+                update={"state": new, **fields}
+            )
+            return True
+
+    def begin_release(
+        self, tenant_id: str, message_uuid: str, released_by: str, at: datetime
+    ) -> bool:
+        return self._move(
+            tenant_id,
+            message_uuid,
+            QuarantineState.QUARANTINED,
+            QuarantineState.RELEASING,
+            released_by=released_by,
+            released_at=at,
+        )
+
+    def undo_release(self, tenant_id: str, message_uuid: str) -> bool:
+        return self._move(
+            tenant_id,
+            message_uuid,
+            QuarantineState.RELEASING,
+            QuarantineState.QUARANTINED,
+            released_by="",
+            released_at=None,
+        )
+
+    def finish_release(self, tenant_id: str, message_uuid: str) -> None:
+        self._move(tenant_id, message_uuid, QuarantineState.RELEASING, QuarantineState.RELEASED)
+
+    def mark_deleted(
+        self, tenant_id: str, message_uuid: str, deleted_by: str, at: datetime
+    ) -> bool:
+        return self._move(
+            tenant_id,
+            message_uuid,
+            QuarantineState.QUARANTINED,
+            QuarantineState.DELETED,
+            deleted_by=deleted_by,
+            deleted_at=at,
+        )
+
+
 # Each fake implements its port: mypy checks these.
 _tracking: ports.Tracking = FakeTracking()
 _queue: ports.Jobs = FakeQueue()
@@ -166,3 +325,5 @@ _mail: ports.Mail = FakeMail()
 _domains: ports.Domains = FakeDomains()
 _counters: ports.Counters = FakeCounters()
 _lookups: ports.Lookups = FakeLookups()
+_policy_events: ports.PolicyEventLog = FakePolicyEvents()
+_quarantine: ports.QuarantineIndex = FakeQuarantine()

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from local.lambda_context import LocalContext
 from mailgate.api.request_body import MAX_DEPTH
-from mailgate.api.resolver import build_resolver
+from mailgate.api.resolver import UNNAMED_KEY, Caller, build_resolver, caller_of
 
 EVENTS = Path(__file__).resolve().parents[1] / "fixtures" / "events"
 REQUEST_ID = json.loads((EVENTS / "list_exports.json").read_text())["requestContext"]["requestId"]
@@ -141,3 +141,23 @@ def test_an_unexpected_error_is_500_with_the_request_id_of_its_log_line(
     [record] = [r for r in caplog.records if getattr(r, "request_id", None) == REQUEST_ID]
     assert record.levelname == "ERROR"
     assert record.exc_info is not None and str(record.exc_info[1]) == "a bug"
+
+
+def test_caller_names_the_api_key_or_says_it_has_no_name() -> None:
+    router = APIGatewayRouter()
+    seen: list[Caller] = []
+
+    @router.get("/who")
+    def who() -> dict[str, str]:
+        seen.append(caller_of(router, "logs:read"))
+        return {}
+
+    app = build_resolver(router)
+    for context in (
+        {"tenant_id": "t1", "scopes": "logs:read", "key_name": "ops"},
+        {"tenant_id": "t1", "scopes": "logs:read"},  # cached before keys' names were passed on
+    ):
+        event = {"httpMethod": "GET", "path": "/who", "requestContext": {"authorizer": context}}
+        assert app.resolve(event, LocalContext(function_name="query"))["statusCode"] == 200
+
+    assert seen == [Caller("t1", "ops"), Caller("t1", UNNAMED_KEY)]

@@ -1,0 +1,38 @@
+"""Where a search request's page starts and what cursor it hands back: the first page
+resolves the period, later pages come back with a cursor signed for the tenant and the query
+(everything in the request but ``cursor`` and ``limit``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from mailgate.api.models import CustomPeriod, Preset
+from mailgate.clock import utcnow
+from mailgate.search import period as periods
+from mailgate.search.cursor import CursorSigner, query_digest
+from mailgate.search.pager import CursorState
+
+
+@dataclass(frozen=True)
+class SignedPaging:
+    signer: CursorSigner
+    tenant_id: str
+    digest: str
+
+    @classmethod
+    def of(cls, signer: CursorSigner, tenant_id: str, request: BaseModel) -> SignedPaging:
+        digest = query_digest(request.model_dump(mode="json", exclude={"cursor", "limit"}))
+        return cls(signer, tenant_id, digest)
+
+    def start(self, cursor: str | None, period: Preset | CustomPeriod) -> CursorState:
+        if cursor:
+            return CursorState.from_json(self.signer.decode(cursor, self.tenant_id, self.digest))
+        asked = period if isinstance(period, str) else (period.start, period.end)
+        return CursorState(periods.resolve(asked, utcnow()))
+
+    def cursor(self, next: CursorState | None) -> str | None:
+        if next is None:
+            return None
+        return self.signer.encode(self.tenant_id, self.digest, next.to_json())

@@ -1,0 +1,30 @@
+"""Policy events in the ``policy`` table: one item per detection, partition key
+``<tenant>#E#<event id>``, listed by time per tenant, direction and UTC day (kind ``event``).
+An event expires 90 days after its message was received."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from mailgate.policy.records import PolicyEvent
+from mailgate.storage.day_index import DayIndexedStore, RecordKeys
+
+
+class PolicyEventStore(DayIndexedStore[PolicyEvent]):
+    model = PolicyEvent
+    prefix = "E"
+    kind = "event"
+
+    def _keys(self, record: PolicyEvent) -> RecordKeys:
+        return RecordKeys(
+            record.tenant_id, record.event_id, record.direction, record.time, record.received_at
+        )
+
+    def add(self, events: Iterable[PolicyEvent]) -> None:
+        """Each event is written once: its id is derived from what stage 2 detected, so a
+        repeated scan writes nothing new."""
+        for event in events:
+            self._put_new(event)
+
+    def event(self, tenant_id: str, event_id: str) -> PolicyEvent | None:
+        return self._get(tenant_id, event_id)
