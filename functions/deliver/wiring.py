@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cache, partial
 
-from functions.deliver import smtp_client
+from functions.deliver import routing, smtp_client
 from functions.deliver.stage import DeliverStage
 from mailgate import dns
 from mailgate.settings import DeliverSettings
@@ -24,7 +24,7 @@ def stage() -> DeliverStage:
         mail=MailStore(settings.mail_bucket),
         queue=JobQueue(settings.deliver_queue_url),
         send=partial(smtp_client.deliver, helo=settings.hostname, timeout=settings.smtp_timeout_s),
-        resolve_mx=partial(dns.mail_servers, res=resolver, port=settings.outbound_port),
+        lookup_mx=partial(routing.mx_servers, res=resolver, port=settings.outbound_port),
         retry_schedule_s=settings.retry_schedule_s,
         queue_lifetime_s=settings.queue_lifetime_s,
     )

@@ -111,6 +111,10 @@ def _position_of(key: dict[str, Any]) -> TimePosition:
     return TimePosition(parse_iso(time), message_uuid, recipient)
 
 
+def _attribute(value: Any) -> Any:
+    return iso(value) if isinstance(value, datetime) else value
+
+
 def _conditional_failed(error: ClientError) -> bool:
     return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
 
@@ -156,7 +160,8 @@ class TrackingStore:
     ) -> bool:
         """Move a row to ``status`` unless it is already at a later one; False if it was."""
         rank = STATUS_RANK[status]
-        values = {"status": status.value, "status_rank": rank, **fields}
+        values = {"status": status.value, "status_rank": rank}
+        values.update((name, _attribute(value)) for name, value in fields.items())
         names = {f"#{i}": name for i, name in enumerate(values)}
         placeholders = {f":{i}": value for i, value in enumerate(values.values())}
         assignments = ", ".join(f"#{i} = :{i}" for i in range(len(values)))

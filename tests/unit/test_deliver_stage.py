@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from functions.deliver.routing import Server
 from functions.deliver.smtp_client import NOT_CONNECTED, Attempt, Reply
 from functions.deliver.stage import DeliverStage
 from mailgate import dns
@@ -26,9 +27,12 @@ MAIL_KEY = f"{TENANT}/mail/2025/06/15/{UUID}.eml"
 RAW = b"From: alice@sender.example\r\nSubject: hi\r\n\r\nHello.\r\n"
 BOB = "bob@example.com"
 CAROL = "carol@example.com"
+X = "xavier@other.example"
+Y = "yvonne@other.example"
 SCHEDULE = [60, 300, 1800]
 LIFETIME_S = 5 * 24 * 3600
-INBOUND_SERVERS = [MailServer(host="10.0.0.25", port=25), MailServer(host="10.0.0.26", port=2525)]
+INBOUND = [MailServer(host="10.0.0.25", port=25), MailServer(host="10.0.0.26", port=2525)]
+INBOUND_SERVERS = [Server("10.0.0.25", "10.0.0.25", 25), Server("10.0.0.26", "10.0.0.26", 2525)]
 
 OK = Reply(250, "2.0.0 Queued as ABC")
 UNKNOWN_USER = Reply(550, "5.1.1 No such user")
@@ -57,14 +61,18 @@ class FakeSmtp:
     replies: dict[str, Reply] = field(default_factory=dict)
     peer_ip: str = "10.0.0.25"
     tls: str = "TLSv1.3"
-    calls: list[tuple[list[MailServer], str, list[str], bytes]] = field(default_factory=list)
+    cipher: str = "TLS_AES_256_GCM_SHA384"
+    calls: list[tuple[list[Server], str, list[str], bytes]] = field(default_factory=list)
 
     def __call__(
-        self, servers: list[MailServer], sender: str, recipients: list[str], raw: bytes
+        self, servers: list[Server], sender: str, recipients: list[str], raw: bytes
     ) -> Attempt:
         self.calls.append((servers, sender, recipients, raw))
         replies = {r: self.replies.get(r, OK) for r in recipients}
-        return Attempt(replies=replies, peer_ip=self.peer_ip, tls=self.tls)
+        name = servers[0].name if self.peer_ip else ""
+        return Attempt(
+            replies=replies, server=name, peer_ip=self.peer_ip, tls=self.tls, cipher=self.cipher
+        )
 
     @property
     def recipients_sent(self) -> list[str]:
@@ -75,10 +83,10 @@ class FakeSmtp:
 class FakeMx:
     """MX lookups: servers per domain, or the exception the DNS gives for it."""
 
-    answers: dict[str, list[MailServer] | Exception] = field(default_factory=dict)
+    answers: dict[str, list[Server] | Exception] = field(default_factory=dict)
     asked: list[str] = field(default_factory=list)
 
-    def __call__(self, domain: str) -> list[MailServer]:
+    def __call__(self, domain: str) -> list[Server]:
         self.asked.append(domain)
         answer = self.answers[domain]
         if isinstance(answer, Exception):
@@ -151,9 +159,7 @@ def job(
 def world(rows: list[TrackingRow] | None = None) -> World:
     """An inbound-ready setup: example.com is managed with two inbound servers."""
     tracking = FakeTracking(rows if rows is not None else [row(BOB), row(CAROL)])
-    tenants = FakeDomains(
-        [Domain(name="example.com", tenant_id=TENANT, inbound_servers=INBOUND_SERVERS)]
-    )
+    tenants = FakeDomains([Domain(name="example.com", tenant_id=TENANT, inbound_servers=INBOUND)])
     mail = FakeMail({MAIL_KEY: RAW})
     queue = FakeQueue()
     smtp = FakeSmtp()
@@ -164,7 +170,7 @@ def world(rows: list[TrackingRow] | None = None) -> World:
         mail=mail,
         queue=queue,
         send=smtp,
-        resolve_mx=mx,
+        lookup_mx=mx,
         retry_schedule_s=SCHEDULE,
         queue_lifetime_s=LIFETIME_S,
     )
@@ -174,6 +180,12 @@ def world(rows: list[TrackingRow] | None = None) -> World:
 @pytest.fixture
 def w() -> World:
     return world()
+
+
+@pytest.fixture
+def x() -> World:
+    """Rows for recipients at other.example, a domain no tenant manages."""
+    return world([row(X), row(Y)])
 
 
 def test_inbound_mail_is_delivered_to_the_domains_inbound_servers(w: World) -> None:
@@ -201,8 +213,60 @@ def test_each_attempt_is_on_the_timeline(w: World) -> None:
     assert event.stage == "deliver"
     assert event.event == "delivered"
     assert event.recipient == BOB
+    assert (event.server, event.ip) == ("10.0.0.25", "10.0.0.25")
+    assert (event.tls, event.cipher) == ("TLSv1.3", "TLS_AES_256_GCM_SHA384")
+    assert event.reply == "250 2.0.0 Queued as ABC"
+    assert event.next_attempt_at is None
     assert "250 2.0.0 Queued as ABC" in event.detail
     assert "10.0.0.25" in event.detail
+    assert w.row(BOB).downstream_cipher == "TLS_AES_256_GCM_SHA384"
+
+
+def test_a_deferred_attempt_shows_when_the_next_one_is_due(w: World) -> None:
+    w.smtp.replies[BOB] = GREYLISTED
+
+    w.stage.run(job(BOB))
+
+    [(retry, _)] = w.sent
+    [event] = w.events
+    assert event.event == "deferred"
+    assert event.next_attempt_at == retry.not_before
+    assert event.reply == str(GREYLISTED)
+    assert "next attempt at" in event.detail
+    assert w.row(BOB).next_attempt_at == retry.not_before
+
+
+def test_a_later_success_clears_the_next_attempt_time(w: World) -> None:
+    w.smtp.replies[BOB] = GREYLISTED
+    w.stage.run(job(BOB))
+    w.smtp.replies[BOB] = OK
+
+    w.stage.run(job(BOB, attempt=2))
+
+    assert w.status(BOB) is Status.DELIVERED
+    assert w.row(BOB).next_attempt_at is None
+
+
+def test_an_inbound_recipient_of_another_tenants_domain_bounces() -> None:
+    w = world([row("zoe@theirs.example")])
+    w.tenants.domains["theirs.example"] = Domain(
+        name="theirs.example", tenant_id="tenant-b", inbound_servers=INBOUND
+    )
+
+    w.stage.run(job("zoe@theirs.example"))
+
+    assert w.status("zoe@theirs.example") is Status.BOUNCED
+    assert w.smtp.calls == []
+
+
+def test_outbound_mail_to_a_domain_of_the_same_tenant_goes_to_its_inbound_servers(
+    w: World,
+) -> None:
+    w.stage.run(job(BOB, direction=Direction.OUTBOUND))
+
+    assert w.mx.asked == [], "its MX would lead back to the gateway"
+    assert [servers for servers, _, _, _ in w.smtp.calls] == [INBOUND_SERVERS]
+    assert w.status(BOB) is Status.DELIVERED
 
 
 def test_each_attempt_is_one_log_line_with_its_facts_and_replies(
@@ -413,8 +477,11 @@ def test_outbound_mail_goes_to_the_mx_of_each_recipient_domain() -> None:
     # Given outbound recipients at two external domains
     far, near = "x@far.example", "y@near.example"
     w = world([row(far), row(near)])
-    far_mx = [MailServer(host="192.0.2.10", port=25)]
-    near_mx = [MailServer(host="192.0.2.20", port=25), MailServer(host="192.0.2.21", port=25)]
+    far_mx = [Server("mx.far.example", "192.0.2.10", 25)]
+    near_mx = [
+        Server("mx.near.example", "192.0.2.20", 25),
+        Server("mx.near.example", "192.0.2.21", 25),
+    ]
     w.mx.answers = {"far.example": far_mx, "near.example": near_mx}
 
     # When it runs
@@ -429,44 +496,44 @@ def test_outbound_mail_goes_to_the_mx_of_each_recipient_domain() -> None:
 
 
 def test_outbound_recipients_of_one_domain_share_one_transaction() -> None:
-    w = world()
-    w.mx.answers = {"example.com": [MailServer(host="192.0.2.10")]}
+    w = world([row(X), row(Y)])
+    w.mx.answers = {"other.example": [Server("mx.other.example", "192.0.2.10", 25)]}
 
-    w.stage.run(job(BOB, CAROL, direction=Direction.OUTBOUND))
+    w.stage.run(job(X, Y, direction=Direction.OUTBOUND))
 
-    assert [recipients for _, _, recipients, _ in w.smtp.calls] == [[BOB, CAROL]]
-
-
-def test_outbound_dns_unavailable_is_a_temporary_error_retried(w: World) -> None:
-    w.mx.answers = {"example.com": dns.DnsUnavailable("DNS lookup of example.com failed")}
-
-    w.stage.run(job(BOB, direction=Direction.OUTBOUND))
-
-    assert w.status(BOB) is Status.TEMPORARY_ERROR
-    assert w.row(BOB).downstream_reply.startswith("451 4.4.3 ")
-    assert w.smtp.calls == []
-    [(retry, delay)] = w.sent
-    assert (retry.recipients, retry.attempt, delay) == ([BOB], 2, SCHEDULE[0])
+    assert [recipients for _, _, recipients, _ in w.smtp.calls] == [[X, Y]]
 
 
-def test_outbound_domain_not_found_bounces(w: World) -> None:
-    w.mx.answers = {"example.com": dns.DomainNotFound("example.com does not exist")}
+def test_outbound_dns_unavailable_is_a_temporary_error_retried(x: World) -> None:
+    x.mx.answers = {"other.example": dns.DnsUnavailable("DNS lookup of other.example failed")}
 
-    w.stage.run(job(BOB, direction=Direction.OUTBOUND))
+    x.stage.run(job(X, direction=Direction.OUTBOUND))
 
-    assert w.status(BOB) is Status.BOUNCED
-    assert w.row(BOB).downstream_reply == "550 5.1.2 example.com does not exist"
-    assert w.smtp.calls == []
-    assert w.sent == []
+    assert x.status(X) is Status.TEMPORARY_ERROR
+    assert x.row(X).downstream_reply.startswith("451 4.4.3 ")
+    assert x.smtp.calls == []
+    [(retry, delay)] = x.sent
+    assert (retry.recipients, retry.attempt, delay) == ([X], 2, SCHEDULE[0])
 
 
-def test_a_dns_failure_past_the_queue_lifetime_expires(w: World) -> None:
-    w.mx.answers = {"example.com": dns.DnsUnavailable("timeout")}
+def test_outbound_domain_not_found_bounces(x: World) -> None:
+    x.mx.answers = {"other.example": dns.DomainNotFound("other.example does not exist")}
 
-    w.stage.run(job(BOB, direction=Direction.OUTBOUND, age=timedelta(seconds=LIFETIME_S)))
+    x.stage.run(job(X, direction=Direction.OUTBOUND))
 
-    assert w.status(BOB) is Status.EXPIRED
-    assert w.sent == []
+    assert x.status(X) is Status.BOUNCED
+    assert x.row(X).downstream_reply == "550 5.1.2 other.example does not exist"
+    assert x.smtp.calls == []
+    assert x.sent == []
+
+
+def test_a_dns_failure_past_the_queue_lifetime_expires(x: World) -> None:
+    x.mx.answers = {"other.example": dns.DnsUnavailable("timeout")}
+
+    x.stage.run(job(X, direction=Direction.OUTBOUND, age=timedelta(seconds=LIFETIME_S)))
+
+    assert x.status(X) is Status.EXPIRED
+    assert x.sent == []
 
 
 def test_the_timeline_event_is_written_once_per_attempt_and_recipient(w: World) -> None:

@@ -31,8 +31,8 @@ def test_mx_lookups_use_the_configured_resolvers_and_timeout(
     monkeypatch.setenv("MAILGATE_DNS_SERVERS", "127.0.0.53:5353")
     monkeypatch.setenv("MAILGATE_DNS_TIMEOUT_S", "1.5")
 
-    resolve_mx = wiring.stage()._resolve_mx
+    lookup_mx = wiring.stage()._lookup_mx
 
-    assert isinstance(resolve_mx, partial)
-    resolver = resolve_mx.keywords["res"]
+    assert isinstance(lookup_mx, partial)
+    resolver = lookup_mx.keywords["res"]
     assert (resolver.nameservers, resolver.port, resolver.lifetime) == (["127.0.0.53"], 5353, 1.5)
