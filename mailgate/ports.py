@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from mailgate.catalog import Status
 from mailgate.dns import DomainStatus
 from mailgate.records import TimelineEvent, TrackingRow
-from mailgate.tenant_config import Domain
+from mailgate.tenant_config import Domain, TenantConfig
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,12 @@ class Domains(Protocol):
     """Managed domains: the owner and inbound servers of each."""
 
     def domain(self, name: str) -> Domain | None: ...
+
+
+class TenantConfigs(Protocol):
+    """A tenant's whole configuration and its version."""
+
+    def get(self, tenant_id: str) -> tuple[TenantConfig, int]: ...
 
 
 class Counters(Protocol):

@@ -8,6 +8,7 @@ import ssl
 from dataclasses import dataclass, field
 
 from functions.deliver.routing import Server
+from functions.deliver.tls_policy import OPPORTUNISTIC, TlsPolicy
 
 NOT_CONNECTED = 0  # no reply from any server: treated as a temporary failure
 NO_SMTPUTF8 = "5.6.7 The receiving server does not support internationalized addresses (SMTPUTF8)"
@@ -81,10 +82,13 @@ def deliver(
     sender: str,
     recipients: list[str],
     raw: bytes,
+    policy: TlsPolicy = OPPORTUNISTIC,
+    *,
     helo: str,
     timeout: float,
 ) -> Attempt:
-    """Try each server in order until one answers; opportunistic STARTTLS."""
+    """Try each server in order until one answers. STARTTLS whenever offered; a server that
+    cannot give the TLS ``policy`` requires is passed over, never sent the message."""
     attempt = Attempt(replies={})
     for server in servers:
         smtp: smtplib.SMTP | None = None
@@ -92,8 +96,12 @@ def deliver(
             smtp = smtplib.SMTP(server.address, server.port, local_hostname=helo, timeout=timeout)
             smtp.ehlo()
             if smtp.has_extn("starttls"):
-                smtp.starttls(context=_opportunistic_tls())
+                smtp.starttls(context=policy.context())
                 smtp.ehlo()
+            elif policy.required:
+                _quit(smtp)
+                attempt.errors.append(f"{_where(server)}: does not offer STARTTLS")
+                continue
             _describe(attempt, server, smtp.sock)
             attempt.replies = _transaction(smtp, sender, recipients, raw)
         except smtplib.SMTPResponseException as error:
@@ -112,7 +120,9 @@ def deliver(
             return attempt
     if not attempt.replies:
         detail = "; ".join(attempt.errors) or "no server to deliver to"
-        attempt.replies = _all(recipients, Reply(NOT_CONNECTED, f"could not connect: {detail}"))
+        failure = f"TLS required by {policy.reason}, not sent" if policy.required else ""
+        text = f"{failure or 'could not connect'}: {detail}"
+        attempt.replies = _all(recipients, Reply(NOT_CONNECTED, text))
     return attempt
 
 
@@ -139,12 +149,3 @@ def _quit(smtp: smtplib.SMTP) -> None:
         smtp.quit()
     except (OSError, smtplib.SMTPException):
         smtp.close()
-
-
-def _opportunistic_tls() -> ssl.SSLContext:
-    # RFC 3207 opportunistic TLS: encrypt when offered, without authenticating the peer
-    # (authenticated TLS to downstream servers is decided by DANE / MTA-STS in later work).
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context

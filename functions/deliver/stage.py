@@ -16,18 +16,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from functions.deliver import routing
+from functions.deliver import routing, tls_policy
 from functions.deliver.routing import Destination, MxLookup, Server
 from functions.deliver.smtp_client import Attempt, Reply
+from functions.deliver.tls_policy import TlsPolicy
 from mailgate import dns
 from mailgate.catalog import FINAL_STATUSES, Status
 from mailgate.clock import iso, utcnow
 from mailgate.jobs import DeliverJob
 from mailgate.observability import logger
-from mailgate.ports import Domains, Jobs, Mail, Tracking
+from mailgate.ports import Domains, Jobs, Mail, TenantConfigs, Tracking
 from mailgate.records import TimelineEvent
 
-Sender = Callable[[list[Server], str, list[str], bytes], Attempt]
+Sender = Callable[[list[Server], str, list[str], bytes, TlsPolicy], Attempt]
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class DeliverStage:
         self,
         tracking: Tracking,
         tenants: Domains,
+        configs: TenantConfigs,
         mail: Mail,
         queue: Jobs,
         send: Sender,
@@ -50,6 +52,7 @@ class DeliverStage:
     ) -> None:
         self._tracking = tracking
         self._tenants = tenants
+        self._configs = configs
         self._mail = mail
         self._queue = queue
         self._send = send
@@ -71,9 +74,11 @@ class DeliverStage:
         groups = self._destinations(job, pending, outcomes)
         for outcome in outcomes.values():  # no destination: no connection was tried
             _log_attempt(job, [outcome.reply], None, len(raw), time.perf_counter())
+        peers = self._configs.get(job.tenant_id)[0].outbound_tls_peers if groups else []
         for destination, recipients in groups.items():
             started = time.perf_counter()
-            sent = self._send(list(destination.servers), job.sender, recipients, raw)
+            policy = tls_policy.for_domain(peers, destination.domain)
+            sent = self._send(list(destination.servers), job.sender, recipients, raw, policy)
             _log_attempt(job, [sent.replies[r] for r in recipients], sent, len(raw), started)
             for recipient in recipients:
                 outcomes[recipient] = Outcome(sent.replies[recipient], sent)

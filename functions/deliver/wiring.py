@@ -10,7 +10,7 @@ from mailgate import dns
 from mailgate.settings import DeliverSettings
 from mailgate.storage.mail import MailStore
 from mailgate.storage.queues import JobQueue
-from mailgate.storage.tenants import TenantStore
+from mailgate.storage.tenants import TenantConfigStore, TenantStore
 from mailgate.storage.tracking import TrackingStore
 
 
@@ -21,6 +21,7 @@ def stage() -> DeliverStage:
     return DeliverStage(
         tracking=TrackingStore(settings.tracking_table),
         tenants=TenantStore(settings.tenants_table),
+        configs=TenantConfigStore(settings.tenants_table),
         mail=MailStore(settings.mail_bucket),
         queue=JobQueue(settings.deliver_queue_url),
         send=partial(smtp_client.deliver, helo=settings.hostname, timeout=settings.smtp_timeout_s),

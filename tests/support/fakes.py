@@ -18,7 +18,7 @@ from mailgate.catalog import Status
 from mailgate.dns import DnsUnavailable, DomainStatus
 from mailgate.ports import Increment
 from mailgate.records import REPEATABLE, STATUS_RANK, TimelineEvent, TrackingRow
-from mailgate.tenant_config import Domain
+from mailgate.tenant_config import Domain, TenantConfig
 
 
 class FakeTracking:
@@ -107,6 +107,15 @@ class FakeDomains:
         return self.domains.get(name.lower())
 
 
+class FakeConfigs:
+    def __init__(self, configs: dict[str, TenantConfig] | None = None) -> None:
+        self.configs = dict(configs or {})
+
+    def get(self, tenant_id: str) -> tuple[TenantConfig, int]:
+        config = self.configs.get(tenant_id)
+        return (config, 1) if config is not None else (TenantConfig(), 0)
+
+
 class FakeCounters:
     """Counters without windows: every count lives as long as the fake."""
 
@@ -164,5 +173,6 @@ _tracking: ports.Tracking = FakeTracking()
 _queue: ports.Jobs = FakeQueue()
 _mail: ports.Mail = FakeMail()
 _domains: ports.Domains = FakeDomains()
+_configs: ports.TenantConfigs = FakeConfigs()
 _counters: ports.Counters = FakeCounters()
 _lookups: ports.Lookups = FakeLookups()

@@ -14,12 +14,13 @@ import pytest
 from functions.deliver.routing import Server
 from functions.deliver.smtp_client import NOT_CONNECTED, Attempt, Reply
 from functions.deliver.stage import DeliverStage
+from functions.deliver.tls_policy import OPPORTUNISTIC, TlsPolicy
 from mailgate import dns
 from mailgate.catalog import Direction, Status
 from mailgate.jobs import DeliverJob
 from mailgate.records import TimelineEvent, TrackingRow
-from mailgate.tenant_config import Domain, MailServer
-from tests.support.fakes import FakeDomains, FakeMail, FakeQueue, FakeTracking
+from mailgate.tenant_config import Domain, MailServer, OutboundTlsPeer, TenantConfig
+from tests.support.fakes import FakeConfigs, FakeDomains, FakeMail, FakeQueue, FakeTracking
 
 TENANT = "tenant-a"
 UUID = "3f1c2a9e-0000-4000-8000-000000000001"
@@ -63,11 +64,18 @@ class FakeSmtp:
     tls: str = "TLSv1.3"
     cipher: str = "TLS_AES_256_GCM_SHA384"
     calls: list[tuple[list[Server], str, list[str], bytes]] = field(default_factory=list)
+    policies: list[TlsPolicy] = field(default_factory=list)
 
     def __call__(
-        self, servers: list[Server], sender: str, recipients: list[str], raw: bytes
+        self,
+        servers: list[Server],
+        sender: str,
+        recipients: list[str],
+        raw: bytes,
+        policy: TlsPolicy,
     ) -> Attempt:
         self.calls.append((servers, sender, recipients, raw))
+        self.policies.append(policy)
         replies = {r: self.replies.get(r, OK) for r in recipients}
         name = servers[0].name if self.peer_ip else ""
         return Attempt(
@@ -98,6 +106,7 @@ class FakeMx:
 class World:
     tracking: FakeTracking
     tenants: FakeDomains
+    configs: FakeConfigs
     mail: FakeMail
     queue: FakeQueue
     smtp: FakeSmtp
@@ -160,6 +169,7 @@ def world(rows: list[TrackingRow] | None = None) -> World:
     """An inbound-ready setup: example.com is managed with two inbound servers."""
     tracking = FakeTracking(rows if rows is not None else [row(BOB), row(CAROL)])
     tenants = FakeDomains([Domain(name="example.com", tenant_id=TENANT, inbound_servers=INBOUND)])
+    configs = FakeConfigs()
     mail = FakeMail({MAIL_KEY: RAW})
     queue = FakeQueue()
     smtp = FakeSmtp()
@@ -167,6 +177,7 @@ def world(rows: list[TrackingRow] | None = None) -> World:
     stage = DeliverStage(
         tracking=tracking,
         tenants=tenants,
+        configs=configs,
         mail=mail,
         queue=queue,
         send=smtp,
@@ -174,7 +185,7 @@ def world(rows: list[TrackingRow] | None = None) -> World:
         retry_schedule_s=SCHEDULE,
         queue_lifetime_s=LIFETIME_S,
     )
-    return World(tracking, tenants, mail, queue, smtp, mx, stage)
+    return World(tracking, tenants, configs, mail, queue, smtp, mx, stage)
 
 
 @pytest.fixture
@@ -547,3 +558,50 @@ def test_the_timeline_event_is_written_once_per_attempt_and_recipient(w: World) 
     assert [e.event for e in w.events] == ["deferred", "delivered"]
     assert len({e.event_id for e in w.events}) == 2
     assert w.status(BOB) is Status.DELIVERED
+
+
+def test_mail_to_a_domain_with_no_outbound_tls_peer_is_opportunistic(x: World) -> None:
+    x.mx.answers = {"other.example": [Server("mx.other.example", "192.0.2.10", 25)]}
+
+    x.stage.run(job(X, direction=Direction.OUTBOUND))
+
+    assert x.smtp.policies == [OPPORTUNISTIC]
+
+
+def test_an_outbound_tls_peer_makes_tls_required_for_its_domain_and_subdomains() -> None:
+    # Given a tenant requiring TLS 1.3 to other.example (and so to eu.other.example)
+    sub = "ann@eu.other.example"
+    w = world([row(X), row(sub), row(BOB)])
+    w.configs.configs[TENANT] = TenantConfig(
+        outbound_tls_peers=[OutboundTlsPeer(domain="other.example", min_version="TLSv1.3")]
+    )
+    w.mx.answers = {
+        "other.example": [Server("mx.other.example", "192.0.2.10", 25)],
+        "eu.other.example": [Server("mx.eu.other.example", "192.0.2.11", 25)],
+    }
+
+    # When outbound mail goes to both and to the tenant's own domain
+    w.stage.run(job(X, sub, BOB, direction=Direction.OUTBOUND))
+
+    # Then both other.example destinations are sent with TLS 1.3 required, the own one is not
+    policies = {
+        tuple(rcpts): policy
+        for (_, _, rcpts, _), policy in zip(w.smtp.calls, w.smtp.policies, strict=True)
+    }
+    for recipient in (X, sub):
+        assert policies[(recipient,)].required
+        assert policies[(recipient,)].min_version == "TLSv1.3"
+    assert policies[(BOB,)] == OPPORTUNISTIC
+
+
+def test_a_required_tls_failure_is_a_temporary_error_with_its_reply(x: World) -> None:
+    x.mx.answers = {"other.example": [Server("mx.other.example", "192.0.2.10", 25)]}
+    failure = Reply(NOT_CONNECTED, "TLS required by outbound TLS peer other.example, not sent")
+    x.smtp.replies[X] = failure
+    x.smtp.peer_ip = ""
+
+    x.stage.run(job(X, direction=Direction.OUTBOUND))
+
+    assert x.status(X) is Status.TEMPORARY_ERROR
+    assert x.row(X).downstream_reply == str(failure)
+    assert [retry.recipients for retry, _ in x.sent] == [[X]]
