@@ -16,17 +16,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from functions.deliver import routing, tls_policy
+from functions.deliver import dsn, routing, tls_policy
 from functions.deliver.routing import Destination, MxLookup, Server
 from functions.deliver.smtp_client import Attempt, Reply
 from functions.deliver.tls_policy import TlsPolicy
 from mailgate import dns
-from mailgate.catalog import FINAL_STATUSES, Status
+from mailgate.catalog import FINAL_STATUSES, Direction, Status
 from mailgate.clock import iso, utcnow
 from mailgate.jobs import DeliverJob
+from mailgate.message_summary import summarize
 from mailgate.observability import logger
 from mailgate.ports import Domains, Jobs, Mail, TenantConfigs, Tracking
-from mailgate.records import TimelineEvent
+from mailgate.records import TimelineEvent, TrackingRow
+from mailgate.storage.mail import mail_key
 
 Sender = Callable[[list[Server], str, list[str], bytes, TlsPolicy], Attempt]
 
@@ -49,6 +51,7 @@ class DeliverStage:
         lookup_mx: MxLookup,
         retry_schedule_s: list[int],
         queue_lifetime_s: int,
+        hostname: str,
     ) -> None:
         self._tracking = tracking
         self._tenants = tenants
@@ -59,6 +62,7 @@ class DeliverStage:
         self._lookup_mx = lookup_mx
         self._retry_schedule_s = retry_schedule_s
         self._lifetime = timedelta(seconds=queue_lifetime_s)
+        self._hostname = hostname
 
     def run(self, job: DeliverJob) -> None:
         now = utcnow()
@@ -86,7 +90,7 @@ class DeliverStage:
             job, [r for r, outcome in outcomes.items() if _retryable(outcome.reply)]
         )
         for recipient, outcome in outcomes.items():
-            self._record(job, recipient, outcome, retry_at)
+            self._record(job, recipient, outcome, retry_at, raw)
 
     def _destinations(
         self, job: DeliverJob, recipients: list[str], outcomes: dict[str, Outcome]
@@ -133,7 +137,12 @@ class DeliverStage:
         return utcnow() - job.received_at >= self._lifetime
 
     def _record(
-        self, job: DeliverJob, recipient: str, outcome: Outcome, retry_at: datetime | None
+        self,
+        job: DeliverJob,
+        recipient: str,
+        outcome: Outcome,
+        retry_at: datetime | None,
+        raw: bytes,
     ) -> None:
         reply, attempt = outcome.reply, outcome.attempt
         next_at = None
@@ -173,7 +182,73 @@ class DeliverStage:
                 next_attempt_at=next_at,
             ),
         )
+        if status in (Status.BOUNCED, Status.EXPIRED) and job.sender:
+            # Before the final status: a crash in between repeats the report, never loses it.
+            failure = dsn.Failure(recipient, status, str(reply), session.server if session else "")
+            self._report(job, raw, failure)
         self._tracking.set_status(job.tenant_id, job.message_uuid, recipient, status, **fields)
+
+    def _report(self, job: DeliverJob, raw: bytes, failure: dsn.Failure) -> None:
+        """The DSN to the sender: a new outbound message of the tenant from ``<>``, tracked and
+        delivered like any other. Its UUID comes from the recipient event, so a repeated step
+        writes the same message and row once, and a repeated job finds the row final."""
+        dsn_id = dsn.dsn_uuid(job.message_uuid, failure.recipient, failure.status)
+        now = utcnow()
+        content = dsn.build(
+            raw,
+            original_sender=job.sender,
+            failure=failure,
+            reporting_mta=self._hostname,
+            received_at=job.received_at,
+            now=now,
+            dsn_id=dsn_id,
+        )
+        key = mail_key(job.tenant_id, dsn_id, job.received_at)
+        self._mail.put(key, content)
+        row = TrackingRow(
+            tenant_id=job.tenant_id,
+            message_uuid=dsn_id,
+            recipient=job.sender,
+            time=now,
+            direction=Direction.OUTBOUND,
+            sender="",
+            sender_ip="",
+            size=len(content),
+            mail_key=key,
+            **summarize(content).model_dump(),
+        )
+        about = f"{failure.recipient} {failure.status.value}"
+        received = TimelineEvent(
+            time=now,
+            event_id="0-received",
+            stage="deliver",
+            event="received",
+            detail=f"delivery status notification for message {job.message_uuid} ({about})",
+        )
+        self._tracking.add_once(row, [received])
+        report = DeliverJob(
+            tenant_id=job.tenant_id,
+            message_uuid=dsn_id,
+            direction=Direction.OUTBOUND,
+            mail_key=key,
+            sender="",
+            recipients=[job.sender],
+            received_at=now,
+            sender_ip="",
+        )
+        self._queue.send(report)
+        self._tracking.record(
+            job.tenant_id,
+            job.message_uuid,
+            TimelineEvent(
+                time=now,
+                event_id=f"3-dsn-{failure.status.value}-{failure.recipient.lower()}",
+                stage="deliver",
+                event="dsn_sent",
+                recipient=failure.recipient,
+                detail=f"delivery status notification {dsn_id} to {job.sender}",
+            ),
+        )
 
 
 def _session(attempt: Attempt | None) -> Attempt | None:

@@ -28,4 +28,5 @@ def stage() -> DeliverStage:
         lookup_mx=partial(routing.mx_servers, res=resolver, port=settings.outbound_port),
         retry_schedule_s=settings.retry_schedule_s,
         queue_lifetime_s=settings.queue_lifetime_s,
+        hostname=settings.hostname,
     )

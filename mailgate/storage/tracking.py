@@ -139,6 +139,20 @@ class TrackingStore:
             for event in events:
                 batch.put_item(Item=_event_item(first.tenant_id, first.message_uuid, event))
 
+    def add_once(self, row: TrackingRow, events: Iterable[TimelineEvent]) -> bool:
+        """Write a row only if it does not exist yet (False: it did, and is left as it is), and
+        its events (each once)."""
+        try:
+            self._table.put_item(Item=_row_item(row), ConditionExpression=Attr("pk").not_exists())
+            created = True
+        except ClientError as error:
+            if not _conditional_failed(error):
+                raise
+            created = False
+        for event in events:
+            self.record(row.tenant_id, row.message_uuid, event)
+        return created
+
     def remove(self, tenant_id: str, message_uuid: str) -> None:
         """Undo ``add`` for a message whose hand-off failed before the client was answered."""
         with self._table.batch_writer() as batch:

@@ -36,6 +36,15 @@ class FakeTracking:
             for event in events:
                 self.record(rows[0].tenant_id, rows[0].message_uuid, event)
 
+    def add_once(self, row: TrackingRow, events: Iterable[TimelineEvent]) -> bool:
+        key = (row.tenant_id, row.message_uuid, row.recipient)
+        created = key not in self.rows
+        if created:
+            self.rows[key] = row
+        for event in events:
+            self.record(row.tenant_id, row.message_uuid, event)
+        return created
+
     def remove(self, tenant_id: str, message_uuid: str) -> None:
         for key in [key for key in self.rows if key[:2] == (tenant_id, message_uuid)]:
             del self.rows[key]

@@ -124,10 +124,20 @@ class World:
         return self.tracking.events.get((TENANT, UUID), [])
 
     @property
-    def sent(self) -> list[tuple[DeliverJob, int]]:
+    def jobs(self) -> list[tuple[DeliverJob, int]]:
         jobs = [(job, delay) for job, delay in self.queue.sent if isinstance(job, DeliverJob)]
         assert len(jobs) == len(self.queue.sent), "only deliver jobs are queued"
         return jobs
+
+    @property
+    def sent(self) -> list[tuple[DeliverJob, int]]:
+        """Jobs of this message: its retries."""
+        return [(job, delay) for job, delay in self.jobs if job.message_uuid == UUID]
+
+    @property
+    def reports(self) -> list[DeliverJob]:
+        """Jobs of other messages: the delivery status notifications."""
+        return [job for job, _ in self.jobs if job.message_uuid != UUID]
 
 
 def row(recipient: str, status: Status = Status.PROCESSING, **fields: Any) -> TrackingRow:
@@ -184,6 +194,7 @@ def world(rows: list[TrackingRow] | None = None) -> World:
         lookup_mx=mx,
         retry_schedule_s=SCHEDULE,
         queue_lifetime_s=LIFETIME_S,
+        hostname="gateway.test",
     )
     return World(tracking, tenants, configs, mail, queue, smtp, mx, stage)
 
@@ -386,7 +397,7 @@ def test_a_4xx_after_the_queue_lifetime_expires_the_recipient_without_retry(w: W
 
     # Then the recipient has expired and nothing more is queued
     assert w.status(BOB) is Status.EXPIRED
-    assert w.events[-1].event == "expired"
+    assert [e.event for e in w.events] == ["expired", "dsn_sent"]
     assert w.sent == []
 
 
@@ -605,3 +616,81 @@ def test_a_required_tls_failure_is_a_temporary_error_with_its_reply(x: World) ->
     assert x.status(X) is Status.TEMPORARY_ERROR
     assert x.row(X).downstream_reply == str(failure)
     assert [retry.recipients for retry, _ in x.sent] == [[X]]
+
+
+def test_a_bounce_sends_one_dsn_to_the_sender_as_a_new_tracked_outbound_message(w: World) -> None:
+    # Given a server that refuses bob
+    w.smtp.replies[BOB] = UNKNOWN_USER
+
+    # When the job runs
+    w.stage.run(job(BOB, CAROL))
+
+    # Then one DSN job goes to the envelope sender, from the null sender, outbound
+    [report] = w.reports
+    assert (report.sender, report.recipients) == ("", ["alice@sender.example"])
+    assert report.direction is Direction.OUTBOUND
+    assert report.tenant_id == TENANT
+    # And it is a tracked message of the tenant: a processing row with its received event
+    dsn_row = w.tracking.rows[TENANT, report.message_uuid, "alice@sender.example"]
+    assert dsn_row.status is Status.PROCESSING
+    assert (dsn_row.sender, dsn_row.direction) == ("", Direction.OUTBOUND)
+    assert dsn_row.subject == "Undelivered Mail Returned to Sender"
+    assert w.mail.objects[report.mail_key].startswith(b"Content-Type: multipart/report")
+    [received] = w.tracking.events[TENANT, report.message_uuid]
+    assert received.event == "received" and UUID in received.detail
+    # And the original's timeline says so, for bob only
+    assert [(e.event, e.recipient) for e in w.events if e.event == "dsn_sent"] == [
+        ("dsn_sent", BOB)
+    ]
+
+
+def test_no_dsn_goes_to_the_null_sender(w: World) -> None:
+    w.smtp.replies[BOB] = UNKNOWN_USER
+    bounce = job(BOB).model_copy(update={"sender": ""})
+
+    w.stage.run(bounce)
+
+    assert w.status(BOB) is Status.BOUNCED
+    assert w.reports == []
+    assert len(w.tracking.rows) == 2, "no DSN row"
+
+
+def test_delivered_and_deferred_recipients_get_no_dsn(w: World) -> None:
+    w.smtp.replies[BOB] = GREYLISTED
+
+    w.stage.run(job(BOB, CAROL))
+
+    assert w.reports == []
+
+
+def test_a_crash_before_the_bounce_is_recorded_repeats_the_same_dsn_once() -> None:
+    # Given a first run that dies after reporting, before writing bob's final status
+    w = world()
+    w.smtp.replies[BOB] = UNKNOWN_USER
+    original = w.tracking.set_status
+
+    def crash(*args: Any, **kwargs: Any) -> bool:
+        raise RuntimeError("killed")
+
+    w.tracking.set_status = crash  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        w.stage.run(job(BOB))
+    w.tracking.set_status = original  # type: ignore[method-assign]
+
+    # When the job is received again and runs to the end
+    w.stage.run(job(BOB))
+
+    # Then bob is bounced, and both runs name the same DSN: one row, one message
+    assert w.status(BOB) is Status.BOUNCED
+    assert len({report.message_uuid for report in w.reports}) == 1
+    dsn_rows = [key for key in w.tracking.rows if key[1] != UUID]
+    assert len(dsn_rows) == 1
+    # And the DSN's second job finds its row already final once delivered: sent once
+    [dsn_key] = dsn_rows
+    dsn_world_rows = w.tracking.rows
+    dsn_world_rows[dsn_key] = dsn_world_rows[dsn_key].model_copy(
+        update={"status": Status.DELIVERED}
+    )
+    before = len(w.smtp.calls)
+    w.stage.run(w.reports[-1])
+    assert len(w.smtp.calls) == before
