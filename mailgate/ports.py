@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from pydantic import BaseModel
@@ -47,6 +48,10 @@ class Tracking(Protocol):
     def statuses(
         self, tenant_id: str, message_uuid: str, recipients: Iterable[str]
     ) -> dict[str, Status | None]: ...
+
+    def claim(
+        self, tenant_id: str, message_uuid: str, recipient: str, now: datetime, until: datetime
+    ) -> bool: ...
 
     def message(
         self, tenant_id: str, message_uuid: str

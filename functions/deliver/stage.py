@@ -52,6 +52,7 @@ class DeliverStage:
         retry_schedule_s: list[int],
         queue_lifetime_s: int,
         hostname: str,
+        claim_s: int,
     ) -> None:
         self._tracking = tracking
         self._tenants = tenants
@@ -63,6 +64,7 @@ class DeliverStage:
         self._retry_schedule_s = retry_schedule_s
         self._lifetime = timedelta(seconds=queue_lifetime_s)
         self._hostname = hostname
+        self._claim = timedelta(seconds=claim_s)
 
     def run(self, job: DeliverJob) -> None:
         now = utcnow()
@@ -70,7 +72,15 @@ class DeliverStage:
             self._queue.send(job, delay_s=int((job.not_before - now).total_seconds()) + 1)
             return
         statuses = self._tracking.statuses(job.tenant_id, job.message_uuid, job.recipients)
-        pending = [r for r in job.recipients if statuses.get(r.lower()) not in FINAL_STATUSES]
+        unfinished = [r for r in job.recipients if statuses.get(r.lower()) not in FINAL_STATUSES]
+        # A duplicate of this job running now holds its recipients' claims: skip them. A run
+        # that died leaves its claim to lapse after the longest a run can last.
+        until = now + self._claim
+        pending = [
+            r
+            for r in unfinished
+            if self._tracking.claim(job.tenant_id, job.message_uuid, r, now, until)
+        ]
         if not pending:
             return
         raw = self._mail.get(job.mail_key)
@@ -154,7 +164,11 @@ class DeliverStage:
             status, event = Status.EXPIRED, "expired"
         else:
             status, event, next_at = Status.TEMPORARY_ERROR, "deferred", retry_at
-        fields: dict[str, Any] = {"downstream_reply": str(reply), "next_attempt_at": next_at}
+        fields: dict[str, Any] = {
+            "downstream_reply": str(reply),
+            "next_attempt_at": next_at,
+            "claimed_until": "",
+        }
         session = _session(attempt)
         if session is not None:
             fields.update(

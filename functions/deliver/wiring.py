@@ -6,12 +6,15 @@ from functools import cache, partial
 
 from functions.deliver import routing, smtp_client
 from functions.deliver.stage import DeliverStage
-from mailgate import dns
+from mailgate import dns, resources
 from mailgate.settings import DeliverSettings
 from mailgate.storage.mail import MailStore
 from mailgate.storage.queues import JobQueue
 from mailgate.storage.tenants import TenantConfigStore, TenantStore
 from mailgate.storage.tracking import TrackingStore
+
+# No run of the function outlives its timeout: a claim older than that belongs to a dead run.
+CLAIM_S = next(f.timeout_s for f in resources.FUNCTIONS if f.id == "deliver")
 
 
 @cache
@@ -29,4 +32,5 @@ def stage() -> DeliverStage:
         retry_schedule_s=settings.retry_schedule_s,
         queue_lifetime_s=settings.queue_lifetime_s,
         hostname=settings.hostname,
+        claim_s=CLAIM_S,
     )

@@ -197,6 +197,25 @@ class TrackingStore:
             raise
         return True
 
+    def claim(
+        self, tenant_id: str, message_uuid: str, recipient: str, now: datetime, until: datetime
+    ) -> bool:
+        """Take the right to deliver a recipient until ``until``: False while another run holds
+        it or once the row is final. A status write releases it (``claimed_until`` "")."""
+        try:
+            self._table.update_item(
+                Key={"pk": _message_pk(tenant_id, message_uuid), "sk": _row_sk(recipient)},
+                UpdateExpression="SET claimed_until = :until",
+                ConditionExpression=Attr("status_rank").lt(STATUS_RANK[Status.DELIVERED])
+                & (Attr("claimed_until").not_exists() | Attr("claimed_until").lt(iso(now))),
+                ExpressionAttributeValues={":until": iso(until)},
+            )
+        except ClientError as error:
+            if _conditional_failed(error):
+                return False
+            raise
+        return True
+
     def statuses(
         self, tenant_id: str, message_uuid: str, recipients: Iterable[str]
     ) -> dict[str, Status | None]:

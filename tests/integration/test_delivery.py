@@ -3,20 +3,35 @@ transaction, retries visible in the timeline, and the DSN a bounce sends, parsed
 
 from __future__ import annotations
 
+import os
 import smtplib
+import time
 import uuid
 from collections import deque
+from collections.abc import Iterator
 from email import message_from_bytes, policy
 from typing import Any
 
 import pytest
 
+from mailgate import resources
 from mailgate.catalog import Status
+from mailgate.jobs import DeliverJob
+from mailgate.storage.queues import JobQueue
+from mailgate.storage.tracking import TrackingStore
 from tests.integration.conftest import Gateway
 from tests.support.api_client import wait_for
-from tests.support.smtp_peer import ScriptedServer
+from tests.support.smtp_peer import HeldServer, ScriptedServer
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def slow_peer() -> Iterator[HeldServer]:
+    server = HeldServer(hold_s=4.0).start()
+    yield server
+    server.release()
+    server.stop()
 
 
 def send(gateway: Gateway, sender: str, recipients: list[str], subject: str) -> str:
@@ -91,10 +106,43 @@ def test_a_bounce_sends_the_sender_a_dsn_that_is_tracked_and_parses(
     assert per_recipient["Final-Recipient"] == "rfc822; gone@dsn.test"
     assert per_recipient["Status"] == "5.1.1"
     assert "Subject: Budget" in headers.get_content()
+
     # … and it is a tracked outbound message of the tenant, delivered, from "<>"
-    _status, page = api.search(period="1h", direction="outbound", senders=["<>"])
-    [row] = [item for item in page["items"] if item["recipient"] == "boss@dsn.test"]
+    def dsn_row() -> Any:
+        _status, page = api.search(period="1h", direction="outbound", senders=["<>"])
+        rows = [item for item in page["items"] if item["recipient"] == "boss@dsn.test"]
+        return rows if rows and rows[0]["status"] != Status.PROCESSING else None
+
+    [row] = wait_for(dsn_row)
     assert row["status"] == Status.DELIVERED
     assert row["sender"] == "<>"
     _status, detail = api.detail(message_uuid)
     assert "dsn_sent" in [e["event"] for e in detail["events"]]
+
+
+def test_a_duplicate_deliver_job_delivers_once(gateway: Gateway, slow_peer: HeldServer) -> None:
+    # Given a message being delivered to a server that holds it in DATA
+    api = gateway.add_tenant("twice", "twice.test", slow_peer)
+    message_uuid = send(gateway, "a@sender.test", ["user@twice.test"], "once only")
+    assert slow_peer.in_data.wait(timeout=30)
+
+    # When the same deliver job is queued again meanwhile (an SQS duplicate)
+    [row], _events = TrackingStore(resources.TRACKING.local_name).message("twice", message_uuid)
+    duplicate = DeliverJob(
+        tenant_id="twice",
+        message_uuid=message_uuid,
+        direction=row.direction,
+        mail_key=row.mail_key,
+        sender=row.sender,
+        recipients=[row.recipient],
+        received_at=row.time,
+        sender_ip=row.sender_ip,
+    )
+    JobQueue(os.environ[resources.DELIVER_QUEUE.env_var]).send(duplicate)
+    time.sleep(2)  # the duplicate runs while the first still holds the recipient
+    slow_peer.release()
+
+    # Then the recipient is delivered, and the server received the message once
+    assert row_in(api, message_uuid, "user@twice.test", "delivered")
+    time.sleep(1.5)
+    assert len(slow_peer.received) == 1

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
 
 from mailgate import ports
-from mailgate.catalog import Status
+from mailgate.catalog import FINAL_STATUSES, Status
 from mailgate.dns import DnsUnavailable, DomainStatus
 from mailgate.ports import Increment
 from mailgate.records import REPEATABLE, STATUS_RANK, TimelineEvent, TrackingRow
@@ -26,6 +27,7 @@ class FakeTracking:
         self.rows: dict[tuple[str, str, str], TrackingRow] = {}
         self.events: dict[tuple[str, str], list[TimelineEvent]] = {}
         self.status_writes: list[tuple[str, Status, dict[str, Any]]] = []
+        self.claims: dict[tuple[str, str, str], datetime] = {}
         self.add(rows, [])
 
     def add(self, rows: Iterable[TrackingRow], events: Iterable[TimelineEvent]) -> None:
@@ -66,7 +68,10 @@ class FakeTracking:
         rank, current = STATUS_RANK[status], STATUS_RANK[row.status or Status.PROCESSING]
         if current > rank or (current == rank and status not in REPEATABLE):
             return False
-        self.rows[key] = row.model_copy(update={"status": status, **fields})
+        if fields.get("claimed_until") == "":
+            self.claims.pop((tenant_id, message_uuid, recipient.lower()), None)
+        model_fields = {k: v for k, v in fields.items() if k in TrackingRow.model_fields}
+        self.rows[key] = row.model_copy(update={"status": status, **model_fields})
         return True
 
     def statuses(
@@ -78,6 +83,17 @@ class FakeTracking:
             for key, row in self.rows.items()
             if key[:2] == (tenant_id, message_uuid) and key[2].lower() in wanted
         }
+
+    def claim(
+        self, tenant_id: str, message_uuid: str, recipient: str, now: datetime, until: datetime
+    ) -> bool:
+        key = (tenant_id, message_uuid, recipient.lower())
+        row = next((r for k, r in self.rows.items() if (k[0], k[1], k[2].lower()) == key), None)
+        held = self.claims.get(key)
+        if row is None or row.status in FINAL_STATUSES or (held is not None and held >= now):
+            return False
+        self.claims[key] = until
+        return True
 
     def message(
         self, tenant_id: str, message_uuid: str

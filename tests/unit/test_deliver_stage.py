@@ -31,6 +31,7 @@ CAROL = "carol@example.com"
 X = "xavier@other.example"
 Y = "yvonne@other.example"
 SCHEDULE = [60, 300, 1800]
+CLAIM_S = 120
 LIFETIME_S = 5 * 24 * 3600
 INBOUND = [MailServer(host="10.0.0.25", port=25), MailServer(host="10.0.0.26", port=2525)]
 INBOUND_SERVERS = [Server("10.0.0.25", "10.0.0.25", 25), Server("10.0.0.26", "10.0.0.26", 2525)]
@@ -195,6 +196,7 @@ def world(rows: list[TrackingRow] | None = None) -> World:
         retry_schedule_s=SCHEDULE,
         queue_lifetime_s=LIFETIME_S,
         hostname="gateway.test",
+        claim_s=CLAIM_S,
     )
     return World(tracking, tenants, configs, mail, queue, smtp, mx, stage)
 
@@ -677,7 +679,9 @@ def test_a_crash_before_the_bounce_is_recorded_repeats_the_same_dsn_once() -> No
         w.stage.run(job(BOB))
     w.tracking.set_status = original  # type: ignore[method-assign]
 
-    # When the job is received again and runs to the end
+    # When the job is received again once the dead run's claim has lapsed, and runs to the end
+    assert list(w.tracking.claims) == [(TENANT, UUID, BOB)]
+    w.tracking.claims.clear()
     w.stage.run(job(BOB))
 
     # Then bob is bounced, and both runs name the same DSN: one row, one message
@@ -694,3 +698,38 @@ def test_a_crash_before_the_bounce_is_recorded_repeats_the_same_dsn_once() -> No
     before = len(w.smtp.calls)
     w.stage.run(w.reports[-1])
     assert len(w.smtp.calls) == before
+
+
+def test_a_duplicate_job_running_meanwhile_sends_nothing_for_the_claimed_recipients(
+    w: World,
+) -> None:
+    # Given a run that holds bob's claim (still delivering)
+    now = datetime.now(UTC)
+    assert w.tracking.claim(TENANT, UUID, BOB, now, now + timedelta(seconds=CLAIM_S))
+
+    # When a duplicate of the job runs
+    w.stage.run(job(BOB, CAROL))
+
+    # Then only carol is sent; bob is left to the run that holds him
+    assert w.smtp.recipients_sent == [CAROL]
+    assert w.status(BOB) is Status.PROCESSING
+
+
+def test_a_claim_of_a_run_that_died_lapses(w: World) -> None:
+    past = datetime.now(UTC) - timedelta(seconds=CLAIM_S + 1)
+    assert w.tracking.claim(TENANT, UUID, BOB, past, past + timedelta(seconds=CLAIM_S))
+
+    w.stage.run(job(BOB))
+
+    assert w.status(BOB) is Status.DELIVERED
+
+
+def test_a_recorded_outcome_releases_the_claim_for_the_next_attempt(w: World) -> None:
+    w.smtp.replies[BOB] = GREYLISTED
+    w.stage.run(job(BOB))
+    w.smtp.replies[BOB] = OK
+
+    w.stage.run(job(BOB, attempt=2))
+
+    assert w.status(BOB) is Status.DELIVERED
+    assert w.tracking.claims == {}
