@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import enum
+import random
 
 import dns.exception
 import dns.resolver
-
-from mailgate.tenant_config import MailServer
 
 _TEMPORARY = (dns.exception.Timeout, dns.resolver.NoNameservers)
 
@@ -47,36 +46,26 @@ def resolver(servers: list[str], timeout: float = 5.0) -> dns.resolver.Resolver:
     return result
 
 
-def mail_servers(domain: str, res: dns.resolver.Resolver, port: int) -> list[MailServer]:
-    """RFC 5321 5.1: the addresses of the MX hosts by preference, or of the domain itself
-    when it has no MX. Addresses are resolved here so the configured resolvers decide."""
+def mx_hosts(domain: str, res: dns.resolver.Resolver, rng: random.Random) -> list[str]:
+    """RFC 5321 5.1: the MX hosts by preference, those of equal preference in random order,
+    or the domain itself when it has no MX (implicit MX)."""
     try:
         answer = res.resolve(domain, "MX")
-        records = sorted(answer, key=lambda record: record.preference)
-        hosts = [record.exchange.to_text(omit_final_dot=True) for record in records]
     except dns.resolver.NoAnswer:
-        hosts = [domain]
+        return [domain.lower().rstrip(".")]
     except dns.resolver.NXDOMAIN as error:
         raise DomainNotFound(f"{domain} does not exist") from error
     except _TEMPORARY as error:
         raise DnsUnavailable(f"DNS lookup of {domain} failed: {error}") from error
-    if hosts in ([""], ["."]):
+    records = [(r.preference, r.exchange.to_text(omit_final_dot=True)) for r in answer]
+    if any(host in ("", ".") for _, host in records):
         raise DomainNotFound(f"{domain} accepts no mail (null MX, RFC 7505)")
-    servers: list[MailServer] = []
-    unavailable: DnsUnavailable | None = None
-    for host in hosts:
-        try:
-            servers.extend(MailServer(host=address, port=port) for address in _addresses(host, res))
-        except DnsUnavailable as error:  # try the hosts that did resolve (RFC 5321 5.1)
-            unavailable = error
-    if not servers:
-        if unavailable is not None:
-            raise unavailable
-        raise DomainNotFound(f"{domain} has no mail server with an address")
-    return servers
+    rng.shuffle(records)
+    return [host for _, host in sorted(records, key=lambda record: record[0])]
 
 
-def _addresses(host: str, res: dns.resolver.Resolver) -> list[str]:
+def addresses(host: str, res: dns.resolver.Resolver) -> list[str]:
+    """The IPv4 then IPv6 addresses of ``host``; none when it has neither."""
     addresses: list[str] = []
     for rdtype in ("A", "AAAA"):
         try:

@@ -18,7 +18,7 @@ from mailgate.catalog import Direction, Status
 from mailgate.dns import DomainStatus
 from mailgate.policy.records import PolicyEvent, QuarantineEntry
 from mailgate.records import TimelineEvent, TrackingRow
-from mailgate.tenant_config import Domain
+from mailgate.tenant_config import Domain, TenantConfig
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,8 @@ class Tracking(Protocol):
 
     def add(self, rows: Iterable[TrackingRow], events: Iterable[TimelineEvent]) -> None: ...
 
+    def add_once(self, row: TrackingRow, events: Iterable[TimelineEvent]) -> bool: ...
+
     def remove(self, tenant_id: str, message_uuid: str) -> None: ...
 
     def record(self, tenant_id: str, message_uuid: str, event: TimelineEvent) -> None: ...
@@ -54,6 +56,10 @@ class Tracking(Protocol):
     def statuses(
         self, tenant_id: str, message_uuid: str, recipients: Iterable[str]
     ) -> dict[str, Status | None]: ...
+
+    def claim(
+        self, tenant_id: str, message_uuid: str, recipient: str, now: datetime, until: datetime
+    ) -> bool: ...
 
     def message(
         self, tenant_id: str, message_uuid: str
@@ -80,6 +86,12 @@ class Domains(Protocol):
     """Managed domains: the owner and inbound servers of each."""
 
     def domain(self, name: str) -> Domain | None: ...
+
+
+class TenantConfigs(Protocol):
+    """A tenant's whole configuration and its version."""
+
+    def get(self, tenant_id: str) -> tuple[TenantConfig, int]: ...
 
 
 class Counters(Protocol):

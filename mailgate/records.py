@@ -80,6 +80,11 @@ class TrackingRow(BaseModel):
     delivered_to: str = ""
     downstream_tls: str = ""
     downstream_reply: str = ""
+    downstream_server: str = ""  # the name of the server of the last delivery attempt
+    downstream_cipher: str = ""
+    downstream_dane: str = ""  # "yes" / "no" once a delivery attempt was made
+    downstream_mta_sts: str = ""
+    next_attempt_at: datetime | None = None  # while in temporary_error
     smtp_reply: str = ""  # what the front answered when it refused the message
     mail_key: str = ""
     attachments: list[AttachmentRecord] = Field(default_factory=list)
@@ -160,3 +165,11 @@ class TimelineEvent(BaseModel):
     # or the action taken); the tracking detail's evaluated policies are these events.
     rule: str = ""
     result: str = ""
+    # A delivery attempt's facts: the server that answered (name and IP), the TLS of the
+    # session, the reply, and when the next attempt is due if it was deferred.
+    server: str = ""
+    ip: str = ""
+    tls: str = ""
+    cipher: str = ""
+    reply: str = ""
+    next_attempt_at: datetime | None = None

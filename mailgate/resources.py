@@ -259,6 +259,7 @@ API_ROUTES = (
     ApiRoute("PUT", "/v1/config/sender_filter", "query"),
     ApiRoute("PUT", "/v1/config/ip_reputation", "query"),
     ApiRoute("PUT", "/v1/config/tls_peers", "query"),
+    ApiRoute("PUT", "/v1/config/outbound_tls_peers", "query"),
     ApiRoute("PUT", "/v1/config/reverse_dns", "query"),
     ApiRoute("PUT", "/v1/config/limits", "query"),
     ApiRoute("GET", "/v1/exports", "export"),

@@ -1,5 +1,6 @@
-"""A tenant's stage-1 configuration: domains, sender filter, IP reputation, TLS peers, reverse
-DNS, size and rate limits. Validated as a whole; invalid input is refused with a sentence."""
+"""A tenant's configuration: domains, sender filter, IP reputation, TLS peers (inbound and
+outbound), reverse DNS, size and rate limits. Validated as a whole; invalid input is refused
+with a sentence."""
 
 from __future__ import annotations
 
@@ -125,6 +126,14 @@ class TlsPeer(_Strict):
             raise ValueError(f"'{value}' is neither a domain nor an IP/CIDR block") from error
 
 
+class OutboundTlsPeer(_Strict):
+    """A destination domain (subdomains included) whose mail the gateway delivers over TLS only,
+    at least ``min_version``: never in plain text."""
+
+    domain: DomainName
+    min_version: TlsVersion = "TLSv1.2"
+
+
 class ReverseDns(_Strict):
     enabled: bool = False
     # Also require the PTR name to resolve back to the client's address (FCrDNS).
@@ -158,6 +167,7 @@ class TenantConfig(_Strict):
     sender_filter: SenderFilter = Field(default_factory=SenderFilter)
     ip_reputation: IpReputation = Field(default_factory=IpReputation)
     tls_peers: list[TlsPeer] = Field(default_factory=list, max_length=1000)
+    outbound_tls_peers: list[OutboundTlsPeer] = Field(default_factory=list, max_length=1000)
     reverse_dns: ReverseDns = Field(default_factory=ReverseDns)
     limits: Limits = Field(default_factory=Limits)
 
@@ -167,6 +177,10 @@ class TenantConfig(_Strict):
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise ValueError(f"domains: {duplicates[0]} is listed more than once")
+        peers = [peer.domain for peer in self.outbound_tls_peers]
+        repeated = sorted({name for name in peers if peers.count(name) > 1})
+        if repeated:
+            raise ValueError(f"outbound_tls_peers: {repeated[0]} is listed more than once")
         return self
 
     def domain(self, name: str) -> DomainConfig | None:

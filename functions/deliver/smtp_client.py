@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import smtplib
+import socket
 import ssl
 from dataclasses import dataclass, field
 
-from mailgate.tenant_config import MailServer
+from functions.deliver.routing import Server
+from functions.deliver.tls_policy import OPPORTUNISTIC, TlsPolicy
 
 NOT_CONNECTED = 0  # no reply from any server: treated as a temporary failure
 NO_SMTPUTF8 = "5.6.7 The receiving server does not support internationalized addresses (SMTPUTF8)"
@@ -34,8 +36,10 @@ class Attempt:
     """What one delivery attempt to one route gave."""
 
     replies: dict[str, Reply]
+    server: str = ""  # the name of the server that answered
     peer_ip: str = ""
     tls: str = "none"
+    cipher: str = ""
     errors: list[str] = field(default_factory=list)
 
 
@@ -74,47 +78,69 @@ def _transaction(
 
 
 def deliver(
-    servers: list[MailServer],
+    servers: list[Server],
     sender: str,
     recipients: list[str],
     raw: bytes,
+    policy: TlsPolicy = OPPORTUNISTIC,
+    *,
     helo: str,
     timeout: float,
 ) -> Attempt:
-    """Try each server in order until one answers; opportunistic STARTTLS."""
+    """Try each server in order until one answers. STARTTLS whenever offered; a server that
+    cannot give the TLS ``policy`` requires is passed over, never sent the message."""
     attempt = Attempt(replies={})
     for server in servers:
         smtp: smtplib.SMTP | None = None
         try:
-            smtp = smtplib.SMTP(server.host, server.port, local_hostname=helo, timeout=timeout)
+            smtp = smtplib.SMTP(server.address, server.port, local_hostname=helo, timeout=timeout)
             smtp.ehlo()
             if smtp.has_extn("starttls"):
-                smtp.starttls(context=_opportunistic_tls())
+                smtp.starttls(context=policy.context())
                 smtp.ehlo()
-            sock = smtp.sock
-            attempt.peer_ip = sock.getpeername()[0] if sock else ""
-            attempt.tls = str(sock.version()) if isinstance(sock, ssl.SSLSocket) else "none"
+            elif policy.required:
+                _quit(smtp)
+                attempt.errors.append(f"{_where(server)}: does not offer STARTTLS")
+                continue
+            _describe(attempt, server, smtp.sock)
             attempt.replies = _transaction(smtp, sender, recipients, raw)
         except smtplib.SMTPResponseException as error:
             if smtp is not None:
                 smtp.close()
-            attempt.errors.append(
-                f"{server.host}:{server.port}: {error.smtp_code} {error.smtp_error!r}"
-            )
+            attempt.errors.append(f"{_where(server)}: {error.smtp_code} {error.smtp_error!r}")
             attempt.replies = _all(recipients, _reply(error.smtp_code, error.smtp_error))
             if attempt.replies[recipients[0]].permanent:
                 return attempt
         except (OSError, smtplib.SMTPException) as error:
             if smtp is not None:
                 smtp.close()
-            attempt.errors.append(f"{server.host}:{server.port}: {error or type(error).__name__}")
+            attempt.errors.append(f"{_where(server)}: {error or type(error).__name__}")
         else:
             _quit(smtp)
             return attempt
     if not attempt.replies:
         detail = "; ".join(attempt.errors) or "no server to deliver to"
-        attempt.replies = _all(recipients, Reply(NOT_CONNECTED, f"could not connect: {detail}"))
+        failure = f"TLS required by {policy.reason}, not sent" if policy.required else ""
+        text = f"{failure or 'could not connect'}: {detail}"
+        attempt.replies = _all(recipients, Reply(NOT_CONNECTED, text))
     return attempt
+
+
+def _where(server: Server) -> str:
+    address = f"[{server.address}]" if ":" in server.address else server.address
+    name = f"{server.name} " if server.name != server.address else ""
+    return f"{name}{address}:{server.port}"
+
+
+def _describe(attempt: Attempt, server: Server, sock: object) -> None:
+    attempt.server = server.name
+    attempt.peer_ip = sock.getpeername()[0] if isinstance(sock, socket.socket) else ""
+    if isinstance(sock, ssl.SSLSocket):
+        attempt.tls = str(sock.version())
+        cipher = sock.cipher()
+        attempt.cipher = cipher[0] if cipher else ""
+    else:
+        attempt.tls, attempt.cipher = "none", ""
 
 
 def _quit(smtp: smtplib.SMTP) -> None:
@@ -123,12 +149,3 @@ def _quit(smtp: smtplib.SMTP) -> None:
         smtp.quit()
     except (OSError, smtplib.SMTPException):
         smtp.close()
-
-
-def _opportunistic_tls() -> ssl.SSLContext:
-    # RFC 3207 opportunistic TLS: encrypt when offered, without authenticating the peer
-    # (authenticated TLS to downstream servers is decided by DANE / MTA-STS in later work).
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context

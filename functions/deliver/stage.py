@@ -1,10 +1,10 @@
 """Stage 3: deliver each recipient, record its outcome, schedule retries.
 
-Inbound mail goes to the inbound servers of the recipient's managed domain; outbound mail to
-the MX of the recipient's domain. 2xx → ``delivered``; 5xx → ``bounced``; 4xx or no connection
-→ ``temporary_error`` and a new job after the retry delay, until the queue lifetime ends
-(``expired``). Recipients whose row is already final are skipped, so a repeated job is harmless.
-Each attempt (one per route, or per recipient without one) is logged on one line.
+Recipients are grouped per destination (see ``routing``), one SMTP transaction each. 2xx →
+``delivered``; 5xx → ``bounced``; 4xx or no connection → ``temporary_error`` and a new job after
+the retry delay, until the queue lifetime ends (``expired``). Recipients whose row is already
+final are skipped, so a repeated job is harmless. Each attempt is one timeline event per
+recipient (server name and IP, TLS, the reply, the next attempt's time) and one log line.
 """
 
 from __future__ import annotations
@@ -12,20 +12,31 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
+from functions.deliver import dsn, routing, tls_policy
+from functions.deliver.routing import Destination, MxLookup, Server
 from functions.deliver.smtp_client import Attempt, Reply
+from functions.deliver.tls_policy import TlsPolicy
 from mailgate import dns
 from mailgate.catalog import FINAL_STATUSES, Direction, Status
-from mailgate.clock import utcnow
+from mailgate.clock import iso, utcnow
 from mailgate.jobs import DeliverJob
+from mailgate.message_summary import summarize
 from mailgate.observability import logger
-from mailgate.ports import Domains, Jobs, Mail, Tracking
-from mailgate.records import TimelineEvent
-from mailgate.tenant_config import MailServer
+from mailgate.ports import Domains, Jobs, Mail, TenantConfigs, Tracking
+from mailgate.records import TimelineEvent, TrackingRow
+from mailgate.storage.mail import mail_key
 
-Sender = Callable[[list[MailServer], str, list[str], bytes], Attempt]
-Resolver = Callable[[str], list[MailServer]]
+Sender = Callable[[list[Server], str, list[str], bytes, TlsPolicy], Attempt]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    reply: Reply
+    attempt: Attempt | None = None  # None: no server was tried
 
 
 class DeliverStage:
@@ -33,21 +44,27 @@ class DeliverStage:
         self,
         tracking: Tracking,
         tenants: Domains,
+        configs: TenantConfigs,
         mail: Mail,
         queue: Jobs,
         send: Sender,
-        resolve_mx: Resolver,
+        lookup_mx: MxLookup,
         retry_schedule_s: list[int],
         queue_lifetime_s: int,
+        hostname: str,
+        claim_s: int,
     ) -> None:
         self._tracking = tracking
         self._tenants = tenants
+        self._configs = configs
         self._mail = mail
         self._queue = queue
         self._send = send
-        self._resolve_mx = resolve_mx
+        self._lookup_mx = lookup_mx
         self._retry_schedule_s = retry_schedule_s
         self._lifetime = timedelta(seconds=queue_lifetime_s)
+        self._hostname = hostname
+        self._claim = timedelta(seconds=claim_s)
 
     def run(self, job: DeliverJob) -> None:
         now = utcnow()
@@ -55,102 +72,213 @@ class DeliverStage:
             self._queue.send(job, delay_s=int((job.not_before - now).total_seconds()) + 1)
             return
         statuses = self._tracking.statuses(job.tenant_id, job.message_uuid, job.recipients)
-        pending = [r for r in job.recipients if statuses.get(r.lower()) not in FINAL_STATUSES]
+        unfinished = [r for r in job.recipients if statuses.get(r.lower()) not in FINAL_STATUSES]
+        # A duplicate of this job running now holds its recipients' claims: skip them. A run
+        # that died leaves its claim to lapse after the longest a run can last.
+        until = now + self._claim
+        pending = [
+            r
+            for r in unfinished
+            if self._tracking.claim(job.tenant_id, job.message_uuid, r, now, until)
+        ]
         if not pending:
             return
         raw = self._mail.get(job.mail_key)
-        outcomes: dict[str, tuple[Reply, Attempt | None]] = {}
-        routes = self._routes(job, pending, outcomes)
-        for reply, _ in outcomes.values():  # no route: no connection was tried
-            _log_attempt(job, [reply], None, len(raw), time.perf_counter())
-        for servers, recipients in routes.items():
+        outcomes: dict[str, Outcome] = {}
+        groups = self._destinations(job, pending, outcomes)
+        for outcome in outcomes.values():  # no destination: no connection was tried
+            _log_attempt(job, [outcome.reply], None, len(raw), time.perf_counter())
+        peers = self._configs.get(job.tenant_id)[0].outbound_tls_peers if groups else []
+        for destination, recipients in groups.items():
             started = time.perf_counter()
-            sent = self._send(list(servers), job.sender, recipients, raw)
+            policy = tls_policy.for_domain(peers, destination.domain)
+            sent = self._send(list(destination.servers), job.sender, recipients, raw, policy)
             _log_attempt(job, [sent.replies[r] for r in recipients], sent, len(raw), started)
             for recipient in recipients:
-                outcomes[recipient] = (sent.replies[recipient], sent)
-        self._retry_later(job, [r for r, (reply, _) in outcomes.items() if _retryable(reply)])
-        for recipient, (reply, attempt) in outcomes.items():
-            self._record(job, recipient, reply, attempt)
+                outcomes[recipient] = Outcome(sent.replies[recipient], sent)
+        retry_at = self._retry_later(
+            job, [r for r, outcome in outcomes.items() if _retryable(outcome.reply)]
+        )
+        for recipient, outcome in outcomes.items():
+            self._record(job, recipient, outcome, retry_at, raw)
 
-    def _routes(
-        self,
-        job: DeliverJob,
-        recipients: list[str],
-        outcomes: dict[str, tuple[Reply, Attempt | None]],
-    ) -> dict[tuple[MailServer, ...], list[str]]:
-        """Group recipients by the servers they go to; a recipient with no route gets its
-        failure reply in ``outcomes`` instead."""
-        routes: dict[tuple[MailServer, ...], list[str]] = defaultdict(list)
+    def _destinations(
+        self, job: DeliverJob, recipients: list[str], outcomes: dict[str, Outcome]
+    ) -> dict[Destination, list[str]]:
+        """Group recipients by destination; a recipient with none gets its failure reply in
+        ``outcomes`` instead."""
+        groups: dict[Destination, list[str]] = defaultdict(list)
+        found: dict[str, Destination | Outcome] = {}
         for recipient in recipients:
             domain = recipient.rpartition("@")[2].lower()
-            try:
-                servers = self._servers(job.direction, domain)
-            except dns.DomainNotFound as error:
-                outcomes[recipient] = (Reply(550, f"5.1.2 {error}"), None)
-                continue
-            except dns.DnsUnavailable as error:
-                outcomes[recipient] = (Reply(451, f"4.4.3 {error}"), None)
-                continue
-            routes[tuple(servers)].append(recipient)
-        return routes
+            if domain not in found:
+                found[domain] = self._destination(job, domain)
+            match found[domain]:
+                case Destination() as destination:
+                    groups[destination].append(recipient)
+                case Outcome() as failure:
+                    outcomes[recipient] = failure
+        return groups
 
-    def _servers(self, direction: Direction, domain: str) -> list[MailServer]:
-        if direction is Direction.OUTBOUND:
-            return self._resolve_mx(domain)
-        managed = self._tenants.domain(domain)
-        if managed is None or not managed.inbound_servers:
-            raise dns.DomainNotFound(f"{domain} has no inbound server configured")
-        return managed.inbound_servers
+    def _destination(self, job: DeliverJob, domain: str) -> Destination | Outcome:
+        try:
+            return routing.destination(
+                job.tenant_id, job.direction, domain, self._tenants, self._lookup_mx
+            )
+        except dns.DomainNotFound as error:
+            return Outcome(Reply(550, f"5.1.2 {error}"))
+        except dns.DnsUnavailable as error:
+            return Outcome(Reply(451, f"4.4.3 {error}"))
 
-    def _retry_later(self, job: DeliverJob, recipients: list[str]) -> None:
+    def _retry_later(self, job: DeliverJob, recipients: list[str]) -> datetime | None:
+        """Queue the next attempt for ``recipients``; returns when it is due."""
         if not recipients or self._expired(job):
-            return
+            return None
         index = min(job.attempt - 1, len(self._retry_schedule_s) - 1)
         delay = self._retry_schedule_s[index]
+        due = utcnow() + timedelta(seconds=delay)
         retry = job.model_copy(
-            update={
-                "recipients": recipients,
-                "attempt": job.attempt + 1,
-                "not_before": utcnow() + timedelta(seconds=delay),
-            }
+            update={"recipients": recipients, "attempt": job.attempt + 1, "not_before": due}
         )
         self._queue.send(retry, delay_s=delay)
+        return due
 
     def _expired(self, job: DeliverJob) -> bool:
         return utcnow() - job.received_at >= self._lifetime
 
     def _record(
-        self, job: DeliverJob, recipient: str, reply: Reply, attempt: Attempt | None
+        self,
+        job: DeliverJob,
+        recipient: str,
+        outcome: Outcome,
+        retry_at: datetime | None,
+        raw: bytes,
     ) -> None:
+        reply, attempt = outcome.reply, outcome.attempt
+        next_at = None
         if reply.accepted:
             status, event = Status.DELIVERED, "delivered"
         elif reply.permanent:
             status, event = Status.BOUNCED, "bounced"
-        elif self._expired(job):
+        elif retry_at is None:
             status, event = Status.EXPIRED, "expired"
         else:
-            status, event = Status.TEMPORARY_ERROR, "deferred"
-        fields = {"downstream_reply": str(reply)}
-        if attempt is not None and attempt.peer_ip:
-            fields["downstream_tls"] = attempt.tls
+            status, event, next_at = Status.TEMPORARY_ERROR, "deferred", retry_at
+        fields: dict[str, Any] = {
+            "downstream_reply": str(reply),
+            "next_attempt_at": next_at,
+            "claimed_until": "",
+        }
+        session = _session(attempt)
+        if session is not None:
+            fields.update(
+                downstream_server=session.server,
+                downstream_tls=session.tls,
+                downstream_cipher=session.cipher,
+            )
             if reply.accepted:
-                fields["delivered_to"] = attempt.peer_ip
+                fields["delivered_to"] = session.peer_ip
+        self._tracking.record(
+            job.tenant_id,
+            job.message_uuid,
+            TimelineEvent(
+                time=utcnow(),
+                event_id=f"3-attempt-{job.attempt:03d}-{recipient.lower()}",
+                stage="deliver",
+                event=event,
+                recipient=recipient,
+                detail=_detail(job.attempt, reply, session, next_at),
+                server=session.server if session else "",
+                ip=session.peer_ip if session else "",
+                tls=session.tls if session else "",
+                cipher=session.cipher if session else "",
+                reply=str(reply),
+                next_attempt_at=next_at,
+            ),
+        )
+        if status in (Status.BOUNCED, Status.EXPIRED) and job.sender:
+            # Before the final status: a crash in between repeats the report, never loses it.
+            failure = dsn.Failure(recipient, status, str(reply), session.server if session else "")
+            self._report(job, raw, failure)
+        self._tracking.set_status(job.tenant_id, job.message_uuid, recipient, status, **fields)
+
+    def _report(self, job: DeliverJob, raw: bytes, failure: dsn.Failure) -> None:
+        """The DSN to the sender: a new outbound message of the tenant from ``<>``, tracked and
+        delivered like any other. Its UUID comes from the recipient event, so a repeated step
+        writes the same message and row once, and a repeated job finds the row final."""
+        dsn_id = dsn.dsn_uuid(job.message_uuid, failure.recipient, failure.status)
         now = utcnow()
-        peer = f" by {attempt.peer_ip}" if attempt is not None and attempt.peer_ip else ""
+        content = dsn.build(
+            raw,
+            original_sender=job.sender,
+            failure=failure,
+            reporting_mta=self._hostname,
+            received_at=job.received_at,
+            now=now,
+            dsn_id=dsn_id,
+        )
+        key = mail_key(job.tenant_id, dsn_id, job.received_at)
+        self._mail.put(key, content)
+        row = TrackingRow(
+            tenant_id=job.tenant_id,
+            message_uuid=dsn_id,
+            recipient=job.sender,
+            time=now,
+            direction=Direction.OUTBOUND,
+            sender="",
+            sender_ip="",
+            size=len(content),
+            mail_key=key,
+            **summarize(content).model_dump(),
+        )
+        about = f"{failure.recipient} {failure.status.value}"
+        received = TimelineEvent(
+            time=now,
+            event_id="0-received",
+            stage="deliver",
+            event="received",
+            detail=f"delivery status notification for message {job.message_uuid} ({about})",
+        )
+        self._tracking.add_once(row, [received])
+        report = DeliverJob(
+            tenant_id=job.tenant_id,
+            message_uuid=dsn_id,
+            direction=Direction.OUTBOUND,
+            mail_key=key,
+            sender="",
+            recipients=[job.sender],
+            received_at=now,
+            sender_ip="",
+        )
+        self._queue.send(report)
         self._tracking.record(
             job.tenant_id,
             job.message_uuid,
             TimelineEvent(
                 time=now,
-                event_id=f"3-attempt-{job.attempt:03d}-{recipient.lower()}",
+                event_id=f"3-dsn-{failure.status.value}-{failure.recipient.lower()}",
                 stage="deliver",
-                event=event,
-                recipient=recipient,
-                detail=f"attempt {job.attempt}: {reply}{peer}",
+                event="dsn_sent",
+                recipient=failure.recipient,
+                detail=f"delivery status notification {dsn_id} to {job.sender}",
             ),
         )
-        self._tracking.set_status(job.tenant_id, job.message_uuid, recipient, status, **fields)
+
+
+def _session(attempt: Attempt | None) -> Attempt | None:
+    """The attempt when a server answered, None when no connection was made."""
+    return attempt if attempt is not None and attempt.peer_ip else None
+
+
+def _detail(number: int, reply: Reply, session: Attempt | None, next_at: datetime | None) -> str:
+    text = f"attempt {number}: {reply}"
+    if session is not None:
+        text += f" by {session.server} [{session.peer_ip}]"
+        if session.tls != "none":
+            text += f" over {session.tls} {session.cipher}".rstrip()
+    if next_at is not None:
+        text += f"; next attempt at {iso(next_at)}"
+    return text
 
 
 def _retryable(reply: Reply) -> bool:
@@ -161,6 +289,7 @@ def _log_attempt(
     job: DeliverJob, replies: list[Reply], attempt: Attempt | None, size: int, started: float
 ) -> None:
     """One line per attempt: envelope facts and the replies, never the content."""
+    session = _session(attempt)
     line: dict[str, object] = {
         "tenant": job.tenant_id,
         "message_uuid": job.message_uuid,
@@ -170,8 +299,9 @@ def _log_attempt(
         "sender": job.sender or "<>",
         "recipients": len(replies),
         "size": size,
-        "server": attempt.peer_ip if attempt is not None and attempt.peer_ip else None,
-        "tls": attempt.tls if attempt is not None and attempt.peer_ip else None,
+        "server": session.peer_ip if session else None,
+        "server_name": session.server if session else None,
+        "tls": session.tls if session else None,
         "reply": " | ".join(dict.fromkeys(str(reply) for reply in replies)),
         "delivered": sum(reply.accepted for reply in replies),
         "bounced": sum(reply.permanent for reply in replies),

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from functools import cache, partial
 
-from functions.deliver import smtp_client
+from functions.deliver import routing, smtp_client
 from functions.deliver.stage import DeliverStage
-from mailgate import dns
+from mailgate import dns, resources
 from mailgate.settings import DeliverSettings
 from mailgate.storage.mail import MailStore
 from mailgate.storage.queues import JobQueue
-from mailgate.storage.tenants import TenantStore
+from mailgate.storage.tenants import TenantConfigStore, TenantStore
 from mailgate.storage.tracking import TrackingStore
+
+# No run of the function outlives its timeout: a claim older than that belongs to a dead run.
+CLAIM_S = next(f.timeout_s for f in resources.FUNCTIONS if f.id == "deliver")
 
 
 @cache
@@ -21,10 +24,13 @@ def stage() -> DeliverStage:
     return DeliverStage(
         tracking=TrackingStore(settings.tracking_table),
         tenants=TenantStore(settings.tenants_table),
+        configs=TenantConfigStore(settings.tenants_table),
         mail=MailStore(settings.mail_bucket),
         queue=JobQueue(settings.deliver_queue_url),
         send=partial(smtp_client.deliver, helo=settings.hostname, timeout=settings.smtp_timeout_s),
-        resolve_mx=partial(dns.mail_servers, res=resolver, port=settings.outbound_port),
+        lookup_mx=partial(routing.mx_servers, res=resolver, port=settings.outbound_port),
         retry_schedule_s=settings.retry_schedule_s,
         queue_lifetime_s=settings.queue_lifetime_s,
+        hostname=settings.hostname,
+        claim_s=CLAIM_S,
     )

@@ -17,6 +17,7 @@ from mailgate.tenant_config import (
     DomainConfig,
     IpReputation,
     Limits,
+    OutboundTlsPeer,
     ReverseDns,
     SenderFilter,
     TlsPeer,
@@ -111,6 +112,18 @@ def put_ip_reputation(ip_reputation: Annotated[IpReputation, Body()]) -> ConfigD
 )
 def put_tls_peers(tls_peers: Annotated[list[TlsPeer], Body()]) -> ConfigDocument:
     return _update("tls_peers", tls_peers)
+
+
+@router.put(
+    "/v1/config/outbound_tls_peers",
+    summary="Replace the destination domains that mail is delivered to over TLS only",
+    tags=TAGS,
+    responses=_WRITE_RESPONSES,
+)
+def put_outbound_tls_peers(
+    outbound_tls_peers: Annotated[list[OutboundTlsPeer], Body()],
+) -> ConfigDocument:
+    return _update("outbound_tls_peers", outbound_tls_peers)
 
 
 @router.put(

@@ -12,19 +12,26 @@ from pydantic_core import to_jsonable_python
 
 from mailgate.api.errors import BadRequest, Conflict, validation_sentence
 from mailgate.api.models import ConfigDocument
+from mailgate.ports import TenantConfigs
 from mailgate.storage.tenants import ConfigConflict, DomainTaken
 from mailgate.tenant_config import TenantConfig
 
-Section = Literal["domains", "sender_filter", "ip_reputation", "tls_peers", "reverse_dns", "limits"]
+Section = Literal[
+    "domains",
+    "sender_filter",
+    "ip_reputation",
+    "tls_peers",
+    "outbound_tls_peers",
+    "reverse_dns",
+    "limits",
+]
 SECTIONS: tuple[Section, ...] = get_args(Section)
 # A section update re-reads and writes again this many times when another write got in first.
 SECTION_RETRIES = 3
 
 
-class ConfigStore(Protocol):
+class ConfigStore(TenantConfigs, Protocol):
     """What ``mailgate.storage.tenants.TenantConfigStore`` offers."""
-
-    def get(self, tenant_id: str) -> tuple[TenantConfig, int]: ...
 
     def put(self, tenant_id: str, config: TenantConfig, expected_version: int) -> int: ...
 

@@ -140,6 +140,12 @@ class TrackingService:
                     event=e.event,
                     recipient=e.recipient,
                     detail=e.detail,
+                    server=e.server,
+                    ip=e.ip,
+                    tls=e.tls,
+                    cipher=e.cipher,
+                    reply=e.reply,
+                    next_attempt_at=iso(e.next_attempt_at) if e.next_attempt_at else None,
                 )
                 for e in mine
             ],
@@ -153,8 +159,11 @@ def _delivery(row: TrackingRow, events: list[TimelineEvent]) -> Delivery:
     return Delivery(
         status=status,
         time=iso(last.time) if last else None,
-        ip=row.delivered_to or None,
+        server=row.downstream_server or None,
+        ip=row.delivered_to or (last.ip if last else "") or None,
         tls=row.downstream_tls or None,
+        cipher=row.downstream_cipher or None,
         reply=row.downstream_reply or None,
+        next_attempt_at=iso(row.next_attempt_at) if row.next_attempt_at else None,
         undelivered=status is not Status.DELIVERED,
     )

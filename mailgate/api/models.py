@@ -119,11 +119,16 @@ class Received(BaseModel):
 
 
 class Delivery(BaseModel):
+    """The last delivery attempt."""
+
     status: Status
     time: str | None = None
+    server: str | None = Field(None, description="the name of the server that answered")
     ip: str | None = None
     tls: str | None = None
+    cipher: str | None = None
     reply: str | None = None
+    next_attempt_at: str | None = Field(None, description="while the status is temporary_error")
     undelivered: bool
 
 
@@ -133,6 +138,12 @@ class Event(BaseModel):
     event: str
     recipient: str
     detail: str
+    server: str = Field("", description="delivery attempts: the server that answered")
+    ip: str = ""
+    tls: str = ""
+    cipher: str = ""
+    reply: str = Field("", description="delivery attempts: the downstream reply")
+    next_attempt_at: str | None = Field(None, description="a deferred attempt: the next one")
 
 
 class Processing(BaseModel):

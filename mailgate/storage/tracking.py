@@ -109,6 +109,10 @@ def _position_of(key: dict[str, Any]) -> TimePosition:
     return TimePosition(parse_iso(time), message_uuid, recipient)
 
 
+def _attribute(value: Any) -> Any:
+    return iso(value) if isinstance(value, datetime) else value
+
+
 class TrackingStore:
     def __init__(self, table_name: str) -> None:
         self._table_name = table_name
@@ -128,6 +132,20 @@ class TrackingStore:
                 batch.put_item(Item=_row_item(row))
             for event in events:
                 batch.put_item(Item=_event_item(first.tenant_id, first.message_uuid, event))
+
+    def add_once(self, row: TrackingRow, events: Iterable[TimelineEvent]) -> bool:
+        """Write a row only if it does not exist yet (False: it did, and is left as it is), and
+        its events (each once)."""
+        try:
+            self._table.put_item(Item=_row_item(row), ConditionExpression=Attr("pk").not_exists())
+            created = True
+        except ClientError as error:
+            if not conditional_failed(error):
+                raise
+            created = False
+        for event in events:
+            self.record(row.tenant_id, row.message_uuid, event)
+        return created
 
     def remove(self, tenant_id: str, message_uuid: str) -> None:
         """Undo ``add`` for a message whose hand-off failed before the client was answered."""
@@ -150,7 +168,8 @@ class TrackingStore:
     ) -> bool:
         """Move a row to ``status`` unless it is already at a later one; False if it was."""
         rank = STATUS_RANK[status]
-        values = {"status": status.value, "status_rank": rank, **fields}
+        values = {"status": status.value, "status_rank": rank}
+        values.update((name, _attribute(value)) for name, value in fields.items())
         names = {f"#{i}": name for i, name in enumerate(values)}
         placeholders = {f":{i}": value for i, value in enumerate(values.values())}
         assignments = ", ".join(f"#{i} = :{i}" for i in range(len(values)))
@@ -165,6 +184,25 @@ class TrackingStore:
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=placeholders,
                 ConditionExpression=condition,
+            )
+        except ClientError as error:
+            if conditional_failed(error):
+                return False
+            raise
+        return True
+
+    def claim(
+        self, tenant_id: str, message_uuid: str, recipient: str, now: datetime, until: datetime
+    ) -> bool:
+        """Take the right to deliver a recipient until ``until``: False while another run holds
+        it or once the row is final. A status write releases it (``claimed_until`` "")."""
+        try:
+            self._table.update_item(
+                Key={"pk": _message_pk(tenant_id, message_uuid), "sk": _row_sk(recipient)},
+                UpdateExpression="SET claimed_until = :until",
+                ConditionExpression=Attr("status_rank").lt(STATUS_RANK[Status.DELIVERED])
+                & (Attr("claimed_until").not_exists() | Attr("claimed_until").lt(iso(now))),
+                ExpressionAttributeValues={":until": iso(until)},
             )
         except ClientError as error:
             if conditional_failed(error):

@@ -46,6 +46,7 @@ EXPECTED_ROUTES = (
     ("PUT", "/v1/config/sender_filter", "query", True),
     ("PUT", "/v1/config/ip_reputation", "query", True),
     ("PUT", "/v1/config/tls_peers", "query", True),
+    ("PUT", "/v1/config/outbound_tls_peers", "query", True),
     ("PUT", "/v1/config/reverse_dns", "query", True),
     ("PUT", "/v1/config/limits", "query", True),
     ("GET", "/v1/exports", "export", True),

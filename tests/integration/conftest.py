@@ -63,6 +63,7 @@ TEST_ZONE: dict[tuple[str, str], list[str]] = {
     ("noaddr.test", "TXT"): ['"v=spf1 -all"'],
     ("aonly.test", "A"): ["127.0.0.1"],
     ("slow.test", "MX"): ["10 mx.slow.test."],
+    ("dsn.test", "A"): ["127.0.0.1"],  # a tenant's domain that also sends (its DSNs return)
     **{(name, "A"): ["127.0.0.1"] for name in STAGE1_RELAY_DOMAINS.values()},
 }
 

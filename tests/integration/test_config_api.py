@@ -69,6 +69,7 @@ def test_get_returns_the_tenants_config_and_version(gateway: Gateway, peer: Scri
         "sender_filter",
         "ip_reputation",
         "tls_peers",
+        "outbound_tls_peers",
         "reverse_dns",
         "limits",
     }
@@ -150,6 +151,11 @@ INVALID = {
         "inbound.count_ip.window_s",
     ),
     "max_message_bytes of 1": ("limits", lambda t, p: {"max_message_bytes": 1}, "max_message"),
+    "outbound TLS peer with an unknown version": (
+        "outbound_tls_peers",
+        lambda t, p: [{"domain": "partner.example", "min_version": "SSLv3"}],
+        "min_version",
+    ),
     "object where a list is expected": (
         "tls_peers",
         lambda t, p: {"peer": "mx.example.net"},
@@ -285,7 +291,11 @@ def test_openapi_document_describes_the_config_routes(gateway: Gateway) -> None:
         return schema
 
     assert set(paths["/v1/config"]) == {"get", "put"}
-    for section, model in (("domains", "DomainConfig"), ("tls_peers", "TlsPeer")):
+    for section, model in (
+        ("domains", "DomainConfig"),
+        ("tls_peers", "TlsPeer"),
+        ("outbound_tls_peers", "OutboundTlsPeer"),
+    ):
         assert body_schema(section)["type"] == "array"
         assert body_schema(section)["items"]["$ref"].endswith(f"/{model}")
     for section in ("sender_filter", "ip_reputation", "reverse_dns", "limits"):

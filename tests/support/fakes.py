@@ -16,12 +16,12 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from mailgate import ports
-from mailgate.catalog import Direction, Status
+from mailgate.catalog import FINAL_STATUSES, Direction, Status
 from mailgate.dns import DnsUnavailable, DomainStatus
 from mailgate.policy.records import PolicyEvent, QuarantineEntry, QuarantineState
 from mailgate.ports import DayPosition, Increment
 from mailgate.records import REPEATABLE, STATUS_RANK, TimelineEvent, TrackingRow
-from mailgate.tenant_config import Domain
+from mailgate.tenant_config import Domain, TenantConfig
 
 
 class FakeTracking:
@@ -29,6 +29,7 @@ class FakeTracking:
         self.rows: dict[tuple[str, str, str], TrackingRow] = {}
         self.events: dict[tuple[str, str], list[TimelineEvent]] = {}
         self.status_writes: list[tuple[str, Status, dict[str, Any]]] = []
+        self.claims: dict[tuple[str, str, str], datetime] = {}
         self.add(rows, [])
 
     def add(self, rows: Iterable[TrackingRow], events: Iterable[TimelineEvent]) -> None:
@@ -38,6 +39,15 @@ class FakeTracking:
         if rows:
             for event in events:
                 self.record(rows[0].tenant_id, rows[0].message_uuid, event)
+
+    def add_once(self, row: TrackingRow, events: Iterable[TimelineEvent]) -> bool:
+        key = (row.tenant_id, row.message_uuid, row.recipient)
+        created = key not in self.rows
+        if created:
+            self.rows[key] = row
+        for event in events:
+            self.record(row.tenant_id, row.message_uuid, event)
+        return created
 
     def remove(self, tenant_id: str, message_uuid: str) -> None:
         for key in [key for key in self.rows if key[:2] == (tenant_id, message_uuid)]:
@@ -60,7 +70,10 @@ class FakeTracking:
         rank, current = STATUS_RANK[status], STATUS_RANK[row.status or Status.PROCESSING]
         if current > rank or (current == rank and status not in REPEATABLE):
             return False
-        self.rows[key] = row.model_copy(update={"status": status, **fields})
+        if fields.get("claimed_until") == "":
+            self.claims.pop((tenant_id, message_uuid, recipient.lower()), None)
+        model_fields = {k: v for k, v in fields.items() if k in TrackingRow.model_fields}
+        self.rows[key] = row.model_copy(update={"status": status, **model_fields})
         return True
 
     def statuses(
@@ -72,6 +85,17 @@ class FakeTracking:
             for key, row in self.rows.items()
             if key[:2] == (tenant_id, message_uuid) and key[2].lower() in wanted
         }
+
+    def claim(
+        self, tenant_id: str, message_uuid: str, recipient: str, now: datetime, until: datetime
+    ) -> bool:
+        key = (tenant_id, message_uuid, recipient.lower())
+        row = next((r for k, r in self.rows.items() if (k[0], k[1], k[2].lower()) == key), None)
+        held = self.claims.get(key)
+        if row is None or row.status in FINAL_STATUSES or (held is not None and held >= now):
+            return False
+        self.claims[key] = until
+        return True
 
     def message(
         self, tenant_id: str, message_uuid: str
@@ -108,6 +132,15 @@ class FakeDomains:
 
     def domain(self, name: str) -> Domain | None:
         return self.domains.get(name.lower())
+
+
+class FakeConfigs:
+    def __init__(self, configs: dict[str, TenantConfig] | None = None) -> None:
+        self.configs = dict(configs or {})
+
+    def get(self, tenant_id: str) -> tuple[TenantConfig, int]:
+        config = self.configs.get(tenant_id)
+        return (config, 1) if config is not None else (TenantConfig(), 0)
 
 
 class FakeCounters:
@@ -323,6 +356,7 @@ _tracking: ports.Tracking = FakeTracking()
 _queue: ports.Jobs = FakeQueue()
 _mail: ports.Mail = FakeMail()
 _domains: ports.Domains = FakeDomains()
+_configs: ports.TenantConfigs = FakeConfigs()
 _counters: ports.Counters = FakeCounters()
 _lookups: ports.Lookups = FakeLookups()
 _policy_events: ports.PolicyEventLog = FakePolicyEvents()

@@ -11,14 +11,16 @@ from typing import Any
 
 import pytest
 
+from functions.deliver.routing import Server
 from functions.deliver.smtp_client import NOT_CONNECTED, Attempt, Reply
 from functions.deliver.stage import DeliverStage
+from functions.deliver.tls_policy import OPPORTUNISTIC, TlsPolicy
 from mailgate import dns
 from mailgate.catalog import Direction, Status
 from mailgate.jobs import DeliverJob
 from mailgate.records import TimelineEvent, TrackingRow
-from mailgate.tenant_config import Domain, MailServer
-from tests.support.fakes import FakeDomains, FakeMail, FakeQueue, FakeTracking
+from mailgate.tenant_config import Domain, MailServer, OutboundTlsPeer, TenantConfig
+from tests.support.fakes import FakeConfigs, FakeDomains, FakeMail, FakeQueue, FakeTracking
 
 TENANT = "tenant-a"
 UUID = "3f1c2a9e-0000-4000-8000-000000000001"
@@ -26,9 +28,13 @@ MAIL_KEY = f"{TENANT}/mail/2025/06/15/{UUID}.eml"
 RAW = b"From: alice@sender.example\r\nSubject: hi\r\n\r\nHello.\r\n"
 BOB = "bob@example.com"
 CAROL = "carol@example.com"
+X = "xavier@other.example"
+Y = "yvonne@other.example"
 SCHEDULE = [60, 300, 1800]
+CLAIM_S = 120
 LIFETIME_S = 5 * 24 * 3600
-INBOUND_SERVERS = [MailServer(host="10.0.0.25", port=25), MailServer(host="10.0.0.26", port=2525)]
+INBOUND = [MailServer(host="10.0.0.25", port=25), MailServer(host="10.0.0.26", port=2525)]
+INBOUND_SERVERS = [Server("10.0.0.25", "10.0.0.25", 25), Server("10.0.0.26", "10.0.0.26", 2525)]
 
 OK = Reply(250, "2.0.0 Queued as ABC")
 UNKNOWN_USER = Reply(550, "5.1.1 No such user")
@@ -57,14 +63,25 @@ class FakeSmtp:
     replies: dict[str, Reply] = field(default_factory=dict)
     peer_ip: str = "10.0.0.25"
     tls: str = "TLSv1.3"
-    calls: list[tuple[list[MailServer], str, list[str], bytes]] = field(default_factory=list)
+    cipher: str = "TLS_AES_256_GCM_SHA384"
+    calls: list[tuple[list[Server], str, list[str], bytes]] = field(default_factory=list)
+    policies: list[TlsPolicy] = field(default_factory=list)
 
     def __call__(
-        self, servers: list[MailServer], sender: str, recipients: list[str], raw: bytes
+        self,
+        servers: list[Server],
+        sender: str,
+        recipients: list[str],
+        raw: bytes,
+        policy: TlsPolicy,
     ) -> Attempt:
         self.calls.append((servers, sender, recipients, raw))
+        self.policies.append(policy)
         replies = {r: self.replies.get(r, OK) for r in recipients}
-        return Attempt(replies=replies, peer_ip=self.peer_ip, tls=self.tls)
+        name = servers[0].name if self.peer_ip else ""
+        return Attempt(
+            replies=replies, server=name, peer_ip=self.peer_ip, tls=self.tls, cipher=self.cipher
+        )
 
     @property
     def recipients_sent(self) -> list[str]:
@@ -75,10 +92,10 @@ class FakeSmtp:
 class FakeMx:
     """MX lookups: servers per domain, or the exception the DNS gives for it."""
 
-    answers: dict[str, list[MailServer] | Exception] = field(default_factory=dict)
+    answers: dict[str, list[Server] | Exception] = field(default_factory=dict)
     asked: list[str] = field(default_factory=list)
 
-    def __call__(self, domain: str) -> list[MailServer]:
+    def __call__(self, domain: str) -> list[Server]:
         self.asked.append(domain)
         answer = self.answers[domain]
         if isinstance(answer, Exception):
@@ -90,6 +107,7 @@ class FakeMx:
 class World:
     tracking: FakeTracking
     tenants: FakeDomains
+    configs: FakeConfigs
     mail: FakeMail
     queue: FakeQueue
     smtp: FakeSmtp
@@ -107,10 +125,20 @@ class World:
         return self.tracking.events.get((TENANT, UUID), [])
 
     @property
-    def sent(self) -> list[tuple[DeliverJob, int]]:
+    def jobs(self) -> list[tuple[DeliverJob, int]]:
         jobs = [(job, delay) for job, delay in self.queue.sent if isinstance(job, DeliverJob)]
         assert len(jobs) == len(self.queue.sent), "only deliver jobs are queued"
         return jobs
+
+    @property
+    def sent(self) -> list[tuple[DeliverJob, int]]:
+        """Jobs of this message: its retries."""
+        return [(job, delay) for job, delay in self.jobs if job.message_uuid == UUID]
+
+    @property
+    def reports(self) -> list[DeliverJob]:
+        """Jobs of other messages: the delivery status notifications."""
+        return [job for job, _ in self.jobs if job.message_uuid != UUID]
 
 
 def row(recipient: str, status: Status = Status.PROCESSING, **fields: Any) -> TrackingRow:
@@ -151,9 +179,8 @@ def job(
 def world(rows: list[TrackingRow] | None = None) -> World:
     """An inbound-ready setup: example.com is managed with two inbound servers."""
     tracking = FakeTracking(rows if rows is not None else [row(BOB), row(CAROL)])
-    tenants = FakeDomains(
-        [Domain(name="example.com", tenant_id=TENANT, inbound_servers=INBOUND_SERVERS)]
-    )
+    tenants = FakeDomains([Domain(name="example.com", tenant_id=TENANT, inbound_servers=INBOUND)])
+    configs = FakeConfigs()
     mail = FakeMail({MAIL_KEY: RAW})
     queue = FakeQueue()
     smtp = FakeSmtp()
@@ -161,19 +188,28 @@ def world(rows: list[TrackingRow] | None = None) -> World:
     stage = DeliverStage(
         tracking=tracking,
         tenants=tenants,
+        configs=configs,
         mail=mail,
         queue=queue,
         send=smtp,
-        resolve_mx=mx,
+        lookup_mx=mx,
         retry_schedule_s=SCHEDULE,
         queue_lifetime_s=LIFETIME_S,
+        hostname="gateway.test",
+        claim_s=CLAIM_S,
     )
-    return World(tracking, tenants, mail, queue, smtp, mx, stage)
+    return World(tracking, tenants, configs, mail, queue, smtp, mx, stage)
 
 
 @pytest.fixture
 def w() -> World:
     return world()
+
+
+@pytest.fixture
+def x() -> World:
+    """Rows for recipients at other.example, a domain no tenant manages."""
+    return world([row(X), row(Y)])
 
 
 def test_inbound_mail_is_delivered_to_the_domains_inbound_servers(w: World) -> None:
@@ -201,8 +237,60 @@ def test_each_attempt_is_on_the_timeline(w: World) -> None:
     assert event.stage == "deliver"
     assert event.event == "delivered"
     assert event.recipient == BOB
+    assert (event.server, event.ip) == ("10.0.0.25", "10.0.0.25")
+    assert (event.tls, event.cipher) == ("TLSv1.3", "TLS_AES_256_GCM_SHA384")
+    assert event.reply == "250 2.0.0 Queued as ABC"
+    assert event.next_attempt_at is None
     assert "250 2.0.0 Queued as ABC" in event.detail
     assert "10.0.0.25" in event.detail
+    assert w.row(BOB).downstream_cipher == "TLS_AES_256_GCM_SHA384"
+
+
+def test_a_deferred_attempt_shows_when_the_next_one_is_due(w: World) -> None:
+    w.smtp.replies[BOB] = GREYLISTED
+
+    w.stage.run(job(BOB))
+
+    [(retry, _)] = w.sent
+    [event] = w.events
+    assert event.event == "deferred"
+    assert event.next_attempt_at == retry.not_before
+    assert event.reply == str(GREYLISTED)
+    assert "next attempt at" in event.detail
+    assert w.row(BOB).next_attempt_at == retry.not_before
+
+
+def test_a_later_success_clears_the_next_attempt_time(w: World) -> None:
+    w.smtp.replies[BOB] = GREYLISTED
+    w.stage.run(job(BOB))
+    w.smtp.replies[BOB] = OK
+
+    w.stage.run(job(BOB, attempt=2))
+
+    assert w.status(BOB) is Status.DELIVERED
+    assert w.row(BOB).next_attempt_at is None
+
+
+def test_an_inbound_recipient_of_another_tenants_domain_bounces() -> None:
+    w = world([row("zoe@theirs.example")])
+    w.tenants.domains["theirs.example"] = Domain(
+        name="theirs.example", tenant_id="tenant-b", inbound_servers=INBOUND
+    )
+
+    w.stage.run(job("zoe@theirs.example"))
+
+    assert w.status("zoe@theirs.example") is Status.BOUNCED
+    assert w.smtp.calls == []
+
+
+def test_outbound_mail_to_a_domain_of_the_same_tenant_goes_to_its_inbound_servers(
+    w: World,
+) -> None:
+    w.stage.run(job(BOB, direction=Direction.OUTBOUND))
+
+    assert w.mx.asked == [], "its MX would lead back to the gateway"
+    assert [servers for servers, _, _, _ in w.smtp.calls] == [INBOUND_SERVERS]
+    assert w.status(BOB) is Status.DELIVERED
 
 
 def test_each_attempt_is_one_log_line_with_its_facts_and_replies(
@@ -311,7 +399,7 @@ def test_a_4xx_after_the_queue_lifetime_expires_the_recipient_without_retry(w: W
 
     # Then the recipient has expired and nothing more is queued
     assert w.status(BOB) is Status.EXPIRED
-    assert w.events[-1].event == "expired"
+    assert [e.event for e in w.events] == ["expired", "dsn_sent"]
     assert w.sent == []
 
 
@@ -413,8 +501,11 @@ def test_outbound_mail_goes_to_the_mx_of_each_recipient_domain() -> None:
     # Given outbound recipients at two external domains
     far, near = "x@far.example", "y@near.example"
     w = world([row(far), row(near)])
-    far_mx = [MailServer(host="192.0.2.10", port=25)]
-    near_mx = [MailServer(host="192.0.2.20", port=25), MailServer(host="192.0.2.21", port=25)]
+    far_mx = [Server("mx.far.example", "192.0.2.10", 25)]
+    near_mx = [
+        Server("mx.near.example", "192.0.2.20", 25),
+        Server("mx.near.example", "192.0.2.21", 25),
+    ]
     w.mx.answers = {"far.example": far_mx, "near.example": near_mx}
 
     # When it runs
@@ -429,44 +520,44 @@ def test_outbound_mail_goes_to_the_mx_of_each_recipient_domain() -> None:
 
 
 def test_outbound_recipients_of_one_domain_share_one_transaction() -> None:
-    w = world()
-    w.mx.answers = {"example.com": [MailServer(host="192.0.2.10")]}
+    w = world([row(X), row(Y)])
+    w.mx.answers = {"other.example": [Server("mx.other.example", "192.0.2.10", 25)]}
 
-    w.stage.run(job(BOB, CAROL, direction=Direction.OUTBOUND))
+    w.stage.run(job(X, Y, direction=Direction.OUTBOUND))
 
-    assert [recipients for _, _, recipients, _ in w.smtp.calls] == [[BOB, CAROL]]
-
-
-def test_outbound_dns_unavailable_is_a_temporary_error_retried(w: World) -> None:
-    w.mx.answers = {"example.com": dns.DnsUnavailable("DNS lookup of example.com failed")}
-
-    w.stage.run(job(BOB, direction=Direction.OUTBOUND))
-
-    assert w.status(BOB) is Status.TEMPORARY_ERROR
-    assert w.row(BOB).downstream_reply.startswith("451 4.4.3 ")
-    assert w.smtp.calls == []
-    [(retry, delay)] = w.sent
-    assert (retry.recipients, retry.attempt, delay) == ([BOB], 2, SCHEDULE[0])
+    assert [recipients for _, _, recipients, _ in w.smtp.calls] == [[X, Y]]
 
 
-def test_outbound_domain_not_found_bounces(w: World) -> None:
-    w.mx.answers = {"example.com": dns.DomainNotFound("example.com does not exist")}
+def test_outbound_dns_unavailable_is_a_temporary_error_retried(x: World) -> None:
+    x.mx.answers = {"other.example": dns.DnsUnavailable("DNS lookup of other.example failed")}
 
-    w.stage.run(job(BOB, direction=Direction.OUTBOUND))
+    x.stage.run(job(X, direction=Direction.OUTBOUND))
 
-    assert w.status(BOB) is Status.BOUNCED
-    assert w.row(BOB).downstream_reply == "550 5.1.2 example.com does not exist"
-    assert w.smtp.calls == []
-    assert w.sent == []
+    assert x.status(X) is Status.TEMPORARY_ERROR
+    assert x.row(X).downstream_reply.startswith("451 4.4.3 ")
+    assert x.smtp.calls == []
+    [(retry, delay)] = x.sent
+    assert (retry.recipients, retry.attempt, delay) == ([X], 2, SCHEDULE[0])
 
 
-def test_a_dns_failure_past_the_queue_lifetime_expires(w: World) -> None:
-    w.mx.answers = {"example.com": dns.DnsUnavailable("timeout")}
+def test_outbound_domain_not_found_bounces(x: World) -> None:
+    x.mx.answers = {"other.example": dns.DomainNotFound("other.example does not exist")}
 
-    w.stage.run(job(BOB, direction=Direction.OUTBOUND, age=timedelta(seconds=LIFETIME_S)))
+    x.stage.run(job(X, direction=Direction.OUTBOUND))
 
-    assert w.status(BOB) is Status.EXPIRED
-    assert w.sent == []
+    assert x.status(X) is Status.BOUNCED
+    assert x.row(X).downstream_reply == "550 5.1.2 other.example does not exist"
+    assert x.smtp.calls == []
+    assert x.sent == []
+
+
+def test_a_dns_failure_past_the_queue_lifetime_expires(x: World) -> None:
+    x.mx.answers = {"other.example": dns.DnsUnavailable("timeout")}
+
+    x.stage.run(job(X, direction=Direction.OUTBOUND, age=timedelta(seconds=LIFETIME_S)))
+
+    assert x.status(X) is Status.EXPIRED
+    assert x.sent == []
 
 
 def test_the_timeline_event_is_written_once_per_attempt_and_recipient(w: World) -> None:
@@ -480,3 +571,165 @@ def test_the_timeline_event_is_written_once_per_attempt_and_recipient(w: World) 
     assert [e.event for e in w.events] == ["deferred", "delivered"]
     assert len({e.event_id for e in w.events}) == 2
     assert w.status(BOB) is Status.DELIVERED
+
+
+def test_mail_to_a_domain_with_no_outbound_tls_peer_is_opportunistic(x: World) -> None:
+    x.mx.answers = {"other.example": [Server("mx.other.example", "192.0.2.10", 25)]}
+
+    x.stage.run(job(X, direction=Direction.OUTBOUND))
+
+    assert x.smtp.policies == [OPPORTUNISTIC]
+
+
+def test_an_outbound_tls_peer_makes_tls_required_for_its_domain_and_subdomains() -> None:
+    # Given a tenant requiring TLS 1.3 to other.example (and so to eu.other.example)
+    sub = "ann@eu.other.example"
+    w = world([row(X), row(sub), row(BOB)])
+    w.configs.configs[TENANT] = TenantConfig(
+        outbound_tls_peers=[OutboundTlsPeer(domain="other.example", min_version="TLSv1.3")]
+    )
+    w.mx.answers = {
+        "other.example": [Server("mx.other.example", "192.0.2.10", 25)],
+        "eu.other.example": [Server("mx.eu.other.example", "192.0.2.11", 25)],
+    }
+
+    # When outbound mail goes to both and to the tenant's own domain
+    w.stage.run(job(X, sub, BOB, direction=Direction.OUTBOUND))
+
+    # Then both other.example destinations are sent with TLS 1.3 required, the own one is not
+    policies = {
+        tuple(rcpts): policy
+        for (_, _, rcpts, _), policy in zip(w.smtp.calls, w.smtp.policies, strict=True)
+    }
+    for recipient in (X, sub):
+        assert policies[(recipient,)].required
+        assert policies[(recipient,)].min_version == "TLSv1.3"
+    assert policies[(BOB,)] == OPPORTUNISTIC
+
+
+def test_a_required_tls_failure_is_a_temporary_error_with_its_reply(x: World) -> None:
+    x.mx.answers = {"other.example": [Server("mx.other.example", "192.0.2.10", 25)]}
+    failure = Reply(NOT_CONNECTED, "TLS required by outbound TLS peer other.example, not sent")
+    x.smtp.replies[X] = failure
+    x.smtp.peer_ip = ""
+
+    x.stage.run(job(X, direction=Direction.OUTBOUND))
+
+    assert x.status(X) is Status.TEMPORARY_ERROR
+    assert x.row(X).downstream_reply == str(failure)
+    assert [retry.recipients for retry, _ in x.sent] == [[X]]
+
+
+def test_a_bounce_sends_one_dsn_to_the_sender_as_a_new_tracked_outbound_message(w: World) -> None:
+    # Given a server that refuses bob
+    w.smtp.replies[BOB] = UNKNOWN_USER
+
+    # When the job runs
+    w.stage.run(job(BOB, CAROL))
+
+    # Then one DSN job goes to the envelope sender, from the null sender, outbound
+    [report] = w.reports
+    assert (report.sender, report.recipients) == ("", ["alice@sender.example"])
+    assert report.direction is Direction.OUTBOUND
+    assert report.tenant_id == TENANT
+    # And it is a tracked message of the tenant: a processing row with its received event
+    dsn_row = w.tracking.rows[TENANT, report.message_uuid, "alice@sender.example"]
+    assert dsn_row.status is Status.PROCESSING
+    assert (dsn_row.sender, dsn_row.direction) == ("", Direction.OUTBOUND)
+    assert dsn_row.subject == "Undelivered Mail Returned to Sender"
+    assert w.mail.objects[report.mail_key].startswith(b"Content-Type: multipart/report")
+    [received] = w.tracking.events[TENANT, report.message_uuid]
+    assert received.event == "received" and UUID in received.detail
+    # And the original's timeline says so, for bob only
+    assert [(e.event, e.recipient) for e in w.events if e.event == "dsn_sent"] == [
+        ("dsn_sent", BOB)
+    ]
+
+
+def test_no_dsn_goes_to_the_null_sender(w: World) -> None:
+    w.smtp.replies[BOB] = UNKNOWN_USER
+    bounce = job(BOB).model_copy(update={"sender": ""})
+
+    w.stage.run(bounce)
+
+    assert w.status(BOB) is Status.BOUNCED
+    assert w.reports == []
+    assert len(w.tracking.rows) == 2, "no DSN row"
+
+
+def test_delivered_and_deferred_recipients_get_no_dsn(w: World) -> None:
+    w.smtp.replies[BOB] = GREYLISTED
+
+    w.stage.run(job(BOB, CAROL))
+
+    assert w.reports == []
+
+
+def test_a_crash_before_the_bounce_is_recorded_repeats_the_same_dsn_once() -> None:
+    # Given a first run that dies after reporting, before writing bob's final status
+    w = world()
+    w.smtp.replies[BOB] = UNKNOWN_USER
+    original = w.tracking.set_status
+
+    def crash(*args: Any, **kwargs: Any) -> bool:
+        raise RuntimeError("killed")
+
+    w.tracking.set_status = crash  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        w.stage.run(job(BOB))
+    w.tracking.set_status = original  # type: ignore[method-assign]
+
+    # When the job is received again once the dead run's claim has lapsed, and runs to the end
+    assert list(w.tracking.claims) == [(TENANT, UUID, BOB)]
+    w.tracking.claims.clear()
+    w.stage.run(job(BOB))
+
+    # Then bob is bounced, and both runs name the same DSN: one row, one message
+    assert w.status(BOB) is Status.BOUNCED
+    assert len({report.message_uuid for report in w.reports}) == 1
+    dsn_rows = [key for key in w.tracking.rows if key[1] != UUID]
+    assert len(dsn_rows) == 1
+    # And the DSN's second job finds its row already final once delivered: sent once
+    [dsn_key] = dsn_rows
+    dsn_world_rows = w.tracking.rows
+    dsn_world_rows[dsn_key] = dsn_world_rows[dsn_key].model_copy(
+        update={"status": Status.DELIVERED}
+    )
+    before = len(w.smtp.calls)
+    w.stage.run(w.reports[-1])
+    assert len(w.smtp.calls) == before
+
+
+def test_a_duplicate_job_running_meanwhile_sends_nothing_for_the_claimed_recipients(
+    w: World,
+) -> None:
+    # Given a run that holds bob's claim (still delivering)
+    now = datetime.now(UTC)
+    assert w.tracking.claim(TENANT, UUID, BOB, now, now + timedelta(seconds=CLAIM_S))
+
+    # When a duplicate of the job runs
+    w.stage.run(job(BOB, CAROL))
+
+    # Then only carol is sent; bob is left to the run that holds him
+    assert w.smtp.recipients_sent == [CAROL]
+    assert w.status(BOB) is Status.PROCESSING
+
+
+def test_a_claim_of_a_run_that_died_lapses(w: World) -> None:
+    past = datetime.now(UTC) - timedelta(seconds=CLAIM_S + 1)
+    assert w.tracking.claim(TENANT, UUID, BOB, past, past + timedelta(seconds=CLAIM_S))
+
+    w.stage.run(job(BOB))
+
+    assert w.status(BOB) is Status.DELIVERED
+
+
+def test_a_recorded_outcome_releases_the_claim_for_the_next_attempt(w: World) -> None:
+    w.smtp.replies[BOB] = GREYLISTED
+    w.stage.run(job(BOB))
+    w.smtp.replies[BOB] = OK
+
+    w.stage.run(job(BOB, attempt=2))
+
+    assert w.status(BOB) is Status.DELIVERED
+    assert w.tracking.claims == {}

@@ -8,6 +8,7 @@ from functools import partial
 import pytest
 
 from functions.deliver import wiring
+from functions.deliver.tls_policy import OPPORTUNISTIC
 from mailgate import resources
 
 
@@ -31,8 +32,16 @@ def test_mx_lookups_use_the_configured_resolvers_and_timeout(
     monkeypatch.setenv("MAILGATE_DNS_SERVERS", "127.0.0.53:5353")
     monkeypatch.setenv("MAILGATE_DNS_TIMEOUT_S", "1.5")
 
-    resolve_mx = wiring.stage()._resolve_mx
+    lookup_mx = wiring.stage()._lookup_mx
 
-    assert isinstance(resolve_mx, partial)
-    resolver = resolve_mx.keywords["res"]
+    assert isinstance(lookup_mx, partial)
+    resolver = lookup_mx.keywords["res"]
     assert (resolver.nameservers, resolver.port, resolver.lifetime) == (["127.0.0.53"], 5353, 1.5)
+
+
+def test_the_stage_sends_through_the_smtp_client_with_the_tls_policy(deliver_env: None) -> None:
+    send = wiring.stage()._send
+
+    attempt = send([], "a@sender.example", ["b@example.com"], b"raw", OPPORTUNISTIC)
+
+    assert str(attempt.replies["b@example.com"]) == "could not connect: no server to deliver to"

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import dns.resolver
 import pytest
 
-from mailgate.dns import DnsUnavailable, DomainNotFound, mail_servers, resolver
-from mailgate.tenant_config import MailServer
+from functions.deliver.routing import Server, mx_servers
+from mailgate.dns import DnsUnavailable, DomainNotFound, resolver
 from tests.support.dns_server import LoopbackDns
 
 PORT = 25
@@ -36,6 +36,14 @@ ZONE: dict[tuple[str, str], list[str]] = {
     ("mx.half.example", "A"): ["203.0.113.9"],
     # MX pointing at a host whose lookups time out
     ("slowhost.example", "MX"): ["10 mx.slow.example."],
+    # three MX of equal preference and a backup
+    ("equal.example", "MX"): [
+        "10 a.equal.example.",
+        "10 b.equal.example.",
+        "10 c.equal.example.",
+        "20 backup.equal.example.",
+    ],
+    **{(f"{h}.equal.example", "A"): ["192.0.2.50"] for h in ("a", "b", "c", "backup")},
     # a healthy primary MX and a backup MX whose lookups time out
     ("backupslow.example", "MX"): ["10 mx.backupslow.example.", "20 mx.slow.example."],
     ("mx.backupslow.example", "A"): ["203.0.113.20"],
@@ -55,8 +63,13 @@ def res(server: LoopbackDns) -> dns.resolver.Resolver:
     return resolver([server.address], timeout=0.5)
 
 
-def servers(*hosts: str) -> list[MailServer]:
-    return [MailServer(host=host, port=PORT) for host in hosts]
+def mail_servers(domain: str, res: dns.resolver.Resolver, port: int) -> list[str]:
+    """The addresses to try, in order."""
+    return [server.address for server in mx_servers(domain, res, port)]
+
+
+def servers(*addresses: str) -> list[str]:
+    return list(addresses)
 
 
 def test_mx_hosts_are_used_by_preference_each_with_all_its_addresses(
@@ -69,10 +82,31 @@ def test_mx_hosts_are_used_by_preference_each_with_all_its_addresses(
     )
 
 
-def test_the_port_given_is_used_for_every_server(res: dns.resolver.Resolver) -> None:
-    found = mail_servers("implicit.example", res, 2525)
+def test_each_address_carries_its_mx_host_name_and_the_port_given(
+    res: dns.resolver.Resolver,
+) -> None:
+    assert mx_servers("ordered.example", res, 2525) == [
+        Server("mx-a.ordered.example", "192.0.2.1", 2525),
+        Server("mx-a.ordered.example", "192.0.2.2", 2525),
+        Server("mx-b.ordered.example", "192.0.2.3", 2525),
+        Server("mx-b.ordered.example", "2001:db8::3", 2525),
+    ]
 
-    assert [server.port for server in found] == [2525]
+
+def test_mx_hosts_of_equal_preference_are_tried_in_random_order(
+    res: dns.resolver.Resolver,
+) -> None:
+    # Given three hosts of preference 10 and a backup of 20
+    # When resolved many times
+    orders = {
+        tuple(dict.fromkeys(s.name for s in mx_servers("equal.example", res, PORT)))
+        for _ in range(40)
+    }
+
+    # Then each of the equal hosts comes first sometimes, and the backup always last
+    firsts = {order[0] for order in orders}
+    assert firsts == {"a.equal.example", "b.equal.example", "c.equal.example"}
+    assert {order[-1] for order in orders} == {"backup.equal.example"}
 
 
 def test_a_domain_without_mx_but_with_an_address_is_its_own_mail_server(

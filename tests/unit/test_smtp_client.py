@@ -12,8 +12,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from functions.deliver.routing import Server
 from functions.deliver.smtp_client import NOT_CONNECTED, Attempt, Reply, deliver
-from mailgate.tenant_config import MailServer
+from functions.deliver.tls_policy import OPPORTUNISTIC, TlsPolicy
 from mailgate.tls import self_signed, server_context
 from tests.support.ports import free_port
 
@@ -51,8 +52,8 @@ class Peer:
     port: int = 0
 
     @property
-    def server(self) -> MailServer:
-        return MailServer(host="127.0.0.1", port=self.port)
+    def server(self) -> Server:
+        return Server("mx.example.com", "127.0.0.1", self.port)
 
     async def handle_RCPT(
         self,
@@ -99,13 +100,21 @@ def start_peer() -> Iterator[StartPeer]:
         controller.stop()
 
 
-def closed() -> MailServer:
+def closed() -> Server:
     """A loopback port nothing listens on: the connection is refused."""
-    return MailServer(host="127.0.0.1", port=free_port())
+    return Server("closed.example.com", "127.0.0.1", free_port())
 
 
-def send(servers: list[MailServer], recipients: list[str], raw: bytes = RAW) -> Attempt:
-    return deliver(servers, SENDER, recipients, raw, helo="gateway.test", timeout=5.0)
+def send(
+    servers: list[Server],
+    recipients: list[str],
+    raw: bytes = RAW,
+    policy: TlsPolicy = OPPORTUNISTIC,
+) -> Attempt:
+    return deliver(servers, SENDER, recipients, raw, policy, helo="gateway.test", timeout=5.0)
+
+
+REQUIRED = TlsPolicy(required=True, min_version="TLSv1.2", reason="outbound TLS peer example.com")
 
 
 def test_every_recipient_accepted(start_peer: StartPeer) -> None:
@@ -262,6 +271,8 @@ def test_starttls_is_used_when_offered_even_with_an_untrusted_certificate(
     attempt = send([peer.server], [BOB])
 
     assert attempt.tls.startswith("TLSv1")
+    assert attempt.cipher, "the negotiated cipher is recorded"
+    assert attempt.server == "mx.example.com"
     assert attempt.replies[BOB].accepted
     assert [r.content for r in peer.received] == [RAW]
 
@@ -297,3 +308,69 @@ def test_an_odd_quit_reply_does_not_undo_the_data_reply(start_peer: StartPeer) -
 
     assert len(peer.received) == 1
     assert attempt.replies[BOB] == Reply(250, "2.0.0 Queued as 42")
+
+
+def test_a_server_on_an_ipv6_address_is_delivered_to(start_peer: StartPeer) -> None:
+    # Given a server listening on the IPv6 loopback only (an AAAA-only MX host)
+    peer = Peer(port=free_port())
+    controller = Controller(peer, hostname="::1", port=peer.port)
+    try:
+        controller.start()
+    except OSError:
+        pytest.skip("no IPv6 loopback on this machine")
+    try:
+        # When delivering to it after an IPv4 address that refuses
+        attempt = send([closed(), Server("mx6.example.com", "::1", peer.port)], [BOB])
+    finally:
+        controller.stop()
+
+    # Then the IPv6 server took the message and is named as the one that answered
+    assert attempt.replies[BOB].accepted
+    assert (attempt.server, attempt.peer_ip) == ("mx6.example.com", "::1")
+    assert "closed.example.com 127.0.0.1:" in attempt.errors[0]
+    assert len(peer.received) == 1
+
+
+def test_required_tls_is_never_given_up_for_plain_text(start_peer: StartPeer) -> None:
+    # Given a server that does not offer STARTTLS, for a destination that requires TLS
+    peer = start_peer()
+
+    # When delivering
+    attempt = send([peer.server], [BOB, CAROL], policy=REQUIRED)
+
+    # Then nothing is sent, and each recipient gets a temporary reply that says why
+    assert peer.received == []
+    for reply in attempt.replies.values():
+        assert not reply.accepted and not reply.permanent
+        assert reply.text.startswith("TLS required by outbound TLS peer example.com, not sent")
+        assert "does not offer STARTTLS" in reply.text
+
+
+def test_required_tls_moves_on_to_a_server_that_offers_it(
+    start_peer: StartPeer, tls_context: ssl.SSLContext
+) -> None:
+    plain, secure = start_peer(), start_peer(tls_context=tls_context)
+
+    attempt = send([plain.server, secure.server], [BOB], policy=REQUIRED)
+
+    assert plain.received == []
+    assert len(secure.received) == 1
+    assert attempt.replies[BOB].accepted
+    assert attempt.tls in ("TLSv1.2", "TLSv1.3")
+
+
+def test_a_version_below_the_required_minimum_is_not_used(
+    start_peer: StartPeer, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # Given a server whose TLS stops at 1.2, for a destination that requires 1.3
+    context = server_context(*self_signed("old.example.com", tmp_path_factory.mktemp("old")))
+    context.maximum_version = ssl.TLSVersion.TLSv1_2
+    peer = start_peer(tls_context=context)
+    policy = TlsPolicy(required=True, min_version="TLSv1.3", reason="outbound TLS peer x")
+
+    # When delivering, Then the handshake fails and nothing is sent
+    attempt = send([peer.server], [BOB], policy=policy)
+
+    assert peer.received == []
+    assert attempt.replies[BOB].text.startswith("TLS required by outbound TLS peer x, not sent")
+    assert not attempt.replies[BOB].permanent
