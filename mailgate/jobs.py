@@ -22,13 +22,13 @@ class MessageJob(BaseModel):
     recipients: list[str]
     received_at: datetime
     sender_ip: str
+    # The API key name of the administrator who released the message from quarantine.
+    released_by: str | None = None
 
 
 class ScanJob(MessageJob):
-    # A release from quarantine: stage 2 goes on with the rules after this one (by id), and
-    # the tracking detail says who released the message.
+    # A release from quarantine: stage 2 goes on with the rules after this one (by id).
     resume_after_rule: str | None = None
-    released_by: str | None = None
 
 
 class DeliverJob(MessageJob):

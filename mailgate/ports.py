@@ -53,6 +53,10 @@ class Tracking(Protocol):
         self, tenant_id: str, message_uuid: str, recipient: str, status: Status, **fields: Any
     ) -> bool: ...
 
+    def annotate(self, tenant_id: str, message_uuid: str, recipient: str, **fields: Any) -> None:
+        """Set fields of an existing row other than its status."""
+        ...
+
     def statuses(
         self, tenant_id: str, message_uuid: str, recipients: Iterable[str]
     ) -> dict[str, Status | None]: ...

@@ -1,70 +1,34 @@
 """A tenant's configuration: domains, sender filter, IP reputation, TLS peers (inbound and
-outbound), reverse DNS, size and rate limits. Validated as a whole; invalid input is refused
-with a sentence."""
+outbound), reverse DNS, size and rate limits (stage 1) and the policy rules (stage 2).
+Validated as a whole; invalid input is refused with a sentence."""
 
 from __future__ import annotations
 
-import ipaddress
-import re
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from mailgate.config_fields import (
+    AddressPattern,
+    Country,
+    DomainName,
+    MailServer,
+    Network,
+    valid_domain,
+    valid_network,
+)
+from mailgate.policy.rules import Policies
 
 TlsVersion = Literal["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
 TLS_ORDER: tuple[TlsVersion, ...] = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 ReputationList = Literal["qil", "kssl", "dul", "etl"]
 
-_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
-DOMAIN_RE = re.compile(rf"^(?:{_LABEL}\.)+[a-z]{{2,63}}$")
-# An address pattern: "*" stands for any run of characters (e.g. "*@example.com").
-PATTERN_RE = re.compile(r"^[^\s<>()\[\],;:\\\"]{1,320}$")
 MAX_LIST = 10_000
 MAX_MESSAGE_BYTES = 150 * 1024 * 1024  # the most a tenant may allow
 
 
-def _domain(value: str) -> str:
-    name = value.strip().lower().rstrip(".")
-    if not DOMAIN_RE.match(name) or len(name) > 253:
-        raise ValueError(f"'{value}' is not a domain name")
-    return name
-
-
-def _pattern(value: str) -> str:
-    text = value.strip().lower()
-    if not PATTERN_RE.match(text):
-        raise ValueError(f"'{value}' is not an address or a pattern such as *@example.com")
-    return text
-
-
-def _network(value: str) -> str:
-    try:
-        return str(ipaddress.ip_network(value.strip(), strict=False))
-    except ValueError as error:
-        raise ValueError(f"'{value}' is not an IP address or CIDR block") from error
-
-
-def _country(value: str) -> str:
-    code = value.strip().upper()
-    if not re.fullmatch(r"[A-Z]{2}", code):
-        raise ValueError(f"'{value}' is not a two-letter country code (ISO 3166-1)")
-    return code
-
-
-DomainName = Annotated[str, AfterValidator(_domain)]
-AddressPattern = Annotated[str, AfterValidator(_pattern)]
-Network = Annotated[str, AfterValidator(_network)]
-Country = Annotated[str, AfterValidator(_country)]
-
-
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class MailServer(_Strict):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    host: str = Field(min_length=1, max_length=253)
-    port: int = Field(25, ge=1, le=65535)
 
 
 class Domain(BaseModel):
@@ -117,11 +81,11 @@ class TlsPeer(_Strict):
     @classmethod
     def _peer(cls, value: str) -> str:
         try:
-            return _network(value)
+            return valid_network(value)
         except ValueError:
             pass
         try:
-            return _domain(value)
+            return valid_domain(value)
         except ValueError as error:
             raise ValueError(f"'{value}' is neither a domain nor an IP/CIDR block") from error
 
@@ -170,6 +134,7 @@ class TenantConfig(_Strict):
     outbound_tls_peers: list[OutboundTlsPeer] = Field(default_factory=list, max_length=1000)
     reverse_dns: ReverseDns = Field(default_factory=ReverseDns)
     limits: Limits = Field(default_factory=Limits)
+    policies: Policies = Field(default_factory=Policies)
 
     @model_validator(mode="after")
     def _unique_domains(self) -> TenantConfig:
@@ -186,13 +151,6 @@ class TenantConfig(_Strict):
     def domain(self, name: str) -> DomainConfig | None:
         name = name.lower()
         return next((domain for domain in self.domains if domain.name == name), None)
-
-
-def pattern_matches(pattern: str, address: str) -> bool:
-    """Case-insensitive; "*" matches any run of characters, "*@*.example.com" needs at least
-    one label before example.com."""
-    regex = "".join(".+" if part == "*" else re.escape(part) for part in re.split(r"(\*)", pattern))
-    return re.fullmatch(regex, address.lower()) is not None
 
 
 def tls_at_least(version: str, minimum: TlsVersion) -> bool:

@@ -21,14 +21,13 @@ from functions.deliver.routing import Destination, MxLookup, Server
 from functions.deliver.smtp_client import Attempt, Reply
 from functions.deliver.tls_policy import TlsPolicy
 from mailgate import dns
-from mailgate.catalog import FINAL_STATUSES, Direction, Status
+from mailgate.catalog import FINAL_STATUSES, Status
 from mailgate.clock import iso, utcnow
 from mailgate.jobs import DeliverJob
-from mailgate.message_summary import summarize
 from mailgate.observability import logger
+from mailgate.origination import Originated, Originator
 from mailgate.ports import Domains, Jobs, Mail, TenantConfigs, Tracking
-from mailgate.records import TimelineEvent, TrackingRow
-from mailgate.storage.mail import mail_key
+from mailgate.records import TimelineEvent
 
 Sender = Callable[[list[Server], str, list[str], bytes, TlsPolicy], Attempt]
 
@@ -53,6 +52,7 @@ class DeliverStage:
         queue_lifetime_s: int,
         hostname: str,
         claim_s: int,
+        originator: Originator,
     ) -> None:
         self._tracking = tracking
         self._tenants = tenants
@@ -65,6 +65,7 @@ class DeliverStage:
         self._lifetime = timedelta(seconds=queue_lifetime_s)
         self._hostname = hostname
         self._claim = timedelta(seconds=claim_s)
+        self._originator = originator
 
     def run(self, job: DeliverJob) -> None:
         now = utcnow()
@@ -121,6 +122,8 @@ class DeliverStage:
         return groups
 
     def _destination(self, job: DeliverJob, domain: str) -> Destination | Outcome:
+        if job.deliver_to is not None:  # a stage-2 "deliver now" names the server
+            return Destination(domain, tuple(routing.configured([job.deliver_to])))
         try:
             return routing.destination(
                 job.tenant_id, job.direction, domain, self._tenants, self._lookup_mx
@@ -187,7 +190,7 @@ class DeliverStage:
                 stage="deliver",
                 event=event,
                 recipient=recipient,
-                detail=_detail(job.attempt, reply, session, next_at),
+                detail=_detail(job, reply, session, next_at),
                 server=session.server if session else "",
                 ip=session.peer_ip if session else "",
                 tls=session.tls if session else "",
@@ -203,7 +206,7 @@ class DeliverStage:
         self._tracking.set_status(job.tenant_id, job.message_uuid, recipient, status, **fields)
 
     def _report(self, job: DeliverJob, raw: bytes, failure: dsn.Failure) -> None:
-        """The DSN to the sender: a new outbound message of the tenant from ``<>``, tracked and
+        """The DSN to the sender: a new message of the tenant from ``<>``, tracked and
         delivered like any other. Its UUID comes from the recipient event, so a repeated step
         writes the same message and row once, and a repeated job finds the row final."""
         dsn_id = dsn.dsn_uuid(job.message_uuid, failure.recipient, failure.status)
@@ -217,40 +220,17 @@ class DeliverStage:
             now=now,
             dsn_id=dsn_id,
         )
-        key = mail_key(job.tenant_id, dsn_id, job.received_at)
-        self._mail.put(key, content)
-        row = TrackingRow(
-            tenant_id=job.tenant_id,
-            message_uuid=dsn_id,
-            recipient=job.sender,
-            time=now,
-            direction=Direction.OUTBOUND,
-            sender="",
-            sender_ip="",
-            size=len(content),
-            mail_key=key,
-            **summarize(content).model_dump(),
-        )
         about = f"{failure.recipient} {failure.status.value}"
-        received = TimelineEvent(
-            time=now,
-            event_id="0-received",
-            stage="deliver",
-            event="received",
-            detail=f"delivery status notification for message {job.message_uuid} ({about})",
+        self._originator.send(
+            Originated(
+                tenant_id=job.tenant_id,
+                message_uuid=dsn_id,
+                sender="",
+                recipients=[job.sender],
+                raw=content,
+                cause=f"delivery status notification for message {job.message_uuid} ({about})",
+            )
         )
-        self._tracking.add_once(row, [received])
-        report = DeliverJob(
-            tenant_id=job.tenant_id,
-            message_uuid=dsn_id,
-            direction=Direction.OUTBOUND,
-            mail_key=key,
-            sender="",
-            recipients=[job.sender],
-            received_at=now,
-            sender_ip="",
-        )
-        self._queue.send(report)
         self._tracking.record(
             job.tenant_id,
             job.message_uuid,
@@ -270,14 +250,18 @@ def _session(attempt: Attempt | None) -> Attempt | None:
     return attempt if attempt is not None and attempt.peer_ip else None
 
 
-def _detail(number: int, reply: Reply, session: Attempt | None, next_at: datetime | None) -> str:
-    text = f"attempt {number}: {reply}"
+def _detail(
+    job: DeliverJob, reply: Reply, session: Attempt | None, next_at: datetime | None
+) -> str:
+    text = f"attempt {job.attempt}: {reply}"
     if session is not None:
         text += f" by {session.server} [{session.peer_ip}]"
         if session.tls != "none":
             text += f" over {session.tls} {session.cipher}".rstrip()
     if next_at is not None:
         text += f"; next attempt at {iso(next_at)}"
+    if reply.accepted and job.released_by:
+        text += f"; delivered by administrator {job.released_by}"
     return text
 
 

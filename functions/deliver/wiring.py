@@ -7,6 +7,7 @@ from functools import cache, partial
 from functions.deliver import routing, smtp_client
 from functions.deliver.stage import DeliverStage
 from mailgate import dns, resources
+from mailgate.origination import Originator
 from mailgate.settings import DeliverSettings
 from mailgate.storage.mail import MailStore
 from mailgate.storage.queues import JobQueue
@@ -21,16 +22,21 @@ CLAIM_S = next(f.timeout_s for f in resources.FUNCTIONS if f.id == "deliver")
 def stage() -> DeliverStage:
     settings = DeliverSettings()
     resolver = dns.resolver(settings.dns_servers, timeout=settings.dns_timeout_s)
+    tracking = TrackingStore(settings.tracking_table)
+    tenants = TenantStore(settings.tenants_table)
+    mail = MailStore(settings.mail_bucket)
+    queue = JobQueue(settings.deliver_queue_url)
     return DeliverStage(
-        tracking=TrackingStore(settings.tracking_table),
-        tenants=TenantStore(settings.tenants_table),
+        tracking=tracking,
+        tenants=tenants,
         configs=TenantConfigStore(settings.tenants_table),
-        mail=MailStore(settings.mail_bucket),
-        queue=JobQueue(settings.deliver_queue_url),
+        mail=mail,
+        queue=queue,
         send=partial(smtp_client.deliver, helo=settings.hostname, timeout=settings.smtp_timeout_s),
         lookup_mx=partial(routing.mx_servers, res=resolver, port=settings.outbound_port),
         retry_schedule_s=settings.retry_schedule_s,
         queue_lifetime_s=settings.queue_lifetime_s,
         hostname=settings.hostname,
         claim_s=CLAIM_S,
+        originator=Originator(mail, tracking, queue, tenants),
     )

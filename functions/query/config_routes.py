@@ -13,6 +13,7 @@ from functions.query import wiring
 from functions.query.config_service import ConfigService, Section
 from mailgate.api.models import ConfigDocument, error_response
 from mailgate.api.resolver import tenant_of
+from mailgate.policy.rules import Policies
 from mailgate.tenant_config import (
     DomainConfig,
     IpReputation,
@@ -37,6 +38,7 @@ _WRITE_RESPONSES: dict[int, Any] = {
     400: error_response("invalid_request or invalid_config: the message names the field"),
     403: _READ_RESPONSES[403],
     409: error_response("version_conflict, or domain_taken: another tenant manages a domain"),
+    413: error_response("config_too_large: the configuration would not fit in one item"),
 }
 
 router = APIGatewayRouter()
@@ -144,3 +146,15 @@ def put_reverse_dns(reverse_dns: Annotated[ReverseDns, Body()]) -> ConfigDocumen
 )
 def put_limits(limits: Annotated[Limits, Body()]) -> ConfigDocument:
     return _update("limits", limits)
+
+
+@router.put(
+    "/v1/config/policies",
+    summary="Replace the policy rules of both directions",
+    description="The rule that is not editable (the outbound global spam rule) must stay as "
+    "it is (403 rule_not_editable). /v1/policies/{direction} edits one rule at a time.",
+    tags=TAGS,
+    responses=_WRITE_RESPONSES,
+)
+def put_policies(policies: Annotated[Policies, Body()]) -> ConfigDocument:
+    return _update("policies", policies)

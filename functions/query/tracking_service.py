@@ -7,6 +7,7 @@ from mailgate.api.models import (
     AcceptedItem,
     BlockedItem,
     Delivery,
+    EvaluatedPolicy,
     Event,
     Processing,
     Received,
@@ -129,10 +130,12 @@ class TrackingService:
                 received=Received(
                     time=iso(row.time), sender_ip=row.sender_ip, helo=row.helo, tls=row.upstream_tls
                 ),
-                evaluated_policies=[],
+                evaluated_policies=[
+                    EvaluatedPolicy(rule=e.rule, result=e.result) for e in mine if e.rule
+                ],
                 delivery=_delivery(row, mine),
             ),
-            attachments=[],
+            attachments=row.attachments,
             events=[
                 Event(
                     time=iso(e.time),

@@ -8,6 +8,7 @@ from functools import cache
 
 from functions.query.config_service import ConfigService
 from functions.query.events_service import EventsService
+from functions.query.policy_service import PolicyService
 from functions.query.quarantine_service import QuarantineService
 from functions.query.tracking_service import TrackingService
 from mailgate.search.cursor import CursorSigner
@@ -27,6 +28,7 @@ class QueryServices:
     config: ConfigService
     events: EventsService
     quarantine: QuarantineService
+    policies: PolicyService
 
 
 @cache
@@ -34,9 +36,11 @@ def services() -> QueryServices:
     settings = QuerySettings()
     signer = CursorSigner(secret_bytes(settings.cursor_secret_id))
     tracking = TrackingStore(settings.tracking_table)
+    config = ConfigService(TenantConfigStore(settings.tenants_table))
     return QueryServices(
         tracking=TrackingService(tracking, signer),
-        config=ConfigService(TenantConfigStore(settings.tenants_table)),
+        config=config,
+        policies=PolicyService(config),
         events=EventsService(PolicyEventStore(settings.policy_table), signer),
         quarantine=QuarantineService(
             QuarantineStore(settings.policy_table),

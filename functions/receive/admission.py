@@ -24,11 +24,12 @@ from functions.receive.replies import (
     REPLIES,
     SENDER_NOT_SERVED,
 )
-from functions.receive.routing import DomainDirectory, TtlCache, domain_of
+from functions.receive.routing import DomainDirectory, domain_of
 from mailgate.catalog import BlockReason
 from mailgate.dns import DnsUnavailable
 from mailgate.peer import Peer
 from mailgate.tenant_config import DomainConfig, TenantConfig
+from mailgate.ttl_cache import TtlCache
 
 log = logging.getLogger(__name__)
 

@@ -17,6 +17,7 @@ from typing import Literal
 from functions.receive.replies import BARE_LINE_ENDING, REPLIES, TLS_TOO_OLD
 from mailgate.catalog import BlockReason as R
 from mailgate.catalog import Direction
+from mailgate.config_fields import in_networks, pattern_matches
 from mailgate.dns import DomainStatus
 from mailgate.peer import Peer
 from mailgate.ports import Counters, Increment, Lookups
@@ -25,7 +26,6 @@ from mailgate.tenant_config import (
     RateLimit,
     ReputationList,
     TenantConfig,
-    pattern_matches,
     tls_at_least,
 )
 
@@ -95,16 +95,11 @@ def _domain_of(address: str) -> str:
     return address.rpartition("@")[2].lower() if address else ""
 
 
-def _in_networks(ip: str, networks: list[str] | tuple[object, ...]) -> bool:
-    address = ipaddress.ip_address(ip)
-    return any(address in ipaddress.ip_network(str(network)) for network in networks)
-
-
 # -- the checks -------------------------------------------------------------------------------
 
 
 def system_ip_block(tx: Transaction, s: Services) -> Refusal | None:
-    if _in_networks(tx.peer.ip, s.system.blocked_networks):
+    if in_networks(tx.peer.ip, s.system.blocked_networks):
         return refuse(R.SENDER_IP_BLOCKED, tx)
     return None
 
@@ -112,14 +107,14 @@ def system_ip_block(tx: Transaction, s: Services) -> Refusal | None:
 def relay_allowed(tx: Transaction, s: Services) -> Refusal | None:
     if not tx.domain.outbound.enabled:
         return refuse(R.OTHER, tx)
-    if not _in_networks(tx.peer.ip, tx.domain.outbound.sending_servers):
+    if not in_networks(tx.peer.ip, tx.domain.outbound.sending_servers):
         return refuse(R.SENDER_IP_NOT_ALLOWED, tx)
     return None
 
 
 def tenant_ip_blocklist(tx: Transaction, s: Services) -> Refusal | None:
     reputation = tx.config.ip_reputation
-    if _in_networks(tx.peer.ip, reputation.blocked_ips):
+    if in_networks(tx.peer.ip, reputation.blocked_ips):
         return refuse(R.SENDER_IP_BLOCKLIST, tx)
     if reputation.blocked_countries and s.lookups.country(tx.peer.ip) in set(
         reputation.blocked_countries
@@ -130,7 +125,7 @@ def tenant_ip_blocklist(tx: Transaction, s: Services) -> Refusal | None:
 
 def ip_reputation(tx: Transaction, s: Services) -> Refusal | None:
     reputation = tx.config.ip_reputation
-    if _in_networks(tx.peer.ip, reputation.approved_ips):
+    if in_networks(tx.peer.ip, reputation.approved_ips):
         return None  # approved IPs skip the reputation lists
     for name, reason in REPUTATION.items():
         zone = s.system.reputation_zones.get(name)

@@ -15,7 +15,7 @@ from functions.receive.checks import Services, SystemPolicy
 from functions.receive.intake import Intake
 from functions.receive.lookups import Lookups
 from functions.receive.protocol import FrontController
-from functions.receive.routing import DomainDirectory, TtlCache
+from functions.receive.routing import DomainDirectory
 from functions.receive.smtp_front import FrontHandler
 from mailgate import dns, tls
 from mailgate.catalog import Direction
@@ -27,6 +27,7 @@ from mailgate.storage.queues import JobQueue
 from mailgate.storage.tenants import TenantConfigStore, TenantStore
 from mailgate.storage.tracking import TrackingStore
 from mailgate.tenant_config import TenantConfig
+from mailgate.ttl_cache import TtlCache
 
 
 def system_policy(settings: ReceiveSettings) -> SystemPolicy:

@@ -17,8 +17,8 @@ import dns.name
 import dns.resolver
 import dns.reversename
 
+from mailgate.config_fields import DOMAIN_RE
 from mailgate.dns import DnsUnavailable, DomainStatus
-from mailgate.tenant_config import DOMAIN_RE
 
 log = logging.getLogger(__name__)
 _TEMPORARY = (dns.exception.Timeout, dns.resolver.NoNameservers)

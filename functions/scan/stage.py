@@ -1,32 +1,83 @@
-"""Stage 2: domain authentication and policy rules (none yet), then hand-off to delivery.
+"""Stage 2: the message model and the engines' evidence, the tenant's rules in order, and the
+applier's effects (docs/stage2.md).
 
-Runs at least once per job: the timeline event is keyed, and delivery skips recipients whose
-row is already final, so a repeated scan sends no message twice.
+Runs at least once per job: a message whose rows are all final (or in quarantine, unless this
+is its release) is not scanned again, and every write of the applier is keyed.
 """
 
 from __future__ import annotations
 
-from mailgate.clock import utcnow
-from mailgate.jobs import DeliverJob, ScanJob
-from mailgate.ports import Jobs, Tracking
-from mailgate.records import TimelineEvent
+from collections.abc import Callable, Sequence
+
+from functions.scan.actions import Applier
+from functions.scan.evidence.mime.model import Limits, Message
+from functions.scan.evidence.mime.parse import parse
+from functions.scan.evidence.verdicts import Envelope, Producer, collect
+from functions.scan.policy.engine import decide
+from mailgate.catalog import FINAL_STATUSES, Direction, Status
+from mailgate.config_fields import in_networks, pattern_matches
+from mailgate.jobs import ScanJob
+from mailgate.ports import Mail, Tracking
+from mailgate.tenant_config import TenantConfig
+
+
+def spam_exemption(config: TenantConfig, job: ScanJob, message: Message) -> str:
+    """Why the inbound spam rules do not apply (catalog: approved senders, by envelope sender
+    and header From; approved IPs when "bypass spam detection" is on), or empty."""
+    if job.direction is not Direction.INBOUND:
+        return ""
+    approved = config.sender_filter.approved_senders
+    senders = [job.sender, *(box.address for box in message.from_)]
+    if any(pattern_matches(p, s) for p in approved for s in senders if s):
+        return "approved sender"
+    reputation = config.ip_reputation
+    if reputation.bypass_spam_for_approved_ips and in_networks(
+        job.sender_ip, reputation.approved_ips
+    ):
+        return "approved IP address"
+    return ""
 
 
 class ScanStage:
-    def __init__(self, tracking: Tracking, deliver_queue: Jobs) -> None:
+    def __init__(
+        self,
+        tracking: Tracking,
+        mail: Mail,
+        configs: Callable[[str], TenantConfig],
+        producers: Sequence[Producer],
+        applier: Applier,
+        limits: Limits | None = None,
+    ) -> None:
         self._tracking = tracking
-        self._deliver_queue = deliver_queue
+        self._mail = mail
+        self._configs = configs
+        self._producers = producers
+        self._applier = applier
+        self._limits = limits or Limits()
 
     def run(self, job: ScanJob) -> None:
-        self._tracking.record(
-            job.tenant_id,
-            job.message_uuid,
-            TimelineEvent(
-                time=utcnow(),
-                event_id="1-scanned",
-                stage="scan",
-                event="scanned",
-                detail="no policy rule matched",
-            ),
+        if self._done(job):
+            return
+        raw = self._mail.get(job.mail_key)
+        message = parse(raw, self._limits)
+        config = self._configs(job.tenant_id)
+        envelope = Envelope(
+            tenant_id=job.tenant_id,
+            direction=job.direction,
+            sender=job.sender,
+            recipients=tuple(job.recipients),
+            client_ip=job.sender_ip,
         )
-        self._deliver_queue.send(DeliverJob(**job.model_dump()))
+        evidence = collect(self._producers, message, envelope)
+        decision = decide(
+            config.policies.in_evaluation_order(job.direction),
+            evidence,
+            resume_after=job.resume_after_rule,
+            spam_exempt=spam_exemption(config, job, message),
+        )
+        self._applier.apply(job, message, raw, decision)
+
+    def _done(self, job: ScanJob) -> bool:
+        statuses = self._tracking.statuses(job.tenant_id, job.message_uuid, job.recipients)
+        settled = FINAL_STATUSES if job.released_by else FINAL_STATUSES | {Status.QUARANTINED}
+        return bool(statuses) and all(status in settled for status in statuses.values())

@@ -4,13 +4,35 @@ from __future__ import annotations
 
 from functools import cache
 
+from functions.scan.actions import Applier
 from functions.scan.stage import ScanStage
+from mailgate.origination import Originator
 from mailgate.settings import ScanSettings
+from mailgate.storage.mail import MailStore
+from mailgate.storage.policy_events import PolicyEventStore
+from mailgate.storage.quarantine import QuarantineStore
 from mailgate.storage.queues import JobQueue
+from mailgate.storage.tenants import TenantConfigStore, TenantStore
 from mailgate.storage.tracking import TrackingStore
+from mailgate.tenant_config import TenantConfig
+from mailgate.ttl_cache import TtlCache
 
 
 @cache
 def stage() -> ScanStage:
     settings = ScanSettings()
-    return ScanStage(TrackingStore(settings.tracking_table), JobQueue(settings.deliver_queue_url))
+    tracking = TrackingStore(settings.tracking_table)
+    mail = MailStore(settings.mail_bucket)
+    deliver = JobQueue(settings.deliver_queue_url)
+    config_store = TenantConfigStore(settings.tenants_table)
+    configs: TtlCache[TenantConfig] = TtlCache(lambda tenant: config_store.get(tenant)[0])
+    applier = Applier(
+        tracking,
+        mail,
+        deliver,
+        PolicyEventStore(settings.policy_table),
+        QuarantineStore(settings.policy_table),
+        Originator(mail, tracking, deliver, TenantStore(settings.tenants_table)),
+    )
+    # The detection engines (spam, malware, domain authentication) are producers added here.
+    return ScanStage(tracking, mail, configs.find, [], applier)

@@ -19,6 +19,7 @@ from mailgate.catalog import (
     TrackingType,
 )
 from mailgate.policy.records import QuarantineState
+from mailgate.records import AttachmentRecord
 from mailgate.tenant_config import TenantConfig
 
 Preset = Literal["1h", "24h", "7d", "14d", "30d"]
@@ -146,9 +147,17 @@ class Event(BaseModel):
     next_attempt_at: str | None = Field(None, description="a deferred attempt: the next one")
 
 
+class EvaluatedPolicy(BaseModel):
+    rule: str = Field(description="the check or rule that ran, in order")
+    result: str = Field(
+        description="no_match, no_verdict (no engine could decide; the reason is on the "
+        "timeline), skipped (an approved sender or IP), or the intercept action taken"
+    )
+
+
 class Processing(BaseModel):
     received: Received
-    evaluated_policies: list[dict[str, str]]
+    evaluated_policies: list[EvaluatedPolicy]
     delivery: Delivery
 
 
@@ -156,7 +165,7 @@ class TrackingDetail(BaseModel):
     message_uuid: str
     summary: Summary
     processing: Processing
-    attachments: list[dict[str, str]]
+    attachments: list[AttachmentRecord]
     events: list[Event]
 
 

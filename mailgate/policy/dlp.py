@@ -15,6 +15,7 @@ order they first appear.
 
 from __future__ import annotations
 
+import functools
 import re
 import string
 from collections.abc import Callable, Iterator, Mapping
@@ -137,13 +138,18 @@ _PHONE_US_INTL = _isolated(r"\+1(?P<a>\d{3})(?P<b>\d{3})(?P<c>\d{4})", grouped=F
 
 def find(template: DlpTemplate, text: str, limit: int = 1000) -> list[str]:
     """The validated matches of a template in the text, in order, each once, at most limit."""
-    normalized = _DASHES.sub("-", nfkc(text))
+    normalized = _normalized(text)
     found: dict[str, str] = {}  # canonical form -> first spelling
     for canonical, spelling in _FINDERS[template](normalized):
         if len(found) >= limit:
             break
         found.setdefault(canonical, spelling)
     return list(found.values())
+
+
+@functools.lru_cache(maxsize=16)  # one message's texts, read by every template and rule
+def _normalized(text: str) -> str:
+    return _DASHES.sub("-", nfkc(text))
 
 
 def _digits(text: str) -> str:

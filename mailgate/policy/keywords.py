@@ -112,9 +112,9 @@ class Matcher:
         Regular expressions: the first in the list's order that matches anywhere.
         """
         if self._regex:
-            data = nfkc(text).encode()
+            data = _nfkc_bytes(text)
             return next((value for value, p in self._patterns if p.search(data) is not None), None)
-        found = self._literals.search(_literal(text).encode())
+        found = self._literals.search(_literal_bytes(text))
         return None if found is None else self._keyword_of[found.group()]
 
 
@@ -126,6 +126,17 @@ def matcher(keywords: KeywordList) -> Matcher:
 
 def _literal(value: str) -> str:
     return " ".join(folded(value).split())
+
+
+# A message's texts are read by every rule of a tenant: each is normalised once, not per list.
+@functools.lru_cache(maxsize=16)
+def _literal_bytes(text: str) -> bytes:
+    return _literal(text).encode()
+
+
+@functools.lru_cache(maxsize=16)
+def _nfkc_bytes(text: str) -> bytes:
+    return nfkc(text).encode()
 
 
 def _options(**settings: object) -> re2.Options:

@@ -7,8 +7,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from mailgate.config_fields import pattern_matches
 from mailgate.records import TrackingRow
-from mailgate.tenant_config import pattern_matches
 
 NULL_SENDER = "<>"
 

@@ -68,6 +68,15 @@ class ConfigConflict(Exception):
     """The configuration changed since the version the writer read."""
 
 
+class ConfigTooLarge(Exception):
+    """The configuration does not fit in one item (DynamoDB's 400 KB, less the domain items'
+    share of the transaction)."""
+
+
+# What one configuration item may hold, in bytes of its JSON form.
+MAX_CONFIG_BYTES = 350_000
+
+
 class DomainTaken(Exception):
     def __init__(self, name: str) -> None:
         super().__init__(f"domain {name} is managed by another tenant")
@@ -92,6 +101,9 @@ class TenantConfigStore:
         return TenantConfig.model_validate_json(item["config"]), int(item["version"])
 
     def put(self, tenant_id: str, config: TenantConfig, expected_version: int) -> int:
+        document = config.model_dump_json()
+        if len(document.encode()) > MAX_CONFIG_BYTES:
+            raise ConfigTooLarge(tenant_id)
         previous, version = self.get(tenant_id)
         if version != expected_version:
             raise ConfigConflict(tenant_id)
@@ -109,7 +121,7 @@ class TenantConfigStore:
                         {
                             "pk": f"TENANT#{tenant_id}",
                             "sk": CONFIG,
-                            "config": config.model_dump_json(),
+                            "config": document,
                             "version": version + 1,
                         }
                     ),

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
+from pydantic_core import to_jsonable_python
 
 from mailgate import aws
 from mailgate.catalog import Direction, Status, TrackingType
@@ -209,6 +210,23 @@ class TrackingStore:
                 return False
             raise
         return True
+
+    def annotate(self, tenant_id: str, message_uuid: str, recipient: str, **fields: Any) -> None:
+        """Set fields of an existing row (not its status), e.g. what stage 2 found."""
+        values: dict[str, Any] = to_jsonable_python(fields)
+        names = {f"#{i}": name for i, name in enumerate(values)}
+        placeholders = {f":{i}": value for i, value in enumerate(values.values())}
+        try:
+            self._table.update_item(
+                Key={"pk": _message_pk(tenant_id, message_uuid), "sk": _row_sk(recipient)},
+                UpdateExpression="SET " + ", ".join(f"#{i} = :{i}" for i in range(len(values))),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=placeholders,
+                ConditionExpression=Attr("pk").exists(),
+            )
+        except ClientError as error:
+            if not conditional_failed(error):
+                raise
 
     def statuses(
         self, tenant_id: str, message_uuid: str, recipients: Iterable[str]

@@ -72,6 +72,7 @@ def test_get_returns_the_tenants_config_and_version(gateway: Gateway, peer: Scri
         "outbound_tls_peers",
         "reverse_dns",
         "limits",
+        "policies",
     }
     assert document["config"]["reverse_dns"] == {"enabled": False, "forward_confirmed": False}
 

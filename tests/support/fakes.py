@@ -21,6 +21,7 @@ from mailgate.dns import DnsUnavailable, DomainStatus
 from mailgate.policy.records import PolicyEvent, QuarantineEntry, QuarantineState
 from mailgate.ports import DayPosition, Increment
 from mailgate.records import REPEATABLE, STATUS_RANK, TimelineEvent, TrackingRow
+from mailgate.storage.tenants import ConfigConflict, DomainTaken
 from mailgate.tenant_config import Domain, TenantConfig
 
 
@@ -75,6 +76,11 @@ class FakeTracking:
         model_fields = {k: v for k, v in fields.items() if k in TrackingRow.model_fields}
         self.rows[key] = row.model_copy(update={"status": status, **model_fields})
         return True
+
+    def annotate(self, tenant_id: str, message_uuid: str, recipient: str, **fields: Any) -> None:
+        key = (tenant_id, message_uuid, recipient)
+        if key in self.rows:
+            self.rows[key] = self.rows[key].model_copy(update=fields)
 
     def statuses(
         self, tenant_id: str, message_uuid: str, recipients: Iterable[str]
@@ -361,3 +367,32 @@ _counters: ports.Counters = FakeCounters()
 _lookups: ports.Lookups = FakeLookups()
 _policy_events: ports.PolicyEventLog = FakePolicyEvents()
 _quarantine: ports.QuarantineIndex = FakeQuarantine()
+
+
+@dataclass
+class FakeConfigStore:
+    """The methods of TenantConfigStore, in memory. ``taken``: domains of other tenants;
+    ``interfere``: how many of the next writes find that another write got in first."""
+
+    configs: dict[str, tuple[TenantConfig, int]] = field(default_factory=dict)
+    taken: set[str] = field(default_factory=set)
+    interfere: int = 0
+    writes: list[tuple[str, TenantConfig, int]] = field(default_factory=list)
+
+    def get(self, tenant_id: str) -> tuple[TenantConfig, int]:
+        return self.configs.get(tenant_id, (TenantConfig(), 0))
+
+    def put(self, tenant_id: str, config: TenantConfig, expected_version: int) -> int:
+        if self.interfere:
+            self.interfere -= 1
+            current, version = self.get(tenant_id)
+            self.configs[tenant_id] = (current, version + 1)  # someone else's write
+        _, version = self.get(tenant_id)
+        if version != expected_version:
+            raise ConfigConflict(tenant_id)
+        for managed in config.domains:
+            if managed.name in self.taken:
+                raise DomainTaken(managed.name)
+        self.configs[tenant_id] = (config, version + 1)
+        self.writes.append((tenant_id, config, version + 1))
+        return version + 1

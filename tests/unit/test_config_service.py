@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
 from functions.query.config_service import SECTION_RETRIES, ConfigService
 from mailgate.api.errors import ApiError
-from mailgate.storage.tenants import ConfigConflict, DomainTaken
 from mailgate.tenant_config import DomainConfig, MailServer, ReverseDns, TenantConfig
+from tests.support.fakes import FakeConfigStore
 
 TENANT = "acme"
 
@@ -19,62 +18,35 @@ def domain(name: str, host: str = "mx.acme.test") -> dict[str, Any]:
     return {"name": name, "inbound_servers": [{"host": host}]}
 
 
-@dataclass
-class FakeStore:
-    """The methods of TenantConfigStore, in memory. ``taken``: domains of other tenants;
-    ``interfere``: how many of the next writes find that another write got in first."""
-
-    configs: dict[str, tuple[TenantConfig, int]] = field(default_factory=dict)
-    taken: set[str] = field(default_factory=set)
-    interfere: int = 0
-    writes: list[tuple[str, TenantConfig, int]] = field(default_factory=list)
-
-    def get(self, tenant_id: str) -> tuple[TenantConfig, int]:
-        return self.configs.get(tenant_id, (TenantConfig(), 0))
-
-    def put(self, tenant_id: str, config: TenantConfig, expected_version: int) -> int:
-        if self.interfere:
-            self.interfere -= 1
-            current, version = self.get(tenant_id)
-            self.configs[tenant_id] = (current, version + 1)  # someone else's write
-        _, version = self.get(tenant_id)
-        if version != expected_version:
-            raise ConfigConflict(tenant_id)
-        for managed in config.domains:
-            if managed.name in self.taken:
-                raise DomainTaken(managed.name)
-        self.configs[tenant_id] = (config, version + 1)
-        self.writes.append((tenant_id, config, version + 1))
-        return version + 1
-
-
 @pytest.fixture
-def store() -> FakeStore:
+def store() -> FakeConfigStore:
     config = TenantConfig(
         domains=[DomainConfig(name="acme.test", inbound_servers=[MailServer(host="mx.acme.test")])],
         reverse_dns=ReverseDns(enabled=True),
     )
-    return FakeStore(configs={TENANT: (config, 3)})
+    return FakeConfigStore(configs={TENANT: (config, 3)})
 
 
 def raised(error: pytest.ExceptionInfo[ApiError]) -> tuple[int, str]:
     return error.value.status, error.value.code
 
 
-def test_get_returns_config_and_version(store: FakeStore) -> None:
+def test_get_returns_config_and_version(store: FakeConfigStore) -> None:
     document = ConfigService(store).get(TENANT)
 
     assert document.version == 3
     assert document.config.reverse_dns.enabled is True
 
 
-def test_a_tenant_without_configuration_gets_the_defaults_at_version_0(store: FakeStore) -> None:
+def test_a_tenant_without_configuration_gets_the_defaults_at_version_0(
+    store: FakeConfigStore,
+) -> None:
     document = ConfigService(store).get("newcomer")
 
     assert (document.version, document.config) == (0, TenantConfig())
 
 
-def test_section_update_keeps_the_other_sections(store: FakeStore) -> None:
+def test_section_update_keeps_the_other_sections(store: FakeConfigStore) -> None:
     # Given a tenant with one domain and reverse DNS on
     service = ConfigService(store)
 
@@ -90,7 +62,7 @@ def test_section_update_keeps_the_other_sections(store: FakeStore) -> None:
     assert store.get(TENANT) == (document.config, 4)
 
 
-def test_section_update_takes_models_as_well_as_json(store: FakeStore) -> None:
+def test_section_update_takes_models_as_well_as_json(store: FakeConfigStore) -> None:
     document = ConfigService(store).update_section(
         TENANT, "reverse_dns", ReverseDns(enabled=True, forward_confirmed=True)
     )
@@ -99,7 +71,7 @@ def test_section_update_takes_models_as_well_as_json(store: FakeStore) -> None:
     assert [d.name for d in document.config.domains] == ["acme.test"]
 
 
-def test_duplicate_domain_is_400_and_nothing_is_written(store: FakeStore) -> None:
+def test_duplicate_domain_is_400_and_nothing_is_written(store: FakeConfigStore) -> None:
     with pytest.raises(ApiError) as error:
         ConfigService(store).update_section(
             TENANT, "domains", [domain("acme.test"), domain("ACME.test")]
@@ -132,7 +104,7 @@ def test_duplicate_domain_is_400_and_nothing_is_written(store: FakeStore) -> Non
     ],
 )
 def test_invalid_section_is_400_naming_the_field(
-    store: FakeStore, section: Any, value: Any, named: str
+    store: FakeConfigStore, section: Any, value: Any, named: str
 ) -> None:
     with pytest.raises(ApiError) as error:
         ConfigService(store).update_section(TENANT, section, value)
@@ -143,7 +115,7 @@ def test_invalid_section_is_400_naming_the_field(
     assert store.writes == []
 
 
-def test_domain_of_another_tenant_is_409_domain_taken(store: FakeStore) -> None:
+def test_domain_of_another_tenant_is_409_domain_taken(store: FakeConfigStore) -> None:
     store.taken.add("example.com")
 
     with pytest.raises(ApiError) as error:
@@ -156,7 +128,7 @@ def test_domain_of_another_tenant_is_409_domain_taken(store: FakeStore) -> None:
     assert store.get(TENANT)[1] == 3
 
 
-def test_replace_at_the_current_version_writes_the_whole_config(store: FakeStore) -> None:
+def test_replace_at_the_current_version_writes_the_whole_config(store: FakeConfigStore) -> None:
     document = ConfigService(store).replace(TENANT, {"domains": [domain("other.test")]}, 3)
 
     assert document.version == 4
@@ -164,7 +136,7 @@ def test_replace_at_the_current_version_writes_the_whole_config(store: FakeStore
     assert document.config.reverse_dns.enabled is False  # not given: the default
 
 
-def test_replace_at_a_stale_version_is_409_and_nothing_is_written(store: FakeStore) -> None:
+def test_replace_at_a_stale_version_is_409_and_nothing_is_written(store: FakeConfigStore) -> None:
     with pytest.raises(ApiError) as error:
         ConfigService(store).replace(TENANT, TenantConfig(), version=2)
 
@@ -173,7 +145,7 @@ def test_replace_at_a_stale_version_is_409_and_nothing_is_written(store: FakeSto
     assert store.writes == []
 
 
-def test_replace_with_an_invalid_config_is_400(store: FakeStore) -> None:
+def test_replace_with_an_invalid_config_is_400(store: FakeConfigStore) -> None:
     with pytest.raises(ApiError) as error:
         ConfigService(store).replace(TENANT, {"limits": {"max_message_bytes": 1}}, 3)
 
@@ -181,7 +153,7 @@ def test_replace_with_an_invalid_config_is_400(store: FakeStore) -> None:
     assert store.writes == []
 
 
-def test_replace_with_a_domain_of_another_tenant_is_409(store: FakeStore) -> None:
+def test_replace_with_a_domain_of_another_tenant_is_409(store: FakeConfigStore) -> None:
     store.taken.add("example.com")
 
     with pytest.raises(ApiError) as error:
@@ -190,7 +162,7 @@ def test_replace_with_a_domain_of_another_tenant_is_409(store: FakeStore) -> Non
     assert raised(error) == (409, "domain_taken")
 
 
-def test_section_update_retries_when_another_write_got_in_first(store: FakeStore) -> None:
+def test_section_update_retries_when_another_write_got_in_first(store: FakeConfigStore) -> None:
     # Given two writes by someone else between our reads and our writes
     store.interfere = 2
 
@@ -203,7 +175,7 @@ def test_section_update_retries_when_another_write_got_in_first(store: FakeStore
     assert len(store.writes) == 1
 
 
-def test_section_update_gives_up_with_409_after_the_retries(store: FakeStore) -> None:
+def test_section_update_gives_up_with_409_after_the_retries(store: FakeConfigStore) -> None:
     store.interfere = 1 + SECTION_RETRIES
 
     with pytest.raises(ApiError) as error:
@@ -213,6 +185,6 @@ def test_section_update_gives_up_with_409_after_the_retries(store: FakeStore) ->
     assert store.writes == []
 
 
-def test_unknown_section_is_a_programming_error(store: FakeStore) -> None:
+def test_unknown_section_is_a_programming_error(store: FakeConfigStore) -> None:
     with pytest.raises(ValueError, match="no configuration section"):
         ConfigService(store).update_section(TENANT, "spam", {})  # type: ignore[arg-type]

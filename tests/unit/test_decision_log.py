@@ -17,10 +17,11 @@ from functions.receive.blocked_log import BlockedLog
 from functions.receive.checks import Services, SystemPolicy
 from functions.receive.intake import Intake
 from functions.receive.protocol import FrontEnvelope, FrontSession
-from functions.receive.routing import DomainDirectory, TtlCache
+from functions.receive.routing import DomainDirectory
 from functions.receive.smtp_front import FrontHandler
 from mailgate.catalog import Direction
 from mailgate.tenant_config import Domain, DomainConfig, MailServer, TenantConfig
+from mailgate.ttl_cache import TtlCache
 from tests.support.fakes import FakeCounters, FakeLookups, FakeMail, FakeQueue, FakeTracking
 
 TENANT = "tenant-a"

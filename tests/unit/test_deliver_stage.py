@@ -18,6 +18,7 @@ from functions.deliver.tls_policy import OPPORTUNISTIC, TlsPolicy
 from mailgate import dns
 from mailgate.catalog import Direction, Status
 from mailgate.jobs import DeliverJob
+from mailgate.origination import Originator
 from mailgate.records import TimelineEvent, TrackingRow
 from mailgate.tenant_config import Domain, MailServer, OutboundTlsPeer, TenantConfig
 from tests.support.fakes import FakeConfigs, FakeDomains, FakeMail, FakeQueue, FakeTracking
@@ -197,6 +198,7 @@ def world(rows: list[TrackingRow] | None = None) -> World:
         queue_lifetime_s=LIFETIME_S,
         hostname="gateway.test",
         claim_s=CLAIM_S,
+        originator=Originator(mail, tracking, queue, tenants),
     )
     return World(tracking, tenants, configs, mail, queue, smtp, mx, stage)
 
@@ -632,14 +634,14 @@ def test_a_bounce_sends_one_dsn_to_the_sender_as_a_new_tracked_outbound_message(
     assert (report.sender, report.recipients) == ("", ["alice@sender.example"])
     assert report.direction is Direction.OUTBOUND
     assert report.tenant_id == TENANT
-    # And it is a tracked message of the tenant: a processing row with its received event
+    # And it is a tracked message of the tenant: a processing row with its originated event
     dsn_row = w.tracking.rows[TENANT, report.message_uuid, "alice@sender.example"]
     assert dsn_row.status is Status.PROCESSING
     assert (dsn_row.sender, dsn_row.direction) == ("", Direction.OUTBOUND)
     assert dsn_row.subject == "Undelivered Mail Returned to Sender"
     assert w.mail.objects[report.mail_key].startswith(b"Content-Type: multipart/report")
-    [received] = w.tracking.events[TENANT, report.message_uuid]
-    assert received.event == "received" and UUID in received.detail
+    [originated] = w.tracking.events[TENANT, report.message_uuid]
+    assert originated.event == "originated" and UUID in originated.detail
     # And the original's timeline says so, for bob only
     assert [(e.event, e.recipient) for e in w.events if e.event == "dsn_sent"] == [
         ("dsn_sent", BOB)

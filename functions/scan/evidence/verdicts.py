@@ -1,0 +1,73 @@
+"""The seam between detection engines and the policy engine.
+
+An engine (rspamd, clamd, SPF/DKIM/DMARC, …) is a ``Producer``: it examines the message and
+answers a ``Verdict`` — its findings, or no verdict and why. Producers may do I/O; they never
+write records. The policy engine reads only the verdicts and the message model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from functions.scan.evidence.mime.model import Message
+from mailgate.catalog import Direction, ThreatType
+
+
+@dataclass(frozen=True)
+class Envelope:
+    tenant_id: str
+    direction: Direction
+    sender: str  # "" for the null sender
+    recipients: tuple[str, ...]
+    client_ip: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing an engine detected."""
+
+    threat: ThreatType
+    subtype: str = ""
+    method: str = ""
+    name: str = ""  # the threat name, e.g. a virus name
+    score: float | None = None  # spam: the score the levels' thresholds are compared with
+    file: str = ""  # the violating attachment
+    url: str = ""  # the violating URL
+    details: Mapping[str, str] = field(default_factory=dict)  # result and version strings
+
+
+@dataclass(frozen=True)
+class Verdict:
+    engine: str
+    threats: frozenset[ThreatType]  # what the engine looks for
+    findings: tuple[Finding, ...] = ()
+    failure: str = ""  # no verdict: why (engine down, timeout, error answer, a limit reached)
+
+
+class Producer(Protocol):
+    threats: frozenset[ThreatType]
+
+    def examine(self, message: Message, envelope: Envelope) -> Verdict: ...
+
+
+@dataclass(frozen=True)
+class Evidence:
+    message: Message
+    envelope: Envelope
+    verdicts: Mapping[ThreatType, Verdict] = field(default_factory=dict)
+
+    def verdict(self, threat: ThreatType) -> Verdict | None:
+        """The verdict of the engine that looks for ``threat``; None when no such engine is
+        configured."""
+        return self.verdicts.get(threat)
+
+
+def collect(producers: Sequence[Producer], message: Message, envelope: Envelope) -> Evidence:
+    verdicts: dict[ThreatType, Verdict] = {}
+    for producer in producers:
+        verdict = producer.examine(message, envelope)
+        for threat in verdict.threats:
+            verdicts[threat] = verdict
+    return Evidence(message, envelope, verdicts)
