@@ -131,7 +131,8 @@ class Quarantine(Protocol):
     """The quarantine index (the raw message stays in the mail bucket)."""
 
     def put(self, entry: QuarantineEntry) -> None:
-        """Index a quarantined message; a repeated put of the same message changes nothing."""
+        """Index a quarantined message; a repeated put of the same message changes nothing. An
+        entry being released is replaced: a rule after the releasing one quarantined it again."""
         ...
 
     def finish_release(self, tenant_id: str, message_uuid: str) -> None:

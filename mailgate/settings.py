@@ -134,6 +134,15 @@ class DeliverSettings(TrackingTable, TenantsTable, MailBucket, DeliverQueue, Hos
     queue_lifetime_s: int = Field(5 * 24 * 3600, alias="MAILGATE_QUEUE_LIFETIME_S")
     smtp_timeout_s: float = Field(30.0, alias="MAILGATE_SMTP_TIMEOUT_S")
     outbound_port: int = Field(25, alias="MAILGATE_OUTBOUND_PORT")
+    # How long a run holds the right to deliver a recipient: at least the longest a run can
+    # last (the function's timeout), or a duplicate job could deliver while it still runs; a
+    # claim left by a run that died holds its recipients back that long.
+    delivery_claim_s: int = Field(
+        next(f.timeout_s for f in resources.FUNCTIONS if f.id == "deliver"),
+        alias="MAILGATE_DELIVERY_CLAIM_S",
+        ge=1,
+        le=900,
+    )
 
 
 class QuerySettings(TrackingTable, TenantsTable, PolicyTable, MailBucket, ScanQueue, CursorSecret):

@@ -82,6 +82,13 @@ class DeliverStage:
             for r in unfinished
             if self._tracking.claim(job.tenant_id, job.message_uuid, r, now, until)
         ]
+        claimed = [r for r in unfinished if r not in pending]
+        if claimed:
+            # Held by a run going on now, or by one that died: look again once the claim has
+            # lapsed (then the rows are final, or the claim is free), so no recipient is left
+            # without a job that will move it.
+            later = job.model_copy(update={"recipients": claimed, "not_before": until})
+            self._queue.send(later, delay_s=int(self._claim.total_seconds()))
         if not pending:
             return
         raw = self._mail.get(job.mail_key)

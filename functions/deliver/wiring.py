@@ -6,16 +6,13 @@ from functools import cache, partial
 
 from functions.deliver import routing, smtp_client
 from functions.deliver.stage import DeliverStage
-from mailgate import dns, resources
+from mailgate import dns
 from mailgate.origination import Originator
 from mailgate.settings import DeliverSettings
 from mailgate.storage.mail import MailStore
 from mailgate.storage.queues import JobQueue
 from mailgate.storage.tenants import TenantConfigStore, TenantStore
 from mailgate.storage.tracking import TrackingStore
-
-# No run of the function outlives its timeout: a claim older than that belongs to a dead run.
-CLAIM_S = next(f.timeout_s for f in resources.FUNCTIONS if f.id == "deliver")
 
 
 @cache
@@ -37,6 +34,6 @@ def stage() -> DeliverStage:
         retry_schedule_s=settings.retry_schedule_s,
         queue_lifetime_s=settings.queue_lifetime_s,
         hostname=settings.hostname,
-        claim_s=CLAIM_S,
+        claim_s=settings.delivery_claim_s,
         originator=Originator(mail, tracking, queue, tenants),
     )

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
-from boto3.dynamodb.conditions import Attr, Key
+from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
@@ -130,12 +130,14 @@ class DayIndexedStore(ABC, Generic[R]):
                 fields[name] = int(value)
         return self.model.model_validate(fields)
 
-    def _put_new(self, record: R) -> bool:
-        """Write ``record`` unless its key is already stored; False if it was."""
+    def _put_new(self, record: R, replaces: ConditionBase | None = None) -> bool:
+        """Write ``record`` unless its key is already stored (and the stored item does not meet
+        ``replaces``); False if it was not written."""
+        condition = Attr("pk").not_exists()
+        if replaces is not None:
+            condition = condition | replaces
         try:
-            self._table.put_item(
-                Item=self._item(record), ConditionExpression=Attr("pk").not_exists()
-            )
+            self._table.put_item(Item=self._item(record), ConditionExpression=condition)
         except ClientError as error:
             if conditional_failed(error):
                 return False

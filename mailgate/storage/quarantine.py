@@ -35,8 +35,9 @@ class QuarantineStore(DayIndexedStore[QuarantineEntry]):
         )
 
     def put(self, entry: QuarantineEntry) -> None:
-        """Index a quarantined message; a repeated put of the same message changes nothing."""
-        self._put_new(entry)
+        """Index a quarantined message; a repeated put of the same message changes nothing. An
+        entry being released is replaced: a rule after the releasing one quarantined it again."""
+        self._put_new(entry, replaces=Attr("state").eq(QuarantineState.RELEASING.value))
 
     def entry(self, tenant_id: str, message_uuid: str) -> QuarantineEntry | None:
         return self._get(tenant_id, message_uuid)

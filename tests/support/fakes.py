@@ -279,7 +279,10 @@ class FakeQuarantine:
             self.put(entry)
 
     def put(self, entry: QuarantineEntry) -> None:
-        self.entries.setdefault((entry.tenant_id, entry.message_uuid), entry)
+        key = (entry.tenant_id, entry.message_uuid)
+        known = self.entries.get(key)
+        if known is None or known.state is QuarantineState.RELEASING:
+            self.entries[key] = entry
 
     def entry(self, tenant_id: str, message_uuid: str) -> QuarantineEntry | None:
         return self.entries.get((tenant_id, message_uuid))

@@ -715,6 +715,24 @@ def test_a_duplicate_job_running_meanwhile_sends_nothing_for_the_claimed_recipie
     # Then only carol is sent; bob is left to the run that holds him
     assert w.smtp.recipients_sent == [CAROL]
     assert w.status(BOB) is Status.PROCESSING
+    # … and a job looks at bob again once that claim has lapsed, in case its run died
+    [(later, delay)] = [(j, d) for j, d in w.queue.sent if j.recipients == [BOB]]
+    assert delay == CLAIM_S and later.not_before is not None
+
+
+def test_a_job_whose_run_died_holding_the_claim_is_not_lost(w: World) -> None:
+    # Given a run that died while delivering bob (its claim still holds)
+    now = datetime.now(UTC)
+    assert w.tracking.claim(TENANT, UUID, BOB, now, now + timedelta(seconds=CLAIM_S))
+
+    # When its job comes back and finds the claim, then comes back after the claim lapsed
+    w.stage.run(job(BOB))
+    [(later, _)] = w.queue.sent
+    w.tracking.claims.clear()
+    w.stage.run(later.model_copy(update={"not_before": None}))
+
+    # Then bob is delivered
+    assert w.status(BOB) is Status.DELIVERED
 
 
 def test_a_claim_of_a_run_that_died_lapses(w: World) -> None:

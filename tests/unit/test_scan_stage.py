@@ -106,7 +106,7 @@ class World:
 
 def rule(name: str, **actions: Any) -> r.Rule:
     return r.Rule(
-        id=name.lower(),
+        id=name.lower().replace(" ", "-"),
         name=name,
         category=r.RuleCategory.CONTENT,
         conditions=[r.SubjectKeywords(keywords=r.Keywords(values=["invoice"]))],
@@ -248,3 +248,16 @@ def test_any_bytes_are_scanned_and_delivered(raw: bytes) -> None:
     world = World([rule("Hold", intercept=r.QuarantineIt())], raw)
     world.stage.run(world.job())
     assert len(world.jobs()) == 1
+
+
+def test_a_later_rule_quarantining_a_released_message_holds_it_again_under_that_rule() -> None:
+    world = World(
+        [rule("Hold", intercept=r.QuarantineIt()), rule("Hold again", intercept=r.QuarantineIt())],
+        raw_message(),
+    )
+    world.stage.run(world.job())
+    assert world.quarantine.begin_release(TENANT, "m1", "ops-key", datetime.now(UTC))
+    world.stage.run(world.job(resume_after_rule="hold", released_by="ops-key"))
+    entry = world.quarantine.entries[TENANT, "m1"]
+    assert (entry.rule_name, entry.state) == ("Hold again", QuarantineState.QUARANTINED)
+    assert world.status() is Status.QUARANTINED and world.jobs() == []
