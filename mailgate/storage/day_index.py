@@ -133,7 +133,7 @@ class DayIndexedStore(ABC, Generic[R]):
     def _put_new(self, record: R, replaces: ConditionBase | None = None) -> bool:
         """Write ``record`` unless its key is already stored (and the stored item does not meet
         ``replaces``); False if it was not written."""
-        condition = Attr("pk").not_exists()
+        condition: ConditionBase = Attr("pk").not_exists()
         if replaces is not None:
             condition = condition | replaces
         try:
