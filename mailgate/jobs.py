@@ -22,6 +22,7 @@ class MessageJob(BaseModel):
     recipients: list[str]
     received_at: datetime
     sender_ip: str
+    helo: str = ""  # what the client said in HELO/EHLO (SPF checks it for the null sender)
     # The API key name of the administrator who released the message from quarantine.
     released_by: str | None = None
 

@@ -106,6 +106,7 @@ class Intake:
             recipients=recipients,
             received_at=received,
             sender_ip=message.peer.ip,
+            helo=message.peer.helo,
         )
         writes = [
             self._pool.submit(self._mail.put, key, message.raw),

@@ -67,8 +67,9 @@ class ScanStage:
             sender=job.sender,
             recipients=tuple(job.recipients),
             client_ip=job.sender_ip,
+            helo=job.helo,
         )
-        evidence = collect(self._producers, message, envelope)
+        evidence = collect(self._producers, raw, message, envelope)
         decision = decide(
             config.policies.in_evaluation_order(job.direction),
             evidence,

@@ -189,6 +189,7 @@ def test_spam_is_detected_when_the_score_exceeds_the_level() -> None:
     above = decide([spam_rule(SpamLevel.MEDIUM_HIGH)], evidence(spam=verdict))
     assert results(at_threshold) == [("Spam medium_low", NO_MATCH)]
     assert results(above) == [("Spam medium_high", "quarantine")]
+    assert above.detections[0].hit.details["spam_result"] == "11-7.000000-5.000000"
 
 
 def test_without_an_engine_a_threat_rule_says_no_verdict_and_the_message_goes_on() -> None:

@@ -22,6 +22,7 @@ class Envelope:
     sender: str  # "" for the null sender
     recipients: tuple[str, ...]
     client_ip: str
+    helo: str = ""
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class Verdict:
 class Producer(Protocol):
     threats: frozenset[ThreatType]
 
-    def examine(self, message: Message, envelope: Envelope) -> Verdict: ...
+    def examine(self, raw: bytes, message: Message, envelope: Envelope) -> Verdict: ...
 
 
 @dataclass(frozen=True)
@@ -64,10 +65,12 @@ class Evidence:
         return self.verdicts.get(threat)
 
 
-def collect(producers: Sequence[Producer], message: Message, envelope: Envelope) -> Evidence:
+def collect(
+    producers: Sequence[Producer], raw: bytes, message: Message, envelope: Envelope
+) -> Evidence:
     verdicts: dict[ThreatType, Verdict] = {}
     for producer in producers:
-        verdict = producer.examine(message, envelope)
+        verdict = producer.examine(raw, message, envelope)
         for threat in verdict.threats:
             verdicts[threat] = verdict
     return Evidence(message, envelope, verdicts)

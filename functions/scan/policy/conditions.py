@@ -10,7 +10,7 @@ from typing import Any
 
 from functions.scan.evidence.mime.model import Attachment, Mailbox
 from functions.scan.evidence.verdicts import Evidence, Finding
-from mailgate.catalog import SPAM_LEVELS, ThreatType
+from mailgate.catalog import SPAM_LEVELS, ThreatType, spam_result_string
 from mailgate.policy import dlp, keywords
 from mailgate.policy import rules as r
 
@@ -74,6 +74,10 @@ def threat(condition: r.ThreatCondition, evidence: Evidence) -> Hit | None:
     for finding in verdict.findings:
         if _finding_matches(condition, finding):
             details = dict(finding.details)
+            if condition.level is not None and finding.score is not None:
+                # Seed 004: the result string compares the score with this rule's threshold.
+                threshold = SPAM_LEVELS[condition.level].threshold
+                details["spam_result"] = spam_result_string(finding.score, threshold)
             return Hit(
                 finding.threat,
                 f"{verdict.engine} detected {finding.name or finding.threat}",
