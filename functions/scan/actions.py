@@ -10,6 +10,7 @@ quarantine) is not scanned again.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from functions.scan import notices, rewrite
 from functions.scan.evidence.mime.model import Message
@@ -199,19 +200,8 @@ class Applier:
         if decision.final is PolicyAction.QUARANTINE:
             self._quarantine.put(
                 QuarantineEntry(
-                    tenant_id=job.tenant_id,
-                    message_uuid=job.message_uuid,
-                    time=now,
-                    received_at=job.received_at,
-                    direction=job.direction,
-                    sender=job.sender,
-                    recipients=job.recipients,
+                    **_about(job, message, now),
                     sender_ip=job.sender_ip,
-                    header_from=[box.shown() for box in message.from_],
-                    header_to=[box.shown() for box in (*message.to, *message.cc)],
-                    subject=message.subject,
-                    message_id=message.message_id,
-                    size=message.size,
                     rule_id=rule.id,
                     rule_name=rule.name,
                     threat_type=_reason(decision, rule.id),
@@ -276,6 +266,24 @@ def _reason(decision: Decision, rule_id: str) -> ThreatType:
     return ThreatType.CONTENT
 
 
+def _about(job: ScanJob, message: Message, now: datetime) -> dict[str, Any]:
+    """What a policy event and a quarantine entry both say about the message."""
+    return {
+        "tenant_id": job.tenant_id,
+        "message_uuid": job.message_uuid,
+        "time": now,
+        "received_at": job.received_at,
+        "direction": job.direction,
+        "sender": job.sender,
+        "recipients": job.recipients,
+        "header_from": [box.shown() for box in message.from_],
+        "header_to": [box.shown() for box in (*message.to, *message.cc)],
+        "subject": message.subject,
+        "message_id": message.message_id,
+        "size": message.size,
+    }
+
+
 def _policy_event(
     job: ScanJob,
     message: Message,
@@ -288,19 +296,8 @@ def _policy_event(
     details = dict(hit.details)
     details.setdefault("reason", hit.what)
     return PolicyEvent(
-        tenant_id=job.tenant_id,
+        **_about(job, message, now),
         event_id=f"{job.message_uuid}-{suffix}",
-        message_uuid=job.message_uuid,
-        time=now,
-        received_at=job.received_at,
-        direction=job.direction,
-        sender=job.sender,
-        recipients=job.recipients,
-        header_from=[box.shown() for box in message.from_],
-        header_to=[box.shown() for box in (*message.to, *message.cc)],
-        subject=message.subject,
-        message_id=message.message_id,
-        size=message.size,
         domain=domain,
         rule_id=detection.rule.id if detection.rule else "",
         rule_name=detection.rule.name if detection.rule else "",
