@@ -7,7 +7,9 @@ of its final timeline event in tracking (written just before the row's final sta
 load is run twice: all mail to the demo tenant's sink, then one message in ten to a destination
 that answers DATA after 5 s. Each load runs on a fresh gateway (empty state, warmed up by a few
 messages). A baseline gateway with one batch at a time per queue (the runners' former
-behaviour) runs the 20 msg/s loads in the same run.
+behaviour) runs the 20 msg/s loads in the same run, and one without the front's flow control
+(``MAILGATE_IN_FLOW_BACKLOG=0``) the flat-out loads: flow control trades some of the front's
+accept rate for a bounded time from "250" to delivery.
 
 CPU is read from /proc for the gateway and each of its child processes, separately from this
 process (the clients and the slow destination); the load average says how busy the machine was.
@@ -57,6 +59,7 @@ BASELINE = {
     "MAILGATE_DELIVER_CONCURRENCY": "1",
     "MAILGATE_DELIVER_BATCH_SIZE": "10",
 }
+NO_FLOW_CONTROL = {"MAILGATE_IN_FLOW_BACKLOG": "0"}
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -321,6 +324,10 @@ def main() -> None:
         run_on_fresh_gateway(BASELINE, aws_port, 20, args.seconds, slow)
         for slow in ([] if args.no_baseline else [False, True])
     ]
+    no_flow_control = [
+        run_on_fresh_gateway(NO_FLOW_CONTROL, aws_port, None, args.seconds, slow)
+        for slow in (False, True)
+    ]
     print(
         json.dumps(
             {
@@ -331,6 +338,7 @@ def main() -> None:
                 "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
                 "results": results,
                 "baseline": {"settings": BASELINE, "results": baseline},
+                "no_flow_control": {"settings": NO_FLOW_CONTROL, "results": no_flow_control},
             },
             indent=2,
         )

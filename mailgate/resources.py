@@ -190,6 +190,8 @@ SECRETS = (CURSOR_SECRET,)
 # scan jobs, and reads tenants.
 RECEIVE_READS = ("tenants",)
 RECEIVE_WRITES = ("tracking", "mail", "scan", "counters")
+# Queues whose backlog the front reads for its flow control (their message counts only).
+RECEIVE_WATCHES = ("deliver",)
 
 FUNCTIONS = (
     Function(

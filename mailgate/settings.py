@@ -95,6 +95,7 @@ class ReceiveSettings(
     CountersTable,
     MailBucket,
     ScanQueue,
+    DeliverQueue,
     SmtpListeners,
     Hostname,
     DnsServers,
@@ -119,6 +120,10 @@ class ReceiveSettings(
     idle_timeout_s: float = Field(300.0, alias="MAILGATE_SMTP_IDLE_TIMEOUT_S")
     # Threads for the blocking work of the front (DNS, AWS calls); sessions wait on them.
     worker_threads: int = Field(64, alias="MAILGATE_FRONT_THREADS")
+    # Flow control: above this many jobs waiting behind the front, MAIL FROM is answered up to
+    # in_flow_delay_s later (the full delay at twice the backlog); 0 turns it off.
+    in_flow_backlog: int = Field(40, alias="MAILGATE_IN_FLOW_BACKLOG", ge=0)
+    in_flow_delay_s: float = Field(1.0, alias="MAILGATE_IN_FLOW_DELAY_S", ge=0, le=60)
 
 
 class ScanSettings(TrackingTable, TenantsTable, PolicyTable, MailBucket, DeliverQueue):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from aiosmtpd.controller import Controller
 from functions.receive.admission import Admission
 from functions.receive.blocked_log import BlockedLog
 from functions.receive.checks import Services, SystemPolicy
+from functions.receive.flow import InFlow
 from functions.receive.intake import Intake
 from functions.receive.lookups import Lookups
 from functions.receive.protocol import FrontController
@@ -61,13 +64,21 @@ def start_fronts(settings: ReceiveSettings) -> list[Controller]:
     writes = ThreadPoolExecutor(
         max_workers=2 * settings.worker_threads, thread_name_prefix="handoff"
     )
-    intake = Intake(
-        MailStore(settings.mail_bucket), tracking, JobQueue(settings.scan_queue_url), writes
-    )
+    scan_queue = JobQueue(settings.scan_queue_url)
+    deliver_queue = JobQueue(settings.deliver_queue_url)
+    intake = Intake(MailStore(settings.mail_bucket), tracking, scan_queue, writes)
     admission = Admission(directory, configs, BlockedLog(tracking))
     policy = system_policy(settings)
     counters = RateCounters(settings.counters_table)
     resolver = dns.resolver(settings.dns_servers, timeout=settings.dns_timeout_s)
+
+    def backlog() -> int:
+        return scan_queue.waiting() + deliver_queue.waiting(in_flight=False)
+
+    async def blocking(read: Callable[[], int]) -> int:
+        return await asyncio.get_running_loop().run_in_executor(pool, read)
+
+    in_flow = InFlow(backlog, settings.in_flow_backlog, settings.in_flow_delay_s, blocking)
 
     def services() -> Services:
         lookups = Lookups(resolver, lambda ip: country_of(ip, settings.geoip_data_file))
@@ -83,7 +94,7 @@ def start_fronts(settings: ReceiveSettings) -> list[Controller]:
         (Direction.INBOUND, settings.smtp_port),
         (Direction.OUTBOUND, settings.relay_port),
     ):
-        handler = FrontHandler(direction, admission, intake, settings.max_recipients, pool)
+        handler = FrontHandler(direction, admission, intake, settings.max_recipients, pool, in_flow)
         controller = FrontController(
             handler,
             services=services,

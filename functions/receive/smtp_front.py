@@ -19,6 +19,7 @@ from aiosmtpd.smtp import SMTP
 
 from functions.receive import decision_log
 from functions.receive.admission import Admission, Admitted, Refused
+from functions.receive.flow import InFlow
 from functions.receive.intake import HandOffFailed, Intake, Message
 from functions.receive.protocol import FrontEnvelope, FrontSession, ehlo_lines
 from functions.receive.replies import (
@@ -69,12 +70,14 @@ class FrontHandler:
         intake: Intake,
         max_recipients: int,
         pool: ThreadPoolExecutor,
+        in_flow: InFlow | None = None,
     ) -> None:
         self.direction = direction
         self._admission = admission
         self._intake = intake
         self._max_recipients = max_recipients
         self._pool = pool  # admission and hand-off block on DNS and AWS calls
+        self._in_flow = in_flow
 
     async def _blocking(self, call: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, partial(call, *args))
@@ -113,6 +116,8 @@ class FrontHandler:
                 return decision_log.refused("MAIL", peer, sender, refused, started, size=declared)
         envelope.mail_from = address
         envelope.mail_options.extend(options)
+        if self._in_flow is not None:
+            await self._in_flow.pace()
         return OK
 
     async def handle_RCPT(

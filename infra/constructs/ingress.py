@@ -111,6 +111,7 @@ class Ingress(Construct):
             task_definition.task_role,
             reads=resources.RECEIVE_READS,
             writes=resources.RECEIVE_WRITES,
+            watches=resources.RECEIVE_WATCHES,
         )
         environment |= {port.env_var: str(port.container) for port in SMTP_PORTS}
         environment |= common_environment(region_code)

@@ -35,14 +35,26 @@ class Storage(Construct):
         self.secrets = {spec.id: self._build_secret(spec) for spec in resources.SECRETS}
 
     def bind(
-        self, grantee: iam.IGrantable, *, reads: Iterable[str], writes: Iterable[str]
+        self,
+        grantee: iam.IGrantable,
+        *,
+        reads: Iterable[str],
+        writes: Iterable[str],
+        watches: Iterable[str] = (),
     ) -> dict[str, str]:
         """Grant ``grantee`` read (or read/write) access and return ``{env_var: physical name}``.
 
-        Reading a queue means consuming it; writing a queue means sending to it.
+        Reading a queue means consuming it; writing a queue means sending to it; watching a
+        queue means reading its message counts only.
         """
         environment = dict(self._grant(grantee, resource_id, write=False) for resource_id in reads)
         environment.update(self._grant(grantee, resource_id, write=True) for resource_id in writes)
+        for queue_id in watches:
+            spec = resources.by_id(queue_id)
+            assert isinstance(spec, resources.Queue), queue_id
+            queue = self.queues[queue_id]
+            queue.grant(grantee, "sqs:GetQueueAttributes")
+            environment[spec.env_var] = queue.queue_url
         return environment
 
     def _grant(self, grantee: iam.IGrantable, resource_id: str, *, write: bool) -> tuple[str, str]:

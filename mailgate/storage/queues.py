@@ -19,3 +19,14 @@ class JobQueue:
             MessageBody=job.model_dump_json(),
             DelaySeconds=max(0, min(delay_s, MAX_DELAY_S)),
         )
+
+    def waiting(self, in_flight: bool = True) -> int:
+        """Jobs waiting for a worker, and with ``in_flight`` those a worker holds (SQS's
+        approximate counts; delayed jobs are not counted)."""
+        names = ["ApproximateNumberOfMessages"]
+        if in_flight:
+            names.append("ApproximateNumberOfMessagesNotVisible")
+        attributes = aws.client("sqs").get_queue_attributes(
+            QueueUrl=self._url, AttributeNames=names
+        )["Attributes"]
+        return sum(int(attributes.get(name, 0)) for name in names)

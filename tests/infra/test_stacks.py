@@ -522,7 +522,7 @@ class TestIngress:
         (container,) = task["Properties"]["ContainerDefinitions"]
         environment = {item["Name"]: item["Value"] for item in container["Environment"]}
 
-        receive = (*resources.RECEIVE_READS, *resources.RECEIVE_WRITES)
+        receive = (*resources.RECEIVE_READS, *resources.RECEIVE_WRITES, *resources.RECEIVE_WATCHES)
         for resource_id in receive:
             assert environment[resources.by_id(resource_id).env_var] == {
                 "Ref": synth.declared(resource_id)
@@ -542,8 +542,14 @@ class TestIngress:
         granted = synth.granted(task["Properties"]["TaskRoleArn"]["Fn::GetAtt"][0])
         accessed, written = synth.access(granted)
 
-        assert accessed == {*resources.RECEIVE_READS, *resources.RECEIVE_WRITES}
+        assert accessed == {
+            *resources.RECEIVE_READS,
+            *resources.RECEIVE_WRITES,
+            *resources.RECEIVE_WATCHES,
+        }
         assert written == set(resources.RECEIVE_WRITES)
+        for queue_id in resources.RECEIVE_WATCHES:  # its message counts, nothing more
+            assert granted[synth.declared(queue_id)] == {"sqs:GetQueueAttributes"}
 
     def test_internet_facing_nlb_maps_25_and_587_to_the_container_ports(self, synth: Synth) -> None:
         synth.template.has_resource_properties(

@@ -1,0 +1,70 @@
+"""Inbound flow control: when the stages behind the front fall behind, the front answers MAIL
+FROM more slowly, so senders slow down instead of the backlog (and the time from "250" to
+delivery) growing without bound — what Postfix's ``in_flow_delay`` does.
+
+The backlog is the number of jobs waiting for (or held by) the scan stage plus the jobs waiting
+for a delivery worker; delayed retries and deliveries in progress do not count, so a slow
+destination holds back only its own mail. It is read at most once per ``refresh_s`` from the
+queues, shared by every session of the front.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+from mailgate.observability import logger
+
+Backlog = Callable[[], int]
+
+
+class InFlow:
+    def __init__(
+        self,
+        backlog: Backlog,
+        threshold: int,
+        max_delay_s: float,
+        run_blocking: Callable[[Backlog], Awaitable[int]],
+        refresh_s: float = 0.5,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._backlog = backlog
+        self._threshold = threshold
+        self._max_delay_s = max_delay_s
+        self._run_blocking = run_blocking
+        self._refresh_s = refresh_s
+        self._clock = clock
+        self._read_at = -refresh_s
+        self._known = 0
+        self._reading: asyncio.Lock | None = None
+
+    def delay_for(self, backlog: int) -> float:
+        """Nothing up to the threshold, then growing with the backlog to the full delay at
+        twice the threshold."""
+        if self._threshold <= 0 or backlog <= self._threshold:
+            return 0.0
+        over = (backlog - self._threshold) / self._threshold
+        return self._max_delay_s * min(1.0, over)
+
+    async def pace(self) -> float:
+        """Wait as long as the current backlog asks; returns the seconds waited."""
+        delay = self.delay_for(await self._current())
+        if delay:
+            await asyncio.sleep(delay)
+        return delay
+
+    async def _current(self) -> int:
+        if self._clock() - self._read_at < self._refresh_s:
+            return self._known
+        if self._reading is None:
+            self._reading = asyncio.Lock()
+        async with self._reading:  # one read for all the sessions that find it stale
+            if self._clock() - self._read_at >= self._refresh_s:
+                try:
+                    self._known = await self._run_blocking(self._backlog)
+                except Exception:  # the queues cannot be read: accept at full speed
+                    logger.warning("backlog unreadable; flow control paused", exc_info=True)
+                    self._known = 0
+                self._read_at = self._clock()
+        return self._known

@@ -1,0 +1,60 @@
+"""Inbound flow control: no delay while the stages keep up, a growing one when they fall behind,
+one backlog read shared by concurrent sessions, and no refusal when the queues cannot be read."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import pytest
+
+from functions.receive.flow import InFlow
+
+
+class Reader:
+    def __init__(self, *answers: int | Exception) -> None:
+        self.answers = list(answers)
+        self.reads = 0
+
+    def __call__(self) -> int:
+        self.reads += 1
+        answer = self.answers[min(self.reads, len(self.answers)) - 1]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+async def direct(read: Callable[[], int]) -> int:
+    await asyncio.sleep(0)
+    return read()
+
+
+def flow(reader: Reader, threshold: int = 10, delay: float = 0.2) -> InFlow:
+    return InFlow(reader, threshold, delay, direct, refresh_s=60)
+
+
+@pytest.mark.parametrize(
+    ("backlog", "delay"), [(0, 0.0), (10, 0.0), (15, 0.1), (20, 0.2), (500, 0.2)]
+)
+def test_the_delay_grows_with_the_backlog_above_the_threshold(backlog: int, delay: float) -> None:
+    assert flow(Reader(0)).delay_for(backlog) == pytest.approx(delay)
+
+
+def test_a_threshold_of_zero_turns_it_off() -> None:
+    assert flow(Reader(0), threshold=0).delay_for(10_000) == 0.0
+
+
+def test_sessions_wait_while_the_backlog_is_high_and_share_one_read() -> None:
+    reader = Reader(30)
+    gate = flow(reader)
+
+    async def sessions() -> list[float]:
+        return list(await asyncio.gather(*(gate.pace() for _ in range(20))))
+
+    waited = asyncio.run(sessions())
+    assert waited == [0.2] * 20 and reader.reads == 1
+
+
+def test_an_unreadable_backlog_does_not_hold_mail_back() -> None:
+    gate = flow(Reader(RuntimeError("queue service down")))
+    assert asyncio.run(gate.pace()) == 0.0
