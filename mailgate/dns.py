@@ -6,6 +6,7 @@ import enum
 import random
 
 import dns.exception
+import dns.name
 import dns.resolver
 
 _TEMPORARY = (dns.exception.Timeout, dns.resolver.NoNameservers)
@@ -75,3 +76,15 @@ def addresses(host: str, res: dns.resolver.Resolver) -> list[str]:
         except _TEMPORARY as error:
             raise DnsUnavailable(f"DNS lookup of {host} failed: {error}") from error
     return addresses
+
+
+def a_records(name: str, res: dns.resolver.Resolver) -> list[str]:
+    """The IPv4 addresses ``name`` has; none when it does not exist or cannot be a name."""
+    try:
+        return [record.to_text() for record in res.resolve(name, "A")]
+    except (dns.resolver.NoAnswer, dns.resolver.NXDOMAIN):
+        return []
+    except (dns.name.NameTooLong, dns.name.EmptyLabel, dns.name.LabelTooLong):
+        return []
+    except _TEMPORARY as error:
+        raise DnsUnavailable(f"DNS lookup of {name} failed: {error}") from error

@@ -4,9 +4,17 @@ Validated as a whole; invalid input is refused with a sentence."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from mailgate.config_fields import (
     AddressPattern,
@@ -17,7 +25,7 @@ from mailgate.config_fields import (
     valid_domain,
     valid_network,
 )
-from mailgate.policy.rules import Policies
+from mailgate.policy.rules import Address, Policies
 
 TlsVersion = Literal["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
 TLS_ORDER: tuple[TlsVersion, ...] = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
@@ -125,6 +133,53 @@ class Limits(_Strict):
     outbound: RateLimits = Field(default_factory=RateLimits)
 
 
+def _blocked_url(value: str) -> str:
+    """A domain (``evil.example``: it and its subdomains) or the start of a web address
+    (``https://host/path``: every URL that begins so, whatever its scheme)."""
+    text = value.strip()
+    if "://" not in text:
+        return valid_domain(text)
+    try:
+        parts = urlsplit(text)
+        host, _port = parts.hostname or "", parts.port  # the port raises when it is no number
+    except ValueError as error:
+        raise ValueError(f"'{value}' is not a web address") from error
+    if parts.scheme.lower() not in ("http", "https") or len(text) > 2000:
+        raise ValueError(f"'{value}' is not an http or https address")
+    try:
+        valid_network(host)
+    except ValueError:
+        valid_domain(host)
+    return text
+
+
+BlockedUrl = Annotated[str, AfterValidator(_blocked_url)]
+
+
+class Executive(_Strict):
+    """A person whose name impostors borrow, and the addresses that person really writes from."""
+
+    name: str = Field(min_length=3, max_length=100)
+    addresses: list[Address] = Field(min_length=1, max_length=20)
+
+    @field_validator("name")
+    @classmethod
+    def _a_name(cls, value: str) -> str:
+        name = " ".join(value.split())
+        if len(name) < 3:
+            raise ValueError(f"'{value}' is too short to recognise as a name")
+        return name
+
+
+class ThreatProtection(_Strict):
+    """Stage 2's phishing, web reputation and BEC settings (docs/detection.md)."""
+
+    # Links to these domains or addresses are web_reputation detections.
+    blocked_urls: list[BlockedUrl] = Field(default_factory=list, max_length=MAX_LIST)
+    # Display names that outside senders must not wear.
+    executives: list[Executive] = Field(default_factory=list, max_length=500)
+
+
 class TenantConfig(_Strict):
     # One configuration write is one DynamoDB transaction (at most 100 items).
     domains: list[DomainConfig] = Field(default_factory=list, max_length=90)
@@ -135,6 +190,7 @@ class TenantConfig(_Strict):
     reverse_dns: ReverseDns = Field(default_factory=ReverseDns)
     limits: Limits = Field(default_factory=Limits)
     policies: Policies = Field(default_factory=Policies)
+    threat_protection: ThreatProtection = Field(default_factory=ThreatProtection)
 
     @model_validator(mode="after")
     def _unique_domains(self) -> TenantConfig:

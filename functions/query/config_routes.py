@@ -21,6 +21,7 @@ from mailgate.tenant_config import (
     OutboundTlsPeer,
     ReverseDns,
     SenderFilter,
+    ThreatProtection,
     TlsPeer,
 )
 
@@ -158,3 +159,18 @@ def put_limits(limits: Annotated[Limits, Body()]) -> ConfigDocument:
 )
 def put_policies(policies: Annotated[Policies, Body()]) -> ConfigDocument:
     return _update("policies", policies)
+
+
+@router.put(
+    "/v1/config/threat_protection",
+    summary="Replace the phishing, web reputation and BEC settings",
+    description="`blocked_urls`: domains (and their subdomains) or web addresses whose links "
+    "are web reputation detections. `executives`: names that outside senders impersonate, each "
+    "with the addresses the person really uses.",
+    tags=TAGS,
+    responses=_WRITE_RESPONSES,
+)
+def put_threat_protection(
+    threat_protection: Annotated[ThreatProtection, Body()],
+) -> ConfigDocument:
+    return _update("threat_protection", threat_protection)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, partial
 
 from functions.scan.actions import Applier
+from functions.scan.evidence.bec import Bec
+from functions.scan.evidence.graymail import Graymail
+from functions.scan.evidence.urls.reputation import UrlReputation, zones
+from functions.scan.evidence.verdicts import Producer
 from functions.scan.stage import ScanStage
+from mailgate import dns
 from mailgate.origination import Originator
 from mailgate.settings import ScanSettings
 from mailgate.storage.mail import MailStore
@@ -35,4 +40,14 @@ def stage() -> ScanStage:
         Originator(mail, tracking, deliver, TenantStore(settings.tenants_table)),
     )
     # The detection engines (spam, malware, domain authentication) are producers added here.
-    return ScanStage(tracking, mail, configs.find, [], applier)
+    resolver = dns.resolver(settings.dns_servers, settings.dns_timeout_s)
+    producers: list[Producer] = [
+        Graymail(),
+        UrlReputation(
+            zones(settings.url_reputation_zones),
+            partial(dns.a_records, res=resolver),
+            configs.find,
+        ),
+        Bec(configs.find),
+    ]
+    return ScanStage(tracking, mail, configs.find, producers, applier)

@@ -35,6 +35,9 @@ SYSTEM_BLOCKED_RECIPIENTS = "blocked-*@example.com"
 NO_PTR_IP = "127.0.2.1"  # no reverse DNS at all
 UNCONFIRMED_PTR_IP = "127.0.2.2"  # PTR name does not resolve back
 SILENT_NAMES = ["slow.test"]
+# URI block lists (SURBL/URIBL style) of stage 2, and a domain each lists.
+URL_ZONES = {"phishing": "phish.uribl.test", "web_reputation": "wrs.uribl.test"}
+LISTED_URL_DOMAINS = {"phishing": "credential-harvest.test", "web_reputation": "malware-drop.test"}
 # Domains that resolve (A 127.0.0.1) and belong to no tenant until a test claims one as the
 # managed domain of a tenant sending through the relay (the relay checks the sender's domain).
 STAGE1_RELAY_DOMAINS = {
@@ -63,7 +66,11 @@ TEST_ZONE: dict[tuple[str, str], list[str]] = {
     ("noaddr.test", "TXT"): ['"v=spf1 -all"'],
     ("aonly.test", "A"): ["127.0.0.1"],
     ("slow.test", "MX"): ["10 mx.slow.test."],
-    ("dsn.test", "A"): ["127.0.0.1"],  # a tenant's domain that also sends (its DSNs return)
+    ("dsn.test", "A"): ["127.0.0.1"],
+    **{
+        (f"{LISTED_URL_DOMAINS[threat]}.{zone}", "A"): ["127.0.0.2"]
+        for threat, zone in URL_ZONES.items()
+    },  # a tenant's domain that also sends (its DSNs return)
     **{(name, "A"): ["127.0.0.1"] for name in STAGE1_RELAY_DOMAINS.values()},
 }
 
@@ -120,6 +127,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
         MAILGATE_DNS_SERVERS=dns_server.address,
         MAILGATE_DNS_TIMEOUT_S="1",
         MAILGATE_IP_REPUTATION_ZONES=",".join(f"{n}={z}" for n, z in REPUTATION_ZONES.items()),
+        MAILGATE_URL_REPUTATION_ZONES=",".join(f"{t}={z}" for t, z in URL_ZONES.items()),
         MAILGATE_BLOCKED_IPS=SYSTEM_BLOCKED_IP,
         MAILGATE_BLOCKED_RECIPIENTS=SYSTEM_BLOCKED_RECIPIENTS,
         MAILGATE_STATE_DIR=str(tmp_path_factory.mktemp("state")),

@@ -73,6 +73,7 @@ def test_get_returns_the_tenants_config_and_version(gateway: Gateway, peer: Scri
         "reverse_dns",
         "limits",
         "policies",
+        "threat_protection",
     }
     assert document["config"]["reverse_dns"] == {"enabled": False, "forward_confirmed": False}
 

@@ -1,0 +1,211 @@
+"""The links of a message: URLs in the plain and HTML text and the HTML links' targets with
+the text they show, de-obfuscated (``hxxp``, ``[.]``, percent-encoded, IDN and numeric hosts,
+``user@host`` tricks) into one normal form. Bounded: at most ``MAX_LINKS`` links."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from urllib.parse import unquote, urlsplit
+
+from functions.scan.evidence.mime.budget import Budget
+from functions.scan.evidence.mime.content import body_text, decoded_body
+from functions.scan.evidence.mime.model import Limits, Message
+from functions.scan.evidence.mime.tree import walk
+
+MAX_LINKS = 200
+MAX_URL = 2000  # characters of a URL kept for the event
+MAX_SHOWN = 300  # characters of a link's text read
+
+_DEFANGED = [
+    (re.compile(r"\bhxxp(s?)\b", re.IGNORECASE), r"http\1"),
+    (re.compile(r"\bh\*\*p(s?)\b", re.IGNORECASE), r"http\1"),
+    (re.compile(r"\s?[\[({]\s*(?:\.|dot)\s*[\])}]\s?", re.IGNORECASE), "."),
+    (re.compile(r"\[:\]|\(:\)"), ":"),
+    (re.compile(r"\[://\]"), "://"),
+]
+_URL = re.compile(r"(?:\b(?:https?|ftp)://|\bwww\.)[^\s<>\"'`{}|\\^]+", re.IGNORECASE)
+_TRAILING = ".,;:!?)]}'\"\u300b\u300d\u300f\uff09\u3002\u3001"  # and CJK closing marks
+_HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
+_NUMERIC_HOST = re.compile(r"^(?:0x[0-9a-f]+|\d+)(?:\.(?:0x[0-9a-f]+|\d+)){0,3}$")
+# Link text that shows an address: a URL, or nothing but a host name (and a path).
+_SHOWN_HOST = re.compile(
+    r"^\s*(?:(?:https?|ftp)://)?(?:[^\s/@]+@)?([a-z0-9.-]+\.[a-z][a-z0-9-]{1,62})\.?(?::\d+)?"
+    r"(?:[/?#]\S*)?\s*$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Link:
+    url: str  # normal form: scheme://host[:port]/path?query
+    host: str  # lower-case ASCII host name (IDNA), or an IP address
+    ip: bool  # the host is an IP address
+    shown: str = ""  # an HTML link's text ("" for a URL found in text)
+
+
+def defang(text: str) -> str:
+    """Undo the usual obfuscations of a written URL (``hxxp://evil[.]test``)."""
+    for pattern, replacement in _DEFANGED:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def normalize(url: str, shown: str = "") -> Link | None:
+    """The link's normal form, or None when it is no web address (``mailto:``, garbage)."""
+    url = "".join(ch for ch in url.strip() if ch.isprintable() and not ch.isspace())
+    if url.lower().startswith("www."):
+        url = "http://" + url
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https", "ftp"):
+        return None
+    # The host is what follows the last "@": "https://bank.example@evil.test/" goes to evil.test.
+    host_text = unquote(parts.netloc.rpartition("@")[2])
+    host_text = host_text.rsplit(":", 1)[0] if port is not None else host_text
+    host = _host(host_text)
+    if host is None:
+        return None
+    address, is_ip = host
+    where = f"[{address}]" if ":" in address else address
+    if port is not None:
+        where += f":{port}"
+    rest = parts.path or "/"
+    if parts.query:
+        rest += "?" + parts.query
+    return Link(f"{scheme}://{where}{rest}"[:MAX_URL], address, is_ip, shown[:MAX_SHOWN])
+
+
+def _host(text: str) -> tuple[str, bool] | None:
+    text = text.strip().strip("[]").rstrip(".").lower()
+    if not text:
+        return None
+    try:
+        return str(ipaddress.ip_address(text)), True
+    except ValueError:
+        pass
+    if _NUMERIC_HOST.match(text):  # 3232235777, 0xC0A80101, 0300.0250.1.1: inet_aton forms
+        number = _inet_aton(text)
+        return (str(ipaddress.IPv4Address(number)), True) if number is not None else None
+    try:
+        ascii_host = text.encode("idna").decode("ascii")
+    except UnicodeError:
+        return None
+    return (ascii_host, False) if _HOST.match(ascii_host) else None
+
+
+def _inet_aton(text: str) -> int | None:
+    try:
+        values = [_number(part) for part in text.split(".")]
+    except ValueError:
+        return None
+    *leading, last = values
+    if any(value > 255 for value in leading) or last >= 256 ** (4 - len(leading)):
+        return None
+    number = 0
+    for value in leading:
+        number = number * 256 + value
+    return number * 256 ** (4 - len(leading)) + last
+
+
+def _number(part: str) -> int:
+    if part.startswith("0x"):
+        return int(part, 16)
+    return int(part, 8) if part.startswith("0") and len(part) > 1 else int(part)
+
+
+def in_text(text: str) -> list[str]:
+    """The URLs written in ``text``, de-obfuscated."""
+    return [match.group(0).rstrip(_TRAILING) for match in _URL.finditer(defang(text))]
+
+
+def shown_host(text: str) -> str:
+    """The host a link's text shows as its address, or "" when the text is no address."""
+    match = _SHOWN_HOST.match(defang(text))
+    if match is None:
+        return ""
+    host = _host(match.group(1))
+    return host[0] if host is not None else ""
+
+
+class _Anchors(HTMLParser):
+    """<a href> and <area href> with the text they show; <form action>."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[tuple[str, str]] = []
+        self._open: list[str] | None = None
+        self._href = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if len(self.found) >= MAX_LINKS:
+            return
+        values = {name: value or "" for name, value in attrs}
+        if tag == "a" and values.get("href"):
+            self._close()
+            self._href, self._open = values["href"], []
+        elif tag == "area" and values.get("href"):
+            self.found.append((values["href"], ""))
+        elif tag == "form" and values.get("action"):
+            self.found.append((values["action"], ""))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a":
+            self._close()
+
+    def handle_data(self, data: str) -> None:
+        if self._open is not None and sum(map(len, self._open)) < MAX_SHOWN:
+            self._open.append(data)
+
+    def _close(self) -> None:
+        if self._open is not None:
+            self.found.append((self._href, " ".join("".join(self._open).split())))
+        self._open = None
+
+    def close(self) -> None:
+        super().close()
+        self._close()
+
+
+def _html_bodies(raw: bytes, limits: Limits) -> list[str]:
+    """The HTML bodies, decoded, within the parser's bounds (its exclusions are already on the
+    message)."""
+    budget = Budget(limits)
+    bodies: list[str] = []
+    left = limits.max_html_chars
+    for part in walk(raw, budget):
+        if part.leaf is None or not part.is_body_text or part.content_type != "text/html":
+            continue
+        if left <= 0 or not budget.take_decoded(part.end - part.body_start):
+            break
+        html = body_text(decoded_body(raw, part), part)[:left]
+        left -= len(html)
+        bodies.append(html)
+    return bodies
+
+
+def links(raw: bytes, message: Message, limits: Limits | None = None) -> list[Link]:
+    """Every distinct link of the message (by URL and shown text), HTML links first."""
+    found: dict[tuple[str, str], Link] = {}
+
+    def add(url: str, shown: str = "") -> None:
+        link = normalize(url, shown)
+        if link is not None and len(found) < MAX_LINKS:
+            found.setdefault((link.url, link.shown), link)
+
+    for html in _html_bodies(raw, limits or Limits()):
+        parser = _Anchors()
+        parser.feed(html)
+        parser.close()
+        for href, shown in parser.found:
+            add(href, shown)
+    for text in (message.subject, message.text, message.html_text):
+        for url in in_text(text):
+            add(url)
+    return list(found.values())
