@@ -6,6 +6,7 @@ import enum
 import random
 
 import dns.exception
+import dns.name
 import dns.resolver
 
 _TEMPORARY = (dns.exception.Timeout, dns.resolver.NoNameservers)
@@ -75,3 +76,20 @@ def addresses(host: str, res: dns.resolver.Resolver) -> list[str]:
         except _TEMPORARY as error:
             raise DnsUnavailable(f"DNS lookup of {host} failed: {error}") from error
     return addresses
+
+
+def txt_records(name: str, res: dns.resolver.Resolver) -> list[bytes]:
+    """Each TXT record of ``name``, its strings joined; none when the name has none (or is not
+    a valid DNS name)."""
+    try:
+        answer = res.resolve(name, "TXT")
+    except (
+        dns.resolver.NoAnswer,
+        dns.resolver.NXDOMAIN,
+        dns.name.NameTooLong,
+        dns.name.EmptyLabel,
+    ):
+        return []
+    except dns.exception.DNSException as error:
+        raise DnsUnavailable(f"DNS lookup of {name} failed: {error}") from error
+    return [b"".join(record.strings) for record in answer]

@@ -121,7 +121,9 @@ class ReceiveSettings(
     worker_threads: int = Field(64, alias="MAILGATE_FRONT_THREADS")
 
 
-class ScanSettings(TrackingTable, TenantsTable, PolicyTable, MailBucket, DeliverQueue):
+class ScanSettings(
+    TrackingTable, TenantsTable, PolicyTable, MailBucket, DeliverQueue, Hostname, DnsServers
+):
     pass
 
 

@@ -13,6 +13,7 @@ from functions.query import wiring
 from functions.query.config_service import ConfigService, Section
 from mailgate.api.models import ConfigDocument, error_response
 from mailgate.api.resolver import tenant_of
+from mailgate.domain_auth import DomainAuth
 from mailgate.policy.rules import Policies
 from mailgate.tenant_config import (
     DomainConfig,
@@ -158,3 +159,15 @@ def put_limits(limits: Annotated[Limits, Body()]) -> ConfigDocument:
 )
 def put_policies(policies: Annotated[Policies, Body()]) -> ConfigDocument:
     return _update("policies", policies)
+
+
+@router.put(
+    "/v1/config/domain_auth",
+    summary="Replace the domain-based authentication rules (inbound)",
+    description="Sender IP match, SPF (an action per result), DKIM and DMARC: each off until "
+    "enabled, with its own scope and actions; stage 2 runs them before the policy rules.",
+    tags=TAGS,
+    responses=_WRITE_RESPONSES,
+)
+def put_domain_auth(domain_auth: Annotated[DomainAuth, Body()]) -> ConfigDocument:
+    return _update("domain_auth", domain_auth)

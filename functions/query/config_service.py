@@ -37,6 +37,7 @@ Section = Literal[
     "reverse_dns",
     "limits",
     "policies",
+    "domain_auth",
 ]
 SECTIONS: tuple[Section, ...] = get_args(Section)
 # A section update re-reads and writes again this many times when another write got in first.

@@ -5,7 +5,9 @@ from __future__ import annotations
 from functools import cache
 
 from functions.scan.actions import Applier
+from functions.scan.evidence.auth.producer import DomainAuthProducer
 from functions.scan.stage import ScanStage
+from mailgate import dns
 from mailgate.origination import Originator
 from mailgate.settings import ScanSettings
 from mailgate.storage.mail import MailStore
@@ -34,5 +36,9 @@ def stage() -> ScanStage:
         QuarantineStore(settings.policy_table),
         Originator(mail, tracking, deliver, TenantStore(settings.tenants_table)),
     )
+    resolver = dns.resolver(settings.dns_servers, settings.dns_timeout_s)
+    domain_auth = DomainAuthProducer(
+        lambda tenant: configs.find(tenant).domain_auth, resolver, settings.hostname
+    )
     # The detection engines (spam, malware, domain authentication) are producers added here.
-    return ScanStage(tracking, mail, configs.find, [], applier)
+    return ScanStage(tracking, mail, configs.find, [domain_auth], applier)
