@@ -73,7 +73,9 @@ def test_get_returns_the_tenants_config_and_version(gateway: Gateway, peer: Scri
         "reverse_dns",
         "limits",
         "policies",
+        "domain_auth",
     }
+    assert {rule["enabled"] for rule in document["config"]["domain_auth"].values()} == {False}
     assert document["config"]["reverse_dns"] == {"enabled": False, "forward_confirmed": False}
 
 
