@@ -466,6 +466,10 @@ SPAM_LEVELS: Mapping[SpamLevel, SpamLevelInfo] = {
 }
 
 
+# Domain-based authentication: the SPF results of RFC 7208 (a tenant acts on each its own way).
+SPF_RESULTS = ("pass", "fail", "softfail", "neutral", "none", "temperror", "permerror")
+
+
 def spam_result_string(score: float, threshold: float) -> str:
     return f"1{int(score > threshold)}-{score:.6f}-{threshold:.6f}"
 

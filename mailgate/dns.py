@@ -88,3 +88,20 @@ def a_records(name: str, res: dns.resolver.Resolver) -> list[str]:
         return []
     except _TEMPORARY as error:
         raise DnsUnavailable(f"DNS lookup of {name} failed: {error}") from error
+
+
+def txt_records(name: str, res: dns.resolver.Resolver) -> list[bytes]:
+    """Each TXT record of ``name``, its strings joined; none when the name has none (or is not
+    a valid DNS name)."""
+    try:
+        answer = res.resolve(name, "TXT")
+    except (
+        dns.resolver.NoAnswer,
+        dns.resolver.NXDOMAIN,
+        dns.name.NameTooLong,
+        dns.name.EmptyLabel,
+    ):
+        return []
+    except dns.exception.DNSException as error:
+        raise DnsUnavailable(f"DNS lookup of {name} failed: {error}") from error
+    return [b"".join(record.strings) for record in answer]

@@ -266,6 +266,7 @@ API_ROUTES = (
     ApiRoute("PUT", "/v1/config/limits", "query"),
     ApiRoute("PUT", "/v1/config/policies", "query"),
     ApiRoute("PUT", "/v1/config/threat_protection", "query"),
+    ApiRoute("PUT", "/v1/config/domain_auth", "query"),
     ApiRoute("GET", "/v1/policies/{direction}", "query"),
     ApiRoute("POST", "/v1/policies/{direction}/rules", "query"),
     ApiRoute("PUT", "/v1/policies/{direction}/rules/{rule_id}", "query"),

@@ -126,7 +126,9 @@ class ReceiveSettings(
     in_flow_delay_s: float = Field(1.0, alias="MAILGATE_IN_FLOW_DELAY_S", ge=0, le=60)
 
 
-class ScanSettings(TrackingTable, TenantsTable, PolicyTable, MailBucket, DeliverQueue, DnsServers):
+class ScanSettings(
+    TrackingTable, TenantsTable, PolicyTable, MailBucket, DeliverQueue, Hostname, DnsServers
+):
     # URL/domain block lists in DNS and the threat a listing is: "phishing=zone,web_reputation=zone"
     # (a zone may be named more than once, e.g. two web reputation lists).
     url_reputation_zones: CommaList = Field(default=[], alias="MAILGATE_URL_REPUTATION_ZONES")

@@ -1,6 +1,6 @@
 """A tenant's configuration: domains, sender filter, IP reputation, TLS peers (inbound and
-outbound), reverse DNS, size and rate limits (stage 1) and the policy rules (stage 2).
-Validated as a whole; invalid input is refused with a sentence."""
+outbound), reverse DNS, size and rate limits (stage 1), the policy rules and domain-based
+authentication (stage 2). Validated as a whole; invalid input is refused with a sentence."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from mailgate.config_fields import (
     valid_domain,
     valid_network,
 )
+from mailgate.domain_auth import DomainAuth
 from mailgate.policy.rules import Address, Policies
 
 TlsVersion = Literal["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
@@ -191,6 +192,7 @@ class TenantConfig(_Strict):
     limits: Limits = Field(default_factory=Limits)
     policies: Policies = Field(default_factory=Policies)
     threat_protection: ThreatProtection = Field(default_factory=ThreatProtection)
+    domain_auth: DomainAuth = Field(default_factory=DomainAuth)
 
     @model_validator(mode="after")
     def _unique_domains(self) -> TenantConfig:

@@ -13,6 +13,7 @@ from functions.query import wiring
 from functions.query.config_service import ConfigService, Section
 from mailgate.api.models import ConfigDocument, error_response
 from mailgate.api.resolver import tenant_of
+from mailgate.domain_auth import DomainAuth
 from mailgate.policy.rules import Policies
 from mailgate.tenant_config import (
     DomainConfig,
@@ -174,3 +175,15 @@ def put_threat_protection(
     threat_protection: Annotated[ThreatProtection, Body()],
 ) -> ConfigDocument:
     return _update("threat_protection", threat_protection)
+
+
+@router.put(
+    "/v1/config/domain_auth",
+    summary="Replace the domain-based authentication rules (inbound)",
+    description="Sender IP match, SPF (an action per result), DKIM and DMARC: each off until "
+    "enabled, with its own scope and actions; stage 2 runs them before the policy rules.",
+    tags=TAGS,
+    responses=_WRITE_RESPONSES,
+)
+def put_domain_auth(domain_auth: Annotated[DomainAuth, Body()]) -> ConfigDocument:
+    return _update("domain_auth", domain_auth)

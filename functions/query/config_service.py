@@ -38,6 +38,7 @@ Section = Literal[
     "limits",
     "policies",
     "threat_protection",
+    "domain_auth",
 ]
 SECTIONS: tuple[Section, ...] = get_args(Section)
 # A section update re-reads and writes again this many times when another write got in first.

@@ -140,8 +140,9 @@ class Applier:
     ) -> tuple[str, bytes]:
         """The message after the modify actions, stored under its own key; the original key
         and bytes when nothing changed."""
-        if not (decision.tags or decision.stamps or decision.strip):
+        if not (decision.tags or decision.stamps or decision.strip or decision.headers):
             return job.mail_key, raw
+        raw = rewrite.prepend_fields(raw, decision.headers)
         if decision.strip:
             names = ", ".join(a.name for a in message.attachments if a.index in decision.strip)
             raw = rewrite.strip_attachments(

@@ -1,6 +1,7 @@
 """The modify actions' rewrites of a raw message: tag the subject, insert a stamp, strip
-attachments. Bytes in, bytes out, never an exception: what is not rewritten stays
-byte-identical, and a message these cannot read is given back unchanged."""
+attachments; and the trace fields the engines add. Bytes in, bytes out, never an exception:
+what is not rewritten stays byte-identical, and a message these cannot read is given back
+unchanged."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import binascii
 import codecs
 import html
 import re
+from collections.abc import Sequence
 
 from .evidence.mime.budget import Budget
 from .evidence.mime.content import body_text, decoded_body
@@ -59,6 +61,39 @@ def strip_attachments(raw: bytes, indexes: set[int], notice: str) -> bytes:
         return _splice(raw, [_notice(raw, p, notice) for p in stripped])
     except Exception:  # unreadable message: given back whole rather than lost
         return raw
+
+
+def prepend_fields(raw: bytes, fields: Sequence[tuple[str, str]]) -> bytes:
+    """Each (name, value) added at the top of the header section, as trace fields go. A field
+    of that name already in the message whose value starts with the same identifier (the
+    authserv-id of an Authentication-Results) is removed first: it claims to be ours and only
+    we may write it (RFC 8601 5). ``value`` may be folded with CRLF."""
+    if not fields:
+        return raw
+    try:
+        section = read_section(raw, 0, len(raw), DEFAULT_LIMITS.max_header_bytes)
+        newline = _newline(raw[: section.body_start])
+        forged = {(name.lower(), _first_word(value)) for name, value in fields}
+        edits = [
+            (start, end, b"")
+            for (name, value), (start, end) in zip(section.fields, section.spans, strict=True)
+            if (name.lower(), _first_word(value)) in forged
+        ]
+        raw = _splice(raw, edits)
+    except Exception:  # unreadable header: our fields still go on top
+        newline = _newline(raw)
+    added = b"".join(
+        name.encode("ascii")
+        + b": "
+        + value.replace("\r\n", "\n").replace("\n", newline.decode()).encode("utf-8")
+        + newline
+        for name, value in fields
+    )
+    return added + raw
+
+
+def _first_word(value: str) -> str:
+    return value.split(";", 1)[0].strip().lower()
 
 
 def _tag_subject(raw: bytes, tag: str) -> bytes:

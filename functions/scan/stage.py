@@ -70,8 +70,11 @@ class ScanStage:
             helo=job.helo,
         )
         evidence = collect(self._producers, raw, message, envelope)
+        rules = config.policies.in_evaluation_order(job.direction)
+        if job.direction is Direction.INBOUND:
+            rules = [*config.domain_auth.rules(), *rules]
         decision = decide(
-            config.policies.in_evaluation_order(job.direction),
+            rules,
             evidence,
             resume_after=job.resume_after_rule,
             spam_exempt=spam_exemption(config, job, message),

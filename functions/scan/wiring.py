@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache, partial
 
 from functions.scan.actions import Applier
+from functions.scan.evidence.auth.producer import DomainAuthProducer
 from functions.scan.evidence.bec import Bec
 from functions.scan.evidence.graymail import Graymail
 from functions.scan.evidence.urls.reputation import UrlReputation, zones
@@ -39,9 +40,12 @@ def stage() -> ScanStage:
         QuarantineStore(settings.policy_table),
         Originator(mail, tracking, deliver, TenantStore(settings.tenants_table)),
     )
-    # The detection engines (spam, malware, domain authentication) are producers added here.
     resolver = dns.resolver(settings.dns_servers, settings.dns_timeout_s)
+    domain_auth = DomainAuthProducer(
+        lambda tenant: configs.find(tenant).domain_auth, resolver, settings.hostname
+    )
     producers: list[Producer] = [
+        domain_auth,
         Graymail(),
         UrlReputation(
             zones(settings.url_reputation_zones),

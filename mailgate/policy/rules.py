@@ -17,6 +17,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from mailgate.catalog import (
     DEFAULT_POLICIES,
+    SPF_RESULTS,
     THREAT_TYPES,
     DefaultPolicy,
     Direction,
@@ -45,6 +46,7 @@ Address = Annotated[str, AfterValidator(_address)]
 
 
 class RuleCategory(StrEnum):
+    DOMAIN_AUTH = "domain_auth"  # inbound, from the domain_auth settings (mailgate/domain_auth)
     VIRUS = "virus"
     SPAM = "spam"
     CONTENT = "content"
@@ -96,6 +98,8 @@ class ThreatCondition(_Strict):
     level: SpamLevel | None = None  # spam only: detected when the score exceeds its threshold
     subtypes: list[str] = Field(default_factory=list, max_length=20)  # empty: any
     methods: list[str] = Field(default_factory=list, max_length=20)  # empty: any
+    # domain_auth only: the SPF results the finding must report (empty: any).
+    results: list[str] = Field(default_factory=list, max_length=len(SPF_RESULTS))
 
     @model_validator(mode="after")
     def _known(self) -> ThreatCondition:
@@ -106,6 +110,9 @@ class ThreatCondition(_Strict):
         for method in self.methods:
             if method not in info.methods:
                 raise ValueError(f"'{method}' is not a detection method of {self.threat}")
+        for result in self.results:
+            if self.threat is not ThreatType.DOMAIN_AUTH or result not in SPF_RESULTS:
+                raise ValueError(f"'{result}' is not an SPF result of a domain_auth condition")
         if (self.level is None) != (self.threat is not ThreatType.SPAM):
             raise ValueError("a spam condition needs a level, and only a spam condition has one")
         return self
@@ -363,6 +370,11 @@ class Policies(_Strict):
                 if twice is not None:
                     raise ValueError(f"{direction}: two rules have the {what} '{twice}'")
             for rule in rules:
+                if rule.category is RuleCategory.DOMAIN_AUTH:
+                    raise ValueError(
+                        f"rule '{rule.name}': domain-based authentication is set in the "
+                        "domain_auth section of the configuration"
+                    )
                 if direction is Direction.OUTBOUND and any(
                     isinstance(c, SenderEmpty) for c in rule.conditions
                 ):

@@ -72,6 +72,14 @@ TEST_ZONE: dict[tuple[str, str], list[str]] = {
         for threat, zone in URL_ZONES.items()
     },  # a tenant's domain that also sends (its DSNs return)
     **{(name, "A"): ["127.0.0.1"] for name in STAGE1_RELAY_DOMAINS.values()},
+    # Domain authentication: a sender whose SPF allows loopback and publishes DMARC reject,
+    # and one whose SPF allows nothing.
+    ("auth-pass.test", "A"): ["127.0.0.1"],
+    ("auth-pass.test", "TXT"): ['"v=spf1 ip4:127.0.0.0/8 -all"'],
+    ("_dmarc.auth-pass.test", "TXT"): ['"v=DMARC1; p=reject"'],
+    ("auth-fail.test", "A"): ["127.0.0.1"],
+    ("auth-fail.test", "TXT"): ['"v=spf1 -all"'],
+    ("_dmarc.auth-fail.test", "TXT"): ['"v=DMARC1; p=quarantine"'],
 }
 
 

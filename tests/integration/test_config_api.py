@@ -74,7 +74,9 @@ def test_get_returns_the_tenants_config_and_version(gateway: Gateway, peer: Scri
         "limits",
         "policies",
         "threat_protection",
+        "domain_auth",
     }
+    assert {rule["enabled"] for rule in document["config"]["domain_auth"].values()} == {False}
     assert document["config"]["reverse_dns"] == {"enabled": False, "forward_confirmed": False}
 
 

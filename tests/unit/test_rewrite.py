@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from functions.scan.evidence.mime import parse
-from functions.scan.rewrite import insert_stamp, strip_attachments, tag_subject
+from functions.scan.rewrite import insert_stamp, prepend_fields, strip_attachments, tag_subject
 from tests.support.fixtures import eml
 
 
@@ -204,5 +204,22 @@ def test_rewrites_never_raise(raw: bytes, text: str) -> None:
         tag_subject(raw, text),
         insert_stamp(raw, text),
         strip_attachments(raw, {0, 1, 2}, text),
+        prepend_fields(raw, [("Authentication-Results", f"{text}; none")]),
     ):
         assert isinstance(rewritten, bytes)
+
+
+def test_trace_fields_go_on_top_in_the_message_s_line_breaks_and_replace_a_forged_one() -> None:
+    raw = (
+        b"Authentication-Results: MX.us.example; dkim=pass\n"
+        b"Authentication-Results: other.example; spf=fail\n"
+        b"Subject: hi\n\nbody\n"
+    )
+
+    added = prepend_fields(raw, [("Authentication-Results", "mx.us.example;\r\n\tspf=fail")])
+
+    assert added == (
+        b"Authentication-Results: mx.us.example;\n\tspf=fail\n"
+        b"Authentication-Results: other.example; spf=fail\n"
+        b"Subject: hi\n\nbody\n"
+    )

@@ -3,6 +3,7 @@ twice (or a release) writes everything once."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 
 from functions.scan.actions import Applier
+from functions.scan.evidence.verdicts import Producer
 from functions.scan.stage import ScanStage
 from mailgate.catalog import Direction, Status
 from mailgate.jobs import DeliverJob, ScanJob
@@ -48,7 +50,9 @@ def raw_message(subject: str = "Your invoice", attachment: bytes | None = None) 
 
 
 class World:
-    def __init__(self, rules: list[r.Rule], raw: bytes, **config: Any) -> None:
+    def __init__(
+        self, rules: list[r.Rule], raw: bytes, producers: Sequence[Producer] = (), **config: Any
+    ) -> None:
         self.config = TenantConfig(policies=r.Policies(inbound=rules), **config)
         self.mail = FakeMail({KEY: raw})
         self.tracking = FakeTracking(
@@ -79,20 +83,20 @@ class World:
             self.quarantine,
             Originator(self.mail, self.tracking, self.deliver, domains),
         )
-        self.stage = ScanStage(self.tracking, self.mail, lambda _: self.config, [], applier)
+        self.stage = ScanStage(self.tracking, self.mail, lambda _: self.config, producers, applier)
 
     def job(self, **fields: Any) -> ScanJob:
-        return ScanJob(
-            tenant_id=TENANT,
-            message_uuid="m1",
-            direction=Direction.INBOUND,
-            mail_key=KEY,
-            sender="alice@sender.example",
-            recipients=[BOB],
-            received_at=datetime.now(UTC),
-            sender_ip="192.0.2.1",
-            **fields,
-        )
+        defaults: dict[str, Any] = {
+            "tenant_id": TENANT,
+            "message_uuid": "m1",
+            "direction": Direction.INBOUND,
+            "mail_key": KEY,
+            "sender": "alice@sender.example",
+            "recipients": [BOB],
+            "received_at": datetime.now(UTC),
+            "sender_ip": "192.0.2.1",
+        }
+        return ScanJob(**(defaults | fields))
 
     def status(self, recipient: str = BOB) -> Status | None:
         return self.tracking.rows[TENANT, "m1", recipient].status

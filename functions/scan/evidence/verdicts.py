@@ -45,6 +45,9 @@ class Verdict:
     threats: frozenset[ThreatType]  # what the engine looks for
     findings: tuple[Finding, ...] = ()
     failure: str = ""  # no verdict: why (engine down, timeout, error answer, a limit reached)
+    # Header fields the engine adds to the delivered message (name, value), e.g. the
+    # Authentication-Results of domain-based authentication.
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 class Producer(Protocol):

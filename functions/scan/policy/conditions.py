@@ -98,6 +98,8 @@ def _finding_matches(condition: r.ThreatCondition, finding: Finding) -> bool:
         return False
     if condition.methods and finding.method not in condition.methods:
         return False
+    if condition.results and finding.details.get("result") not in condition.results:
+        return False
     if condition.level is not None:
         threshold = SPAM_LEVELS[condition.level].threshold
         return finding.score is not None and finding.score > threshold

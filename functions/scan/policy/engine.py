@@ -63,6 +63,7 @@ class Decision:
     strip: set[int] = field(default_factory=set)
     notifications: list[tuple[Rule, Notification]] = field(default_factory=list)
     bcc: list[str] = field(default_factory=list)
+    headers: list[tuple[str, str]] = field(default_factory=list)  # fields the engines add
 
 
 def in_scope(scope: Scope, sender: str, recipients: Sequence[str]) -> bool:
@@ -122,6 +123,9 @@ def decide(
         decision.detections.append(
             Detection(None, Hit(threat, what, subtype=subtype), PolicyAction.NONE)
         )
+    if resume_after is None:  # a release goes on with the message as first modified
+        verdicts = {id(v): v for v in evidence.verdicts.values()}.values()
+        decision.headers = [header for verdict in verdicts for header in verdict.headers]
     started = resume_after is None
     for rule in rules:
         if not started:
