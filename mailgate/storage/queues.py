@@ -19,3 +19,10 @@ class JobQueue:
             MessageBody=job.model_dump_json(),
             DelaySeconds=max(0, min(delay_s, MAX_DELAY_S)),
         )
+
+    def retry_later(self, receipt_handle: str, delay_s: int) -> None:
+        """A received job comes back after ``delay_s`` instead of the queue's visibility
+        timeout."""
+        aws.client("sqs").change_message_visibility(
+            QueueUrl=self._url, ReceiptHandle=receipt_handle, VisibilityTimeout=delay_s
+        )
