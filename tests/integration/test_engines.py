@@ -185,3 +185,22 @@ def test_with_rspamd_down_the_message_goes_on_without_a_spam_verdict(
         ("Newsletter or spam-like", "other_exclusion", "none"),
     }
     assert all("rspamd" in e["details"]["engine"] for e in found)
+
+
+def test_health_reports_each_engine_without_a_key_and_sees_one_go_down(
+    gateway: Gateway,
+) -> None:
+    anonymous = gateway.client(None)
+    status, health = anonymous.request("GET", "/v1/health")
+    assert status == 200, health
+    assert health["status"] == "ok"
+    assert {e["name"]: e["state"] for e in health["engines"]} == {"rspamd": "up", "clamd": "up"}
+    clamd = engine(gateway, "clamd")
+    clamd.kill()
+    try:
+        status, health = anonymous.request("GET", "/v1/health")
+    finally:
+        clamd.start()
+    assert (status, health["status"]) == (200, "degraded")
+    (down,) = [e for e in health["engines"] if e["state"] == "down"]
+    assert down["name"] == "clamd" and clamd.address in down["error"]
