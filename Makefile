@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck openapi synth lambda-deps clean
+.PHONY: run test engines lint typecheck openapi synth lambda-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,10 +12,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[local,infra,dev]'
 	touch $(STAMP)
 
-run: $(STAMP)
+# The detection engines (rspamd, clamd) from the Debian packages; quick when installed.
+engines:
+	@sh local/engines/install.sh
+
+run: $(STAMP) engines
 	$(BIN)/mailgate up
 
-test: $(STAMP)
+test: $(STAMP) engines
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy mailgate functions infra local tests/support

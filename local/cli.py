@@ -9,10 +9,12 @@ import threading
 
 from local.bootstrap import DEMO_DOMAIN
 from local.emulator_process import EmulatorFailed
+from local.engines.daemons import EngineNotStarted
 from local.gateway import LocalGateway, PortInUse
 from local.settings import LocalSettings
 from mailgate.observability import log_through_shared_logger
 
+ENGINE_OFF = "not installed, or MAILGATE_LOCAL_ENGINES=false: its rules record no verdict"
 BANNER = """\
 mailgate is running (Ctrl-C stops it; state is kept in {state})
   inbound SMTP   {bind}:{smtp}   mail to *@{domain} is accepted for the demo tenant
@@ -21,6 +23,7 @@ mailgate is running (Ctrl-C stops it; state is kept in {state})
   AWS (moto)     http://{bind}:{aws}
   demo mail server {bind}:{sink} keeps delivered mail in {sink_dir}
   demo API key   {key}
+  engines        {engines}
 Try:
   python3 -c "import smtplib; smtplib.SMTP('{bind}', {smtp}).sendmail('a@sender.test', \
 ['someone@{domain}'], 'Subject: hello\\r\\n\\r\\nhi')"
@@ -43,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
         running = gateway.start()
-    except (PortInUse, EmulatorFailed) as error:
+    except (PortInUse, EmulatorFailed, EngineNotStarted) as error:
         raise SystemExit(f"mailgate: {error}") from None
     except BaseException:
         gateway.stop()
@@ -61,6 +64,12 @@ def main(argv: list[str] | None = None) -> None:
                 sink_dir=running.sink_dir,
                 domain=DEMO_DOMAIN,
                 key=running.api_key,
+                engines=", ".join(
+                    f"{name} at {daemon.address}"
+                    if daemon
+                    else f"{name} off (not installed or MAILGATE_LOCAL_ENGINES=false)"
+                    for name, daemon in running.engines.items()
+                ),
             ),
             flush=True,
         )

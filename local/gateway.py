@@ -21,11 +21,14 @@ from local.api_server import LocalApi
 from local.demo_zone import DEMO_ZONE
 from local.dns_server import ZoneServer
 from local.emulator_process import EmulatorProcess
+from local.engines import daemons
+from local.engines.daemons import Daemon
 from local.settings import LocalSettings
 from local.sink import start_sink
 from local.sqs_runner import QueueRunner
 from mailgate import resources
 from mailgate.resources import API_ROUTES
+from mailgate.settings import Engines as EngineSettings
 from mailgate.settings import ReceiveSettings
 from mailgate.storage.tenants import TenantConfigStore, TenantStore
 
@@ -61,6 +64,7 @@ def _check_ports_free(bind: str, ports: dict[str, int]) -> None:
 class Running:
     api_key: str
     sink_dir: Path
+    engines: dict[str, Daemon | None]  # None: not installed
 
 
 class LocalGateway:
@@ -79,6 +83,8 @@ class LocalGateway:
                 "MAILGATE_RELAY_PORT": s.relay_port,
                 "MAILGATE_API_PORT": s.api_port,
                 "MAILGATE_SINK_PORT": s.sink_port,
+                "MAILGATE_LOCAL_RSPAMD_PORT": s.rspamd_port,
+                "MAILGATE_LOCAL_CLAMD_PORT": s.clamd_port,
             },
         )
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -95,6 +101,7 @@ class LocalGateway:
         if not s.dns_servers:
             self._start_demo_dns(s.local_dns_port)
         os.environ.update(bootstrap.create_resources(s.region))
+        engines = self._start_engines()
 
         api_key = self._demo_key()
         table = resources.TENANTS.local_name
@@ -124,7 +131,7 @@ class LocalGateway:
         self._stoppers.append(api.stop)
         for controller in start_fronts(ReceiveSettings()):
             self._start_controller(controller)
-        return Running(api_key=api_key, sink_dir=sink_dir)
+        return Running(api_key=api_key, sink_dir=sink_dir, engines=engines)
 
     def stop(self) -> None:
         while self._stoppers:
@@ -133,6 +140,30 @@ class LocalGateway:
                 stop()
             except Exception:
                 log.exception("error while stopping")
+
+    def _start_engines(self) -> dict[str, Daemon | None]:
+        """rspamd and clamd as child processes when installed; the scan function finds them
+        through the same settings as in AWS. An engine not installed stays unconfigured."""
+        s = self.settings
+        timeout_s = EngineSettings().engine_timeout_s
+        max_bytes = EngineSettings().clamd_max_bytes
+        if not s.engines:
+            log.warning("the engines are off: their rules record no verdict")
+            return {"rspamd": None, "clamd": None}
+        engines = {
+            "rspamd": daemons.rspamd(s.rspamd_port, timeout_s),
+            "clamd": daemons.clamd(s.clamd_port, timeout_s, max_bytes),
+        }
+        variables = {"rspamd": "MAILGATE_RSPAMD_URL", "clamd": "MAILGATE_CLAMD_ADDRESS"}
+        for name, daemon in engines.items():
+            if daemon is None:
+                log.warning("%s is not running: its rules record no verdict", name)
+                continue
+            self._stoppers.append(daemon.close)
+            daemon.start()
+            os.environ[variables[name]] = daemon.address
+        os.environ.setdefault("MAILGATE_RSPAMD_RULES_VERSION", daemons.rules_version())
+        return engines
 
     def _start_controller(self, controller: Controller) -> None:
         self._stoppers.append(controller.stop)

@@ -20,6 +20,11 @@ class LocalSettings(SmtpListeners, DnsServers):
     region: str = Field("ap-northeast-1", alias="AWS_DEFAULT_REGION")
     snapshot_bytes: int = Field(8 * 1024 * 1024, alias="MAILGATE_SNAPSHOT_BYTES")
     local_dns_port: int = Field(2553, alias="MAILGATE_LOCAL_DNS_PORT")
+    # The detection engines, started when installed (local/engines/install.sh installs them);
+    # off: not started, their rules record no verdict.
+    engines: bool = Field(True, alias="MAILGATE_LOCAL_ENGINES")
+    rspamd_port: int = Field(11333, alias="MAILGATE_LOCAL_RSPAMD_PORT")
+    clamd_port: int = Field(3310, alias="MAILGATE_LOCAL_CLAMD_PORT")
     # Scan is CPU work in the gateway's process: a few invocations keep it fed while others wait on
     # the emulator. Deliver mostly waits on remote servers: many invocations of one record
     # each, so a slow server holds only the message it is being given.

@@ -7,7 +7,7 @@ item failure: SQS receives it again until the redrive policy moves it to the dea
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
@@ -20,6 +20,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mailgate.jobs import J, JobRecord
 from mailgate.observability import logger
 
+R = TypeVar("R", bound=JobRecord[Any])
+
 
 def consume(
     event: dict[str, Any],
@@ -28,12 +30,24 @@ def consume(
     stage: str,
     run: Callable[[J], None],
 ) -> PartialItemFailureResponse:
-    def _one(record: JobRecord[J]) -> None:
+    return consume_records(event, context, record_model, stage, lambda record: run(record.body))
+
+
+def consume_records(
+    event: dict[str, Any],
+    context: LambdaContext,
+    record_model: type[R],
+    stage: str,
+    run: Callable[[R], None],
+) -> PartialItemFailureResponse:
+    """As ``consume``, for a stage that reads the record itself (its receive count)."""
+
+    def _one(record: R) -> None:
         job = record.body
         logger.thread_safe_append_keys(
             tenant=job.tenant_id, message_uuid=job.message_uuid, stage=stage
         )
-        run(job)
+        run(record)
 
     return process_partial_response(
         event=event,

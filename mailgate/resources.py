@@ -255,6 +255,7 @@ API_ROUTES = (
     ApiRoute("POST", "/v1/quarantine/delete", "query"),
     ApiRoute("GET", "/v1/quarantine/{message_uuid}", "query"),
     ApiRoute("GET", "/v1/openapi.json", "query", public=True),
+    ApiRoute("GET", "/v1/health", "query", public=True),
     ApiRoute("GET", "/v1/config", "query"),
     ApiRoute("PUT", "/v1/config", "query"),
     ApiRoute("PUT", "/v1/config/domains", "query"),

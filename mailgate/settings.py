@@ -81,6 +81,18 @@ class DnsServers(_Settings):
     dns_timeout_s: float = Field(5.0, alias="MAILGATE_DNS_TIMEOUT_S")
 
 
+class Engines(_Settings):
+    """Where the detection engines listen; an empty address: that engine is not configured."""
+
+    rspamd_url: str = Field("", alias="MAILGATE_RSPAMD_URL")  # http://host:11333
+    clamd_address: str = Field("", alias="MAILGATE_CLAMD_ADDRESS")  # host:3310
+    engine_timeout_s: float = Field(15.0, alias="MAILGATE_ENGINE_TIMEOUT_S", gt=0)
+    # The most bytes sent to clamd: a message over it gets no virus verdict.
+    clamd_max_bytes: int = Field(MAX_MESSAGE_BYTES + 1024 * 1024, alias="MAILGATE_CLAMD_MAX_BYTES")
+    # The second half of the spam version string ("rspamd-version;rules-version").
+    rspamd_rules_version: str = Field("packaged", alias="MAILGATE_RSPAMD_RULES_VERSION")
+
+
 class SmtpListeners(_Settings):
     """Where the SMTP front listens: inbound mail and the tenants' outbound relay."""
 
@@ -127,11 +139,24 @@ class ReceiveSettings(
 
 
 class ScanSettings(
-    TrackingTable, TenantsTable, PolicyTable, MailBucket, DeliverQueue, Hostname, DnsServers
+    TrackingTable,
+    TenantsTable,
+    PolicyTable,
+    MailBucket,
+    DeliverQueue,
+    ScanQueue,
+    Engines,
+    Hostname,
+    DnsServers,
 ):
     # URL/domain block lists in DNS and the threat a listing is: "phishing=zone,web_reputation=zone"
     # (a zone may be named more than once, e.g. two web reputation lists).
     url_reputation_zones: CommaList = Field(default=[], alias="MAILGATE_URL_REPUTATION_ZONES")
+    # A job whose engines gave no verdict is received again this many times at most (the
+    # queue's redrive limit caps it), engine_retry_s apart; the last run applies the
+    # engine-failure rule of the catalog.
+    engine_attempts: int = Field(3, alias="MAILGATE_ENGINE_ATTEMPTS", ge=1)
+    engine_retry_s: int = Field(60, alias="MAILGATE_ENGINE_RETRY_S", ge=0, le=43200)
 
 
 class DeliverSettings(TrackingTable, TenantsTable, MailBucket, DeliverQueue, Hostname, DnsServers):
@@ -154,7 +179,9 @@ class DeliverSettings(TrackingTable, TenantsTable, MailBucket, DeliverQueue, Hos
     )
 
 
-class QuerySettings(TrackingTable, TenantsTable, PolicyTable, MailBucket, ScanQueue, CursorSecret):
+class QuerySettings(
+    TrackingTable, TenantsTable, PolicyTable, MailBucket, ScanQueue, CursorSecret, Engines
+):
     pass
 
 

@@ -4,7 +4,14 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.query import config_routes, event_routes, policy_routes, quarantine_routes, routes
+from functions.query import (
+    config_routes,
+    event_routes,
+    health_routes,
+    policy_routes,
+    quarantine_routes,
+    routes,
+)
 from mailgate.api import openapi
 from mailgate.api.resolver import build_resolver
 from mailgate.observability import logger, tracer
@@ -15,6 +22,7 @@ ROUTERS = (
     quarantine_routes.router,
     config_routes.router,
     policy_routes.router,
+    health_routes.router,
     openapi.router,
 )
 app = build_resolver(*ROUTERS)

@@ -21,6 +21,10 @@ from mailgate.ports import Mail, Tracking
 from mailgate.tenant_config import TenantConfig
 
 
+class EnginesUnavailable(Exception):
+    """An engine gave no verdict and the job has runs left: it is received again later."""
+
+
 def spam_exemption(config: TenantConfig, job: ScanJob, message: Message) -> str:
     """Why the inbound spam rules do not apply (catalog: approved senders, by envelope sender
     and header From; approved IPs when "bypass spam detection" is on), or empty."""
@@ -55,7 +59,9 @@ class ScanStage:
         self._applier = applier
         self._limits = limits or Limits()
 
-    def run(self, job: ScanJob) -> None:
+    def run(self, job: ScanJob, last_attempt: bool = True) -> None:
+        """``last_attempt``: an engine that gives no verdict no longer delays the message; the
+        catalog's engine-failure rule applies instead."""
         if self._done(job):
             return
         raw = self._mail.get(job.mail_key)
@@ -70,6 +76,11 @@ class ScanStage:
             helo=job.helo,
         )
         evidence = collect(self._producers, raw, message, envelope)
+        failures = sorted(
+            {f"{v.engine}: {v.failure}" for v in evidence.verdicts.values() if v.failure}
+        )
+        if failures and not last_attempt:
+            raise EnginesUnavailable("; ".join(failures))
         rules = config.policies.in_evaluation_order(job.direction)
         if job.direction is Direction.INBOUND:
             rules = [*config.domain_auth.rules(), *rules]

@@ -8,10 +8,14 @@ from functions.scan.actions import Applier
 from functions.scan.evidence.auth.producer import DomainAuthProducer
 from functions.scan.evidence.bec import Bec
 from functions.scan.evidence.graymail import Graymail
+from functions.scan.evidence.spam import SpamProducer
 from functions.scan.evidence.urls.reputation import UrlReputation, zones
 from functions.scan.evidence.verdicts import Producer
+from functions.scan.evidence.virus import VirusProducer
 from functions.scan.stage import ScanStage
 from mailgate import dns
+from mailgate.engines.clamd import ClamdClient
+from mailgate.engines.rspamd import RspamdClient
 from mailgate.origination import Originator
 from mailgate.settings import ScanSettings
 from mailgate.storage.mail import MailStore
@@ -25,33 +29,56 @@ from mailgate.ttl_cache import TtlCache
 
 
 @cache
+def settings() -> ScanSettings:
+    return ScanSettings()
+
+
+@cache
+def scan_queue() -> JobQueue:
+    return JobQueue(settings().scan_queue_url)
+
+
+def producers(settings: ScanSettings) -> list[Producer]:
+    """The detection engines that are configured (an engine without an address is not)."""
+    found: list[Producer] = []
+    if settings.rspamd_url:
+        client = RspamdClient(settings.rspamd_url, settings.engine_timeout_s)
+        found.append(SpamProducer(client, settings.rspamd_rules_version))
+    if settings.clamd_address:
+        found.append(
+            VirusProducer(
+                ClamdClient(
+                    settings.clamd_address, settings.engine_timeout_s, settings.clamd_max_bytes
+                )
+            )
+        )
+    return found
+
+
+@cache
 def stage() -> ScanStage:
-    settings = ScanSettings()
-    tracking = TrackingStore(settings.tracking_table)
-    mail = MailStore(settings.mail_bucket)
-    deliver = JobQueue(settings.deliver_queue_url)
-    config_store = TenantConfigStore(settings.tenants_table)
+    s = settings()
+    tracking = TrackingStore(s.tracking_table)
+    mail = MailStore(s.mail_bucket)
+    deliver = JobQueue(s.deliver_queue_url)
+    config_store = TenantConfigStore(s.tenants_table)
     configs: TtlCache[TenantConfig] = TtlCache(lambda tenant: config_store.get(tenant)[0])
     applier = Applier(
         tracking,
         mail,
         deliver,
-        PolicyEventStore(settings.policy_table),
-        QuarantineStore(settings.policy_table),
-        Originator(mail, tracking, deliver, TenantStore(settings.tenants_table)),
+        PolicyEventStore(s.policy_table),
+        QuarantineStore(s.policy_table),
+        Originator(mail, tracking, deliver, TenantStore(s.tenants_table)),
     )
-    resolver = dns.resolver(settings.dns_servers, settings.dns_timeout_s)
-    domain_auth = DomainAuthProducer(
-        lambda tenant: configs.find(tenant).domain_auth, resolver, settings.hostname
-    )
-    producers: list[Producer] = [
-        domain_auth,
+    resolver = dns.resolver(s.dns_servers, s.dns_timeout_s)
+    detectors: list[Producer] = [
+        DomainAuthProducer(lambda tenant: configs.find(tenant).domain_auth, resolver, s.hostname),
+        *producers(s),
         Graymail(),
         UrlReputation(
-            zones(settings.url_reputation_zones),
-            partial(dns.a_records, res=resolver),
-            configs.find,
+            zones(s.url_reputation_zones), partial(dns.a_records, res=resolver), configs.find
         ),
         Bec(configs.find),
     ]
-    return ScanStage(tracking, mail, configs.find, producers, applier)
+    return ScanStage(tracking, mail, configs.find, detectors, applier)

@@ -30,3 +30,10 @@ class JobQueue:
             QueueUrl=self._url, AttributeNames=names
         )["Attributes"]
         return sum(int(attributes.get(name, 0)) for name in names)
+
+    def retry_later(self, receipt_handle: str, delay_s: int) -> None:
+        """A received job comes back after ``delay_s`` instead of the queue's visibility
+        timeout."""
+        aws.client("sqs").change_message_visibility(
+            QueueUrl=self._url, ReceiptHandle=receipt_handle, VisibilityTimeout=delay_s
+        )

@@ -40,6 +40,7 @@ EXPECTED_ROUTES = (
     ("POST", "/v1/quarantine/delete", "query", True),
     ("GET", "/v1/quarantine/{message_uuid}", "query", True),
     ("GET", "/v1/openapi.json", "query", False),
+    ("GET", "/v1/health", "query", False),
     ("GET", "/v1/config", "query", True),
     ("PUT", "/v1/config", "query", True),
     ("PUT", "/v1/config/domains", "query", True),

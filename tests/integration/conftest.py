@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from local.demo_zone import DEMO_ZONE
+from local.engines.daemons import Daemon
 from local.gateway import LocalGateway
 from local.settings import LocalSettings
 from mailgate import resources
@@ -89,6 +90,7 @@ class Gateway:
     api: ApiClient
     sink_dir: Path
     tenants: TenantStore
+    engines: dict[str, Daemon | None]
 
     @property
     def smtp(self) -> tuple[str, int]:
@@ -128,6 +130,8 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
         "MAILGATE_API_PORT": free_port(),
         "MAILGATE_AWS_PORT": free_port(),
         "MAILGATE_SINK_PORT": free_port(),
+        "MAILGATE_LOCAL_RSPAMD_PORT": free_port(),
+        "MAILGATE_LOCAL_CLAMD_PORT": free_port(),
     }
     os.environ.update({name: str(port) for name, port in ports.items()})
     dns_server = LoopbackDns({**DEMO_ZONE, **TEST_ZONE}, silent=SILENT_NAMES).start()
@@ -142,6 +146,9 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
         MAILGATE_DEMO_API_KEY=DEMO_KEY,
         MAILGATE_RETRY_SCHEDULE_S="1",
         MAILGATE_SMTP_TIMEOUT_S="5",
+        # An engine that fails is retried twice, a second apart, before its rule's fallback.
+        MAILGATE_ENGINE_RETRY_S="1",
+        MAILGATE_ENGINE_TIMEOUT_S="5",
     )
     settings = LocalSettings()
     local = LocalGateway(settings)
@@ -152,6 +159,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
             api=ApiClient(f"http://127.0.0.1:{settings.api_port}", running.api_key),
             sink_dir=running.sink_dir,
             tenants=TenantStore(resources.TENANTS.local_name),
+            engines=running.engines,
         )
     finally:
         local.stop()

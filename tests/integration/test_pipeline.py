@@ -101,9 +101,9 @@ def test_accepted_message_is_stored_queued_delivered_and_searchable(gateway: Gat
     status, detail = gateway.api.detail(message_uuid, "someone@example.com")
     assert status == 200
     events = [event["event"] for event in detail["events"]]
-    # stage 2 ran the default rules: virus, then the two spam rules, with no engine to decide
+    # stage 2 ran the default rules: virus, then the two spam rules; the engines found nothing
     assert events == ["received", "policy", "policy", "policy", "delivered"]
-    assert [p["result"] for p in detail["processing"]["evaluated_policies"]] == ["no_verdict"] * 3
+    assert [p["result"] for p in detail["processing"]["evaluated_policies"]] == ["no_match"] * 3
     assert detail["processing"]["delivery"]["status"] == "delivered"
     assert detail["processing"]["delivery"]["reply"].startswith("250")
     assert detail["summary"]["header_to"] == ["Someone <someone@example.com>"]

@@ -21,7 +21,11 @@ def up_env(state_dir: Path) -> dict[str, str]:
         "MAILGATE_AWS_PORT": str(free_port()),
         "MAILGATE_SINK_PORT": str(free_port()),
         "MAILGATE_LOCAL_DNS_PORT": str(free_port()),
+        "MAILGATE_LOCAL_RSPAMD_PORT": str(free_port()),
+        "MAILGATE_LOCAL_CLAMD_PORT": str(free_port()),
         "MAILGATE_STATE_DIR": str(state_dir),
+        # The engines have their own tests; these runs check the runtime around them.
+        "MAILGATE_LOCAL_ENGINES": "false",
     }
     inherited = {k: v for k, v in os.environ.items() if not k.startswith(("MAILGATE_", "AWS_"))}
     return inherited | values

@@ -14,8 +14,10 @@ import pytest
 
 from functions.scan.actions import Applier
 from functions.scan.evidence.verdicts import Producer
-from functions.scan.stage import ScanStage
-from mailgate.catalog import Direction, Status
+from functions.scan.evidence.virus import VirusProducer
+from functions.scan.stage import EnginesUnavailable, ScanStage
+from mailgate.catalog import Direction, Status, ThreatType
+from mailgate.engines.clamd import ClamdClient
 from mailgate.jobs import DeliverJob, ScanJob
 from mailgate.origination import Originator
 from mailgate.policy import rules as r
@@ -51,7 +53,11 @@ def raw_message(subject: str = "Your invoice", attachment: bytes | None = None) 
 
 class World:
     def __init__(
-        self, rules: list[r.Rule], raw: bytes, producers: Sequence[Producer] = (), **config: Any
+        self,
+        rules: list[r.Rule],
+        raw: bytes,
+        producers: Sequence[Producer] = (),
+        **config: Any,
     ) -> None:
         self.config = TenantConfig(policies=r.Policies(inbound=rules), **config)
         self.mail = FakeMail({KEY: raw})
@@ -265,3 +271,27 @@ def test_a_later_rule_quarantining_a_released_message_holds_it_again_under_that_
     entry = world.quarantine.entries[TENANT, "m1"]
     assert (entry.rule_name, entry.state) == ("Hold again", QuarantineState.QUARANTINED)
     assert world.status() is Status.QUARANTINED and world.jobs() == []
+
+
+def test_an_engine_down_delays_the_job_until_its_last_attempt_then_the_catalog_rule_applies() -> (
+    None
+):
+    virus_rule = r.Rule(
+        id="virus",
+        name="Virus",
+        category=r.RuleCategory.VIRUS,
+        conditions=[r.ThreatCondition(threat=ThreatType.MALWARE)],
+        actions=r.Actions(intercept=r.QuarantineIt()),
+    )
+    down = VirusProducer(ClamdClient("127.0.0.1:1", 0.5, 10**6))
+    world = World([virus_rule], raw_message(), producers=[down])
+
+    with pytest.raises(EnginesUnavailable, match="clamd"):
+        world.stage.run(world.job(), last_attempt=False)
+    assert world.status() is Status.PROCESSING and world.events.events == {}
+
+    world.stage.run(world.job(), last_attempt=True)
+    assert world.status() is Status.QUARANTINED
+    (event,) = world.events.events.values()
+    assert (event.threat_type, event.subtype) == ("scan_exclusion", "other_exclusion")
+    assert "clamd at 127.0.0.1:1" in event.details["engine"]

@@ -86,6 +86,11 @@ def threat(condition: r.ThreatCondition, evidence: Evidence) -> Hit | None:
                 name=finding.name,
                 file=finding.file,
                 url=finding.url,
+                attachments=frozenset(
+                    a.index
+                    for a in evidence.message.attachments
+                    if finding.file and a.name == finding.file
+                ),
                 details=details,
             )
     return None

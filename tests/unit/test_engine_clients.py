@@ -1,0 +1,259 @@
+"""The rspamd and clamd clients and producers against loopback servers that answer as the
+daemons do — or garbage, slowly, or not at all: an engine that fails gives no verdict and says
+why, never a verdict made up."""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import struct
+import threading
+from collections.abc import Callable, Iterator
+from email.message import EmailMessage
+
+import pytest
+
+from functions.scan.evidence.mime.parse import parse
+from functions.scan.evidence.spam import SpamProducer
+from functions.scan.evidence.verdicts import Envelope
+from functions.scan.evidence.virus import VirusProducer
+from mailgate.catalog import Direction, ThreatType
+from mailgate.engines import EngineError
+from mailgate.engines.clamd import ClamdClient
+from mailgate.engines.rspamd import RspamdClient
+
+EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+ENVELOPE = Envelope("t", Direction.INBOUND, "a@sender.example", ("b@acme.example",), "192.0.2.1")
+
+Reply = Callable[[bytes], bytes | None]  # what the server got -> what it answers (None: hang)
+
+
+class LoopbackServer:
+    """Accepts connections, reads the request, answers with ``reply``."""
+
+    def __init__(self, reply: Reply, request_done: Callable[[bytes], bool]) -> None:
+        self._reply = reply
+        self._done = request_done
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self._sock.getsockname()[1]
+        self.requests: list[bytes] = []
+        self._stop = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            with conn:
+                data = b""
+                conn.settimeout(5)
+                while not self._done(data):
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                self.requests.append(data)
+                answer = self._reply(data)
+                if answer is None:
+                    self._stop.wait(5)
+                    continue
+                conn.sendall(answer)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._sock.close()
+
+
+def _http_done(data: bytes) -> bool:
+    head, sep, body = data.partition(b"\r\n\r\n")
+    if not sep:
+        return False
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            return len(body) >= int(line.split(b":")[1])
+    return True
+
+
+def _clamd_done(data: bytes) -> bool:
+    if not data.startswith(b"zINSTREAM\0"):
+        return data.endswith(b"\0")
+    rest = data[len(b"zINSTREAM\0") :]
+    while len(rest) >= 4:
+        (size,) = struct.unpack(">I", rest[:4])
+        if size == 0:
+            return True
+        rest = rest[4 + size :]
+    return False
+
+
+def http(status: int, body: bytes, server: str = "rspamd/3.4") -> bytes:
+    return (
+        f"HTTP/1.1 {status} X\r\nServer: {server}\r\nContent-Length: {len(body)}\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode() + body
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[Reply, bool], LoopbackServer]]:
+    servers: list[LoopbackServer] = []
+
+    def start(reply: Reply, is_http: bool) -> LoopbackServer:
+        server = LoopbackServer(reply, _http_done if is_http else _clamd_done)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def message(attachment: bytes | None = None) -> bytes:
+    mail = EmailMessage()
+    mail["From"] = "a@sender.example"
+    mail["Subject"] = "hi"
+    mail.set_content("Hello.\n")
+    if attachment is not None:
+        mail.add_attachment(
+            attachment, maintype="application", subtype="octet-stream", filename="eicar.com"
+        )
+    return mail.as_bytes()
+
+
+def spam(port: int, timeout_s: float = 2.0) -> SpamProducer:
+    return SpamProducer(RspamdClient(f"http://127.0.0.1:{port}", timeout_s), "rules-7")
+
+
+def test_rspamd_score_and_version_become_the_spam_finding(serve) -> None:  # type: ignore[no-untyped-def]
+    answer = {"score": 9.5, "required_score": 15, "action": "add header",
+              "symbols": {"A": {"score": 1.0}, "B": {"score": 8.5}}}  # fmt: skip
+    server = serve(lambda _: http(200, json.dumps(answer).encode()), True)
+    raw = message()
+    verdict = spam(server.port).examine(raw, parse(raw), ENVELOPE)
+    assert verdict.failure == ""
+    (finding,) = verdict.findings
+    assert (finding.threat, finding.score) == (ThreatType.SPAM, 9.5)
+    assert finding.details == {"spam_version": "3.4;rules-7", "spam_rules": "B A"}
+    request = server.requests[0]
+    assert request.startswith(b"POST /checkv2 ")
+    assert b"\r\nIP: 192.0.2.1\r\n" in request and b"\r\nRcpt: b@acme.example\r\n" in request
+    assert request.endswith(raw)
+
+
+@pytest.mark.parametrize(
+    ("reply", "why"),
+    [
+        (http(200, b"<html>not json</html>"), "other than JSON"),
+        (http(200, b"[1, 2]"), "JSON object"),
+        (http(200, b'{"score": "high", "required_score": 15}'), "usable score"),
+        (http(200, b'{"score": NaN, "required_score": 15}'), "usable score"),
+        (http(500, b"{}"), "HTTP 500"),
+        (b"garbage\r\n\r\n", "rspamd at"),
+        (None, "timed out"),
+    ],
+)
+def test_rspamd_garbage_or_silence_is_no_verdict(serve, reply: bytes | None, why: str) -> None:  # type: ignore[no-untyped-def]
+    server = serve(lambda _: reply, True)
+    raw = message()
+    verdict = spam(server.port, timeout_s=0.5).examine(raw, parse(raw), ENVELOPE)
+    assert verdict.findings == ()
+    assert why in verdict.failure
+
+
+def test_rspamd_down_is_no_verdict_naming_the_address() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port = probe.getsockname()[1]
+    raw = message()
+    verdict = spam(port).examine(raw, parse(raw), ENVELOPE)
+    assert f"rspamd at 127.0.0.1:{port}" in verdict.failure
+
+
+def test_hostile_envelope_values_cannot_inject_headers(serve) -> None:  # type: ignore[no-untyped-def]
+    server = serve(lambda _: http(200, b'{"score": 1, "required_score": 15}'), True)
+    envelope = Envelope("t", Direction.INBOUND, "a@x\r\nX-Evil: 1", ("b@y",), "1.2.3.4", "h\ni")
+    raw = message()
+    assert spam(server.port).examine(raw, parse(raw), envelope).failure == ""
+    assert b"X-Evil" not in server.requests[0].split(b"\r\n\r\n")[0].replace(b"X-Evil:1", b"")
+    assert b"\r\nFrom: a@xX-Evil:1\r\n" in server.requests[0]
+
+
+def clamd_answering(answers: dict[bytes, bytes]) -> Reply:
+    """clamd: VERSION answers a version; INSTREAM finds a needle in what it is sent, decoded
+    (an attachment alone) or as the whole message carries it (base64)."""
+
+    def reply(data: bytes) -> bytes:
+        if data.startswith(b"zVERSION"):
+            return b"ClamAV 1.4.6/27500/Mon Nov 30 2026\0"
+        for needle, answer in answers.items():
+            if needle in data or base64.b64encode(needle)[:40] in data:
+                return answer
+        return b"stream: OK\0"
+
+    return reply
+
+
+def virus(port: int, max_bytes: int = 10**6, timeout_s: float = 2.0) -> VirusProducer:
+    return VirusProducer(ClamdClient(f"127.0.0.1:{port}", timeout_s, max_bytes))
+
+
+def test_clamd_detection_names_the_signature_the_file_and_the_versions(serve) -> None:  # type: ignore[no-untyped-def]
+    server = serve(clamd_answering({EICAR: b"stream: Eicar-Test-Signature FOUND\0"}), False)
+    raw = message(EICAR)
+    verdict = virus(server.port).examine(raw, parse(raw), ENVELOPE)
+    (finding,) = verdict.findings
+    assert (finding.threat, finding.method, finding.name, finding.file) == (
+        ThreatType.MALWARE, "pattern", "Eicar-Test-Signature", "eicar.com",
+    )  # fmt: skip
+    assert finding.details == {"virus_version": "1.4.6;27500"}
+
+
+def test_clamd_clean_message_is_a_verdict_without_findings(serve) -> None:  # type: ignore[no-untyped-def]
+    server = serve(clamd_answering({}), False)
+    raw = message(b"harmless")
+    verdict = virus(server.port).examine(raw, parse(raw), ENVELOPE)
+    assert (verdict.failure, verdict.findings) == ("", ())
+
+
+def test_an_archive_clamd_cannot_open_is_a_password_protected_exclusion(serve) -> None:  # type: ignore[no-untyped-def]
+    server = serve(clamd_answering({EICAR: b"stream: Heuristics.Encrypted.Zip FOUND\0"}), False)
+    raw = message(EICAR)
+    (finding,) = virus(server.port).examine(raw, parse(raw), ENVELOPE).findings
+    assert (finding.threat, finding.subtype, finding.file) == (
+        ThreatType.SCAN_EXCLUSION, "password_protected", "eicar.com",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("reply", "why"),
+    [
+        (b"INSTREAM size limit exceeded. ERROR\0", "size limit"),
+        (b"stream: \x01\x02 FOUND\0", "answered"),
+        (b"stream: OK", "no complete answer"),  # no NUL: cut off
+        (None, "timed out"),
+    ],
+)
+def test_clamd_garbage_or_silence_is_no_verdict(serve, reply: bytes | None, why: str) -> None:  # type: ignore[no-untyped-def]
+    server = serve(lambda _: reply, False)
+    raw = message()
+    verdict = virus(server.port, timeout_s=0.5).examine(raw, parse(raw), ENVELOPE)
+    assert verdict.findings == ()
+    assert why in verdict.failure
+
+
+def test_a_message_over_the_bound_is_not_sent_to_clamd(serve) -> None:  # type: ignore[no-untyped-def]
+    server = serve(clamd_answering({}), False)
+    raw = message(b"x" * 5000)
+    verdict = virus(server.port, max_bytes=1000).examine(raw, parse(raw), ENVELOPE)
+    assert "over clamd's limit of 1000" in verdict.failure
+    assert server.requests == []
+
+
+def test_clients_refuse_addresses_they_cannot_use() -> None:
+    with pytest.raises(ValueError):
+        RspamdClient("https://rspamd:11333", 1.0)
+    with pytest.raises(ValueError):
+        ClamdClient("clamd", 1.0, 10)
+    with pytest.raises(EngineError):
+        ClamdClient("127.0.0.1:1", 0.5, 10).version()
