@@ -12,8 +12,11 @@ The front (``python -m functions.receive``), moto's server and a bare aiosmtpd s
 keeps each message in memory each run in a process of their own; the clients and the DNS zone
 server run in this one. Each server's CPU time is read from /proc/<pid>/stat before and after a
 run, so ``cpu_ms_per_message`` is that process's alone; the bare server takes the same load in
-the same run, as the yardstick (``cpu_ratio`` = front / bare). Both are warmed up first with the
-highest concurrency, so the figures are those of a server that has been running a while.
+the same run, as the yardstick (``cpu_ratio`` = front / bare). A second yardstick is the same
+bare server making only the writes that must precede a "250" (S3, DynamoDB, SQS through boto3):
+``cpu_ratio_to_handoff`` = front / that, what the stage-1 checks and the front's own work cost
+on top of storing the mail. All are warmed up first with the highest concurrency, so the figures
+are those of a server that has been running a while.
 
 Run: .venv/bin/python bench/smtp_front.py [--messages-per-client N]
 """
@@ -79,15 +82,40 @@ def message(n: int) -> bytes:
     return header.encode() + body
 
 
-def serve_bare(port: int) -> None:
-    """A bare aiosmtpd server with the front's protocol options, keeping messages in memory."""
+def serve_bare(port: int, handoff: bool) -> None:
+    """A bare aiosmtpd server with the front's protocol options. It keeps each message in
+    memory, or with ``handoff`` makes the three writes any gateway that stores mail in AWS must
+    make before its "250" (the message to S3, a row per recipient to DynamoDB, a job to SQS)
+    through boto3, on a thread pool as the front does — nothing else."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
     from aiosmtpd.controller import Controller
 
     kept: list[bytes] = []
+    pool = ThreadPoolExecutor(max_workers=64)
+    environment = dict(os.environ)
+
+    def store(raw: bytes, recipients: list[str]) -> None:
+        key = f"bare/{uuid.uuid4()}.eml"
+        aws.client("s3").put_object(Bucket=environment[resources.MAIL.env_var], Key=key, Body=raw)
+        table = aws.table(environment[resources.TRACKING.env_var])
+        with table.batch_writer() as batch:
+            for recipient in recipients:
+                batch.put_item(Item={"pk": f"bare#{key}", "sk": f"R#{recipient}", "key": key})
+        aws.client("sqs").send_message(
+            QueueUrl=environment[resources.SCAN_QUEUE.env_var],
+            MessageBody=json.dumps({"key": key, "recipients": recipients}),
+        )
 
     class Keep:
-        async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
-            kept.append(getattr(envelope, "original_content", b""))
+        async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+            raw = envelope.original_content or b""
+            if handoff:
+                loop = asyncio.get_running_loop()
+                await loop.run_in_executor(pool, store, raw, list(envelope.rcpt_tos))
+            else:
+                kept.append(raw)
             return "250 2.0.0 OK"
 
     controller = Controller(
@@ -220,12 +248,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages-per-client", type=int, default=0, help="0: about 200 per run")
     parser.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument("--handoff", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_bare:
-        serve_bare(args.serve_bare)
+        serve_bare(args.serve_bare, args.handoff)
         return
     region = "ap-northeast-1"
-    aws_port, smtp_port, bare_port = free_port(), free_port(), free_port()
+    aws_port, smtp_port, bare_port, handoff_port = (free_port() for _ in range(4))
     dns = ZoneServer(DEMO_ZONE).start()  # 127.0.0.1 is listed in none of the ZONES
     os.environ.update(
         AWS_ENDPOINT_URL=f"http://127.0.0.1:{aws_port}",
@@ -248,18 +277,27 @@ def main() -> None:
         servers.append(front)
         bare = start_server([sys.executable, __file__, "--serve-bare", str(bare_port)], bare_port)
         servers.append(bare)
+        handoff = start_server(
+            [sys.executable, __file__, "--serve-bare", str(handoff_port), "--handoff"],
+            handoff_port,
+        )
+        servers.append(handoff)
         # Warm-up, not measured: each server's threads, clients and caches are made on first
         # use (a boto3 resource costs ~0.4 s of CPU per thread), a one-time cost.
-        for server, port in ((front, smtp_port), (bare, bare_port)):
+        for server, port in ((front, smtp_port), (bare, bare_port), (handoff, handoff_port)):
             run(port, server.pid, max(CONCURRENCY), WARM_UP_PER_CLIENT)
         results = []
         for clients in CONCURRENCY:
             per_client = args.messages_per_client or max(4, 200 // clients)
             result = run(smtp_port, front.pid, clients, per_client)
             yardstick = run(bare_port, bare.pid, clients, per_client)
+            with_handoff = run(handoff_port, handoff.pid, clients, per_client)
             result["bare_aiosmtpd"] = yardstick
+            result["bare_aiosmtpd_with_handoff"] = with_handoff
             cpu, bare_cpu = result["cpu_ms_per_message"], yardstick["cpu_ms_per_message"]
             result["cpu_ratio"] = round(cpu / max(bare_cpu, 0.01), 2)
+            handoff_cpu = with_handoff["cpu_ms_per_message"]
+            result["cpu_ratio_to_handoff"] = round(cpu / max(handoff_cpu, 0.01), 2)
             results.append(result)
     finally:
         for server in servers:
@@ -275,7 +313,9 @@ def main() -> None:
                 "message_bytes": MESSAGE_BYTES,
                 "checks": "all stage-1 checks on; hand-off to moto_server in its own process",
                 "cpu": "CPU ms per accepted message of the server's own process; "
-                "bare_aiosmtpd keeps messages in memory and does nothing else",
+                "bare_aiosmtpd keeps messages in memory and does nothing else; "
+                "bare_aiosmtpd_with_handoff makes only the S3, DynamoDB and SQS writes that "
+                "must precede a 250",
                 "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
                 "results": results,
             },

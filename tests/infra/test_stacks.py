@@ -51,6 +51,7 @@ EXPECTED_ROUTES = (
     ("PUT", "/v1/config/reverse_dns", "query", True),
     ("PUT", "/v1/config/limits", "query", True),
     ("PUT", "/v1/config/policies", "query", True),
+    ("PUT", "/v1/config/domain_auth", "query", True),
     ("PUT", "/v1/config/threat_protection", "query", True),
     ("GET", "/v1/policies/{direction}", "query", True),
     ("POST", "/v1/policies/{direction}/rules", "query", True),

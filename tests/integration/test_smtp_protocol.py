@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.utils import formatdate, make_msgid
 from typing import Any
 
 import pytest
@@ -550,7 +551,8 @@ def test_null_sender_is_accepted_and_delivered(gateway: Gateway) -> None:
         assert wire.command(f"RCPT TO:<{recipient}>").code == 250
         assert wire.command("DATA").code == 354
         wire.send(
-            b"From: MAILER-DAEMON@sender.test\r\nSubject: Undeliverable\r\n\r\nBounce.\r\n.\r\n"
+            f"From: MAILER-DAEMON@sender.test\r\nTo: {recipient}\r\nSubject: Undeliverable\r\n"
+            f"Date: {formatdate()}\r\nMessage-ID: {make_msgid()}\r\n\r\nBounce.\r\n.\r\n".encode()
         )
         (message_uuid,) = queued_uuids(wire.reply())
 
