@@ -30,9 +30,7 @@ def consume(
 ) -> PartialItemFailureResponse:
     def _one(record: JobRecord[J]) -> None:
         job = record.body
-        logger.thread_safe_append_keys(
-            tenant=job.tenant_id, message_uuid=job.message_uuid, stage=stage
-        )
+        logger.thread_safe_append_keys(**job.log_keys(), stage=stage)
         run(job)
 
     return process_partial_response(

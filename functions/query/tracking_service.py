@@ -18,10 +18,9 @@ from mailgate.api.models import (
 from mailgate.catalog import BLOCK_REASONS, BlockReason, Status, TrackingType
 from mailgate.clock import iso, utcnow
 from mailgate.records import TimelineEvent, TrackingRow
-from mailgate.search import period as periods
 from mailgate.search import tracking as tracking_search
 from mailgate.search.cursor import CursorSigner, query_digest
-from mailgate.search.matching import NULL_SENDER, RowFilter
+from mailgate.search.matching import NULL_SENDER
 from mailgate.search.pager import CursorState
 from mailgate.storage.tracking import TrackingStore
 
@@ -55,7 +54,7 @@ def to_item(row: TrackingRow) -> AcceptedItem | BlockedItem:
         subject=row.subject,
         delivered_to=row.delivered_to,
         downstream_tls=row.downstream_tls,
-        size_kb=round(row.size / 1024, 2),
+        size_kb=row.size_kb,
         message_id=row.message_id,
         header_from=row.header_from,
         header_to=row.header_to,
@@ -72,29 +71,8 @@ class TrackingService:
         if request.cursor:
             start = CursorState.from_json(self._signer.decode(request.cursor, tenant_id, digest))
         else:
-            asked = (
-                request.period
-                if isinstance(request.period, str)
-                else (request.period.start, request.period.end)
-            )
-            start = CursorState(periods.resolve(asked, utcnow()))
-        query = tracking_search.TrackingQuery(
-            tenant_id=tenant_id,
-            direction=request.direction,
-            type=request.type,
-            sort=request.sort,
-            limit=request.limit,
-            filter=RowFilter(
-                senders=tuple(request.senders),
-                recipients=tuple(request.recipients),
-                sender_ip=request.sender_ip,
-                upstream_tls=request.upstream_tls,
-                statuses=frozenset(request.statuses),
-                subject=request.subject,
-                message_id=request.message_id,
-                block_reasons=frozenset(request.block_reasons),
-            ),
-        )
+            start = CursorState(tracking_search.period_of(request, utcnow()))
+        query = tracking_search.query_of(tenant_id, request)
         page = tracking_search.search(self._store, query, start)
         next_cursor = (
             self._signer.encode(tenant_id, digest, page.next.to_json())
