@@ -41,6 +41,12 @@ class Conflict(ApiError):
     status = 409
 
 
+class TooManyRequests(ApiError):
+    """A quota is used up."""
+
+    status = 429
+
+
 class UnsupportedMediaType(ApiError):
     status = 415
 
