@@ -64,7 +64,7 @@ def start_export(request: Annotated[ExportRequest, Body()]) -> Response[Any]:
         task = service.start(tenant_id, request)
         started = ExportStarted(task_id=task.task_id, status=task.status)
         return Response(202, JSON, started.model_dump_json())
-    file = service.selected(tenant_id, request)
+    file = service.selected(tenant_id, request, request.select)
     return Response(
         200,
         file.media_type,

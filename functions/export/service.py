@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from mailgate.api.errors import NotFound, TooManyRequests
-from mailgate.api.models import ExportRequest, ExportTask, ExportTaskDetail
+from mailgate.api.models import ExportRequest, ExportTask, ExportTaskDetail, SelectedRow
 from mailgate.catalog import EXPORT_QUOTA_MESSAGE, EXPORTS_PER_DAY, ExportStatus
 from mailgate.clock import iso, utcnow
 from mailgate.export import formats
@@ -69,13 +69,14 @@ class ExportService:
         self._files = files
         self._queue = queue
 
-    def selected(self, tenant_id: str, request: ExportRequest) -> ExportFile:
-        """The selected rows of the query's type as one file; NotFound when none of them is
-        the tenant's."""
-        assert request.select is not None
+    def selected(
+        self, tenant_id: str, request: ExportRequest, select: list[SelectedRow]
+    ) -> ExportFile:
+        """The ``select``-ed rows of the query's type as one file; NotFound when none of them
+        is the tenant's."""
         query = request.query
         found = self._tracking.rows(
-            tenant_id, ((row.message_uuid, row.recipient) for row in request.select)
+            tenant_id, ((row.message_uuid, row.recipient) for row in select)
         )
         rows = [row for row in found if row.type is query.type]
         if not rows:
