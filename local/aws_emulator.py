@@ -28,7 +28,7 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wsgi import get_input_stream
 
-from local import moto_state
+from local import moto_state, presigned
 from local.journal import AFRESH, DamagedSnapshot, Journal, JournalBroken
 from local.moto_state import QueueRef
 
@@ -158,6 +158,11 @@ class AwsEmulator:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         kind = _kind(environ)
+        refused = presigned.refusal(environ)
+        if refused is not None:
+            start_response("403 Forbidden", [("Content-Type", "application/xml")])
+            code, _, message = refused.partition(": ")
+            return [f"<Error><Code>{code}</Code><Message>{message}</Message></Error>".encode()]
         if kind == "read":
             chunks: Iterable[bytes] = self._app(environ, start_response)
             return chunks

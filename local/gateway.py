@@ -1,5 +1,6 @@
 """The whole gateway on one machine: moto's server for AWS, the SMTP front on both ports,
-SQS runners for scan and deliver, the API on HTTP, and the demo tenant's mail server."""
+SQS runners for scan, deliver and the export worker, the API on HTTP, and the demo tenant's
+mail server."""
 
 from __future__ import annotations
 
@@ -114,6 +115,7 @@ class LocalGateway:
         for queue, function_id, scaling in (
             (resources.SCAN_QUEUE, "scan", s.scan_scaling),
             (resources.DELIVER_QUEUE, "deliver", s.deliver_scaling),
+            (resources.EXPORT_QUEUE, "export-worker", s.export_scaling),
         ):
             runner = QueueRunner(
                 function_id, os.environ[queue.env_var], s.region, _handler(function_id), scaling

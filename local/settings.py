@@ -32,6 +32,8 @@ class LocalSettings(SmtpListeners, DnsServers):
     scan_concurrency: int = Field(4, alias="MAILGATE_SCAN_CONCURRENCY", ge=1)
     deliver_batch_size: int = Field(1, alias="MAILGATE_DELIVER_BATCH_SIZE", ge=1, le=MAX_BATCH_SIZE)
     deliver_concurrency: int = Field(20, alias="MAILGATE_DELIVER_CONCURRENCY", ge=1)
+    # An export task is one record of up to a few minutes' work, as in AWS (batch size 1).
+    export_concurrency: int = Field(2, alias="MAILGATE_EXPORT_CONCURRENCY", ge=1)
 
     @property
     def scan_scaling(self) -> Scaling:
@@ -40,3 +42,7 @@ class LocalSettings(SmtpListeners, DnsServers):
     @property
     def deliver_scaling(self) -> Scaling:
         return Scaling(self.deliver_batch_size, self.deliver_concurrency)
+
+    @property
+    def export_scaling(self) -> Scaling:
+        return Scaling(1, self.export_concurrency)

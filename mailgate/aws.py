@@ -20,6 +20,8 @@ from botocore.exceptions import ClientError
 # (MAILGATE_FRONT_THREADS), and botocore's default pool of 10 connections would make the rest
 # open and drop a connection per call.
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=64)
+# Presigned S3 links are SigV4 (botocore would otherwise presign with the deprecated SigV2).
+_SERVICE_CONFIG = {"s3": _CONFIG.merge(Config(signature_version="s3v4"))}
 _local = threading.local()
 _making = threading.Lock()
 _clients: dict[str, Any] = {}
@@ -36,7 +38,8 @@ def client(service: str) -> Any:
         with _making:
             found = _clients.get(service)
             if found is None:
-                found = _clients[service] = _session().client(service, config=_CONFIG)  # type: ignore[call-overload]
+                config = _SERVICE_CONFIG.get(service, _CONFIG)
+                found = _clients[service] = _session().client(service, config=config)  # type: ignore[call-overload]
     return found
 
 

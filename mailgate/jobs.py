@@ -1,20 +1,27 @@
-"""The jobs that carry a message from one stage to the next, and the SQS records that carry
-the jobs (parsed by the queue consumer)."""
+"""The jobs on the gateway's queues (a message from one stage to the next, an export task), and
+the SQS records that carry them (parsed by the queue consumer)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import BaseModel, Json
 
-from mailgate.catalog import Direction
+from mailgate.catalog import Direction, Locale
 from mailgate.tenant_config import MailServer
 
 
-class MessageJob(BaseModel):
+class Job(BaseModel):
     tenant_id: str
+
+    def log_keys(self) -> dict[str, str]:
+        """What each log line of the job's run carries besides the stage."""
+        return {"tenant": self.tenant_id}
+
+
+class MessageJob(Job):
     message_uuid: str
     direction: Direction
     mail_key: str
@@ -25,6 +32,9 @@ class MessageJob(BaseModel):
     helo: str = ""  # what the client said in HELO/EHLO (SPF checks it for the null sender)
     # The API key name of the administrator who released the message from quarantine.
     released_by: str | None = None
+
+    def log_keys(self) -> dict[str, str]:
+        return {"tenant": self.tenant_id, "message_uuid": self.message_uuid}
 
 
 class ScanJob(MessageJob):
@@ -40,7 +50,7 @@ class DeliverJob(MessageJob):
     not_before: datetime | None = None
 
 
-J = TypeVar("J", bound=MessageJob)
+J = TypeVar("J", bound=Job)
 
 
 class JobRecord(SqsRecordModel, Generic[J]):
@@ -52,4 +62,23 @@ class ScanRecord(JobRecord[ScanJob]):
 
 
 class DeliverRecord(JobRecord[DeliverJob]):
+    pass
+
+
+class ExportJob(Job):
+    """Run one "export all" task: the stored task says what and how."""
+
+    task_id: str
+    created_at: datetime
+    query: dict[str, Any]  # a TrackingSearch as JSON
+    period_start: datetime  # the period, resolved when the task was asked for
+    period_end: datetime
+    locale: Locale
+    time_zone: str
+
+    def log_keys(self) -> dict[str, str]:
+        return {"tenant": self.tenant_id, "task_id": self.task_id}
+
+
+class ExportRecord(JobRecord[ExportJob]):
     pass

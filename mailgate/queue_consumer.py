@@ -44,9 +44,7 @@ def consume_records(
 
     def _one(record: R) -> None:
         job = record.body
-        logger.thread_safe_append_keys(
-            tenant=job.tenant_id, message_uuid=job.message_uuid, stage=stage
-        )
+        logger.thread_safe_append_keys(**job.log_keys(), stage=stage)
         run(record)
 
     return process_partial_response(

@@ -1,14 +1,15 @@
-"""Tracking rows and timeline events: what is stored per message and recipient."""
+"""Tracking rows and timeline events (what is stored per message and recipient), and export
+tasks."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 
-from mailgate.catalog import Direction, Status, TrackingType
+from mailgate.catalog import Direction, ExportStatus, Status, TrackingType
 
 if TYPE_CHECKING:
     from mailgate.message_summary import Summary
@@ -88,6 +89,10 @@ class TrackingRow(BaseModel):
     smtp_reply: str = ""  # what the front answered when it refused the message
     mail_key: str = ""
     attachments: list[AttachmentRecord] = Field(default_factory=list)
+
+    @property
+    def size_kb(self) -> float:
+        return round(self.size / 1024, 2)
 
     @classmethod
     def accepted(
@@ -173,3 +178,22 @@ class TimelineEvent(BaseModel):
     cipher: str = ""
     reply: str = ""
     next_attempt_at: datetime | None = None
+
+
+class ExportTaskRecord(BaseModel):
+    """An "export all" task as stored: what to export, how, and how it went."""
+
+    tenant_id: str
+    task_id: str
+    created_at: datetime
+    status: ExportStatus = ExportStatus.PROCESSING
+    log: Literal["tracking"] = "tracking"
+    type: TrackingType = TrackingType.ACCEPTED
+    format: str
+    file_name: str  # "<uuid4>.csv.zip": the object's name and the downloaded file's
+    object_key: str
+    quota_day: date  # the UTC day whose quota it took
+    expires_at: datetime  # the file is deleted then, and the task forgotten
+    rows: int | None = None
+    truncated: bool = False  # more rows matched than an export may hold
+    reason: str | None = None  # why it failed

@@ -99,6 +99,7 @@ class Function:
     reads: tuple[str, ...] = ()
     writes: tuple[str, ...] = ()
     consumes: str | None = None
+    batch_size: int = 10  # records per invocation, for a queue consumer
     api: bool = False
     timeout_s: int = 30
     memory_mb: int = 512
@@ -157,12 +158,14 @@ POLICY = Table(
 )
 TABLES = (TRACKING, TENANTS, EXPORTS, COUNTERS, POLICY)
 
+# Objects carrying this tag are export files, deleted a week after they are written.
+EXPORT_TAG = ("mailgate-kind", "export")
 MAIL = Bucket(
     id="mail",
     env_var="MAILGATE_MAIL_BUCKET",
     expiry_rules=(
         ExpiryRule("retention", RETENTION_DAYS),
-        ExpiryRule("exports", 7, tag=("mailgate-kind", "export")),
+        ExpiryRule("exports", 7, tag=EXPORT_TAG),
     ),
 )
 
@@ -177,7 +180,15 @@ DELIVER_QUEUE = Queue(
     visibility_timeout_s=720,
     max_receive_count=5,
 )
-QUEUES = (SCAN_QUEUE, DELIVER_QUEUE)
+# Export-all tasks: one record per task, each a run of up to EXPORT_WORKER_TIMEOUT_S.
+EXPORT_WORKER_TIMEOUT_S = 300
+EXPORT_QUEUE = Queue(
+    id="export",
+    env_var="MAILGATE_EXPORT_QUEUE_URL",
+    visibility_timeout_s=6 * EXPORT_WORKER_TIMEOUT_S,
+    max_receive_count=3,
+)
+QUEUES = (SCAN_QUEUE, DELIVER_QUEUE, EXPORT_QUEUE)
 
 CURSOR_SECRET = Secret(
     id="cursor-key",
@@ -222,9 +233,18 @@ FUNCTIONS = (
     Function(
         id="export",
         handler="functions.export.handler.handler",
-        reads=("tracking", "tenants", "cursor-key"),
-        writes=("exports", "mail"),
+        reads=("tracking", "mail"),  # reading "mail" lets it sign download links
+        writes=("exports", "export"),
         api=True,
+    ),
+    Function(
+        id="export-worker",
+        handler="functions.export.worker.handler",
+        reads=("tracking",),
+        writes=("exports", "mail"),
+        consumes="export",
+        batch_size=1,
+        timeout_s=EXPORT_WORKER_TIMEOUT_S,
     ),
     Function(
         id="authorizer",

@@ -64,6 +64,10 @@ class DeliverQueue(_Settings):
     deliver_queue_url: str = Field(alias=resources.DELIVER_QUEUE.env_var)
 
 
+class ExportQueue(_Settings):
+    export_queue_url: str = Field(alias=resources.EXPORT_QUEUE.env_var)
+
+
 class CursorSecret(_Settings):
     cursor_secret_id: str = Field(alias=resources.CURSOR_SECRET.env_var)
 
@@ -185,8 +189,12 @@ class QuerySettings(
     pass
 
 
-class ExportSettings(TrackingTable, TenantsTable, CursorSecret, ExportsTable, MailBucket):
-    pass
+class ExportSettings(TrackingTable, ExportsTable, MailBucket, ExportQueue):
+    """The export API."""
+
+
+class ExportWorkerSettings(TrackingTable, ExportsTable, MailBucket):
+    """The export-all worker."""
 
 
 class AuthorizerSettings(TenantsTable):

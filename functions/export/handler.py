@@ -4,7 +4,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.export import routes
+from functions.export import quota_headers, routes
 from mailgate.api.resolver import build_resolver
 from mailgate.observability import logger, tracer
 
@@ -15,4 +15,4 @@ app = build_resolver(*ROUTERS)
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return quota_headers.added(app.resolve(event, context), event)

@@ -1,13 +1,35 @@
-"""The export function's objects, built from its settings on first use (not at import)."""
+"""The export function's and the export worker's objects, built from their settings on first
+use (not at import)."""
 
 from __future__ import annotations
 
 from functools import cache
 
-from mailgate.settings import ExportSettings
+from functions.export.export_all import ExportAll
+from functions.export.service import ExportService
+from mailgate.settings import ExportSettings, ExportWorkerSettings
+from mailgate.storage.export_files import ExportFiles
 from mailgate.storage.exports import ExportStore
+from mailgate.storage.queues import JobQueue
+from mailgate.storage.tracking import TrackingStore
 
 
 @cache
-def exports() -> ExportStore:
-    return ExportStore(ExportSettings().exports_table)
+def service() -> ExportService:
+    settings = ExportSettings()
+    return ExportService(
+        TrackingStore(settings.tracking_table),
+        ExportStore(settings.exports_table),
+        ExportFiles(settings.mail_bucket),
+        JobQueue(settings.export_queue_url),
+    )
+
+
+@cache
+def export_all() -> ExportAll:
+    settings = ExportWorkerSettings()
+    return ExportAll(
+        TrackingStore(settings.tracking_table),
+        ExportStore(settings.exports_table),
+        ExportFiles(settings.mail_bucket),
+    )

@@ -21,7 +21,7 @@ from mailgate.clock import iso
 from mailgate.records import TimelineEvent, TrackingRow
 from mailgate.search import tracking as tracking_search
 from mailgate.search.cursor import CursorSigner
-from mailgate.search.matching import NULL_SENDER, RowFilter
+from mailgate.search.matching import NULL_SENDER
 from mailgate.search.signed_paging import SignedPaging
 from mailgate.storage.tracking import TrackingStore
 
@@ -55,7 +55,7 @@ def to_item(row: TrackingRow) -> AcceptedItem | BlockedItem:
         subject=row.subject,
         delivered_to=row.delivered_to,
         downstream_tls=row.downstream_tls,
-        size_kb=round(row.size / 1024, 2),
+        size_kb=row.size_kb,
         message_id=row.message_id,
         header_from=row.header_from,
         header_to=row.header_to,
@@ -70,23 +70,7 @@ class TrackingService:
     def search(self, tenant_id: str, request: TrackingSearch) -> TrackingPage:
         paging = SignedPaging.of(self._signer, tenant_id, request)
         start = paging.start(request.cursor, request.period)
-        query = tracking_search.TrackingQuery(
-            tenant_id=tenant_id,
-            direction=request.direction,
-            type=request.type,
-            sort=request.sort,
-            limit=request.limit,
-            filter=RowFilter(
-                senders=tuple(request.senders),
-                recipients=tuple(request.recipients),
-                sender_ip=request.sender_ip,
-                upstream_tls=request.upstream_tls,
-                statuses=frozenset(request.statuses),
-                subject=request.subject,
-                message_id=request.message_id,
-                block_reasons=frozenset(request.block_reasons),
-            ),
-        )
+        query = tracking_search.query_of(tenant_id, request)
         page = tracking_search.search(self._store, query, start)
         return TrackingPage(
             items=[to_item(row) for row in page.rows], next_cursor=paging.cursor(page.next)

@@ -23,7 +23,6 @@ from mailgate import resources
 
 RUNTIME = lambda_.Runtime.PYTHON_3_12
 ARCHITECTURE = lambda_.Architecture.ARM_64
-SQS_BATCH_SIZE = 10
 
 
 class Pipeline(Construct):
@@ -46,7 +45,9 @@ class Pipeline(Construct):
         self.functions = {spec.id: self._build_function(spec) for spec in resources.FUNCTIONS}
         for spec in resources.FUNCTIONS:
             if spec.consumes:
-                self._build_queue_source(self.functions[spec.id], storage.queues[spec.consumes])
+                self._build_queue_source(
+                    self.functions[spec.id], storage.queues[spec.consumes], spec.batch_size
+                )
         for queue_id, dead_letter_queue in storage.dead_letter_queues.items():
             self._build_dead_letter_alarm(queue_id, dead_letter_queue)
 
@@ -106,10 +107,12 @@ class Pipeline(Construct):
         )
         return function
 
-    def _build_queue_source(self, function: lambda_.Function, queue: sqs.Queue) -> None:
+    def _build_queue_source(
+        self, function: lambda_.Function, queue: sqs.Queue, batch_size: int
+    ) -> None:
         function.add_event_source(
             event_sources.SqsEventSource(
-                queue, batch_size=SQS_BATCH_SIZE, report_batch_item_failures=True
+                queue, batch_size=batch_size, report_batch_item_failures=True
             )
         )
 

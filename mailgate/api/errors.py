@@ -45,6 +45,12 @@ class PayloadTooLarge(ApiError):
     status = 413
 
 
+class TooManyRequests(ApiError):
+    """A quota is used up."""
+
+    status = 429
+
+
 class UnsupportedMediaType(ApiError):
     status = 415
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mailgate.catalog import (
     DEFAULT_PAGE_SIZE,
@@ -13,11 +13,14 @@ from mailgate.catalog import (
     BlockReason,
     Direction,
     ExportStatus,
+    Locale,
     PolicyAction,
     Status,
     ThreatType,
     TrackingType,
 )
+from mailgate.export.cells import time_zone
+from mailgate.export.formats import Format
 from mailgate.policy.records import QuarantineState
 from mailgate.records import AttachmentRecord
 from mailgate.tenant_config import TenantConfig
@@ -342,16 +345,73 @@ class QuarantineReport(BaseModel):
     remaining_more: bool = Field(description="more than `remaining` are left")
 
 
+class SelectedRow(_Strict):
+    message_uuid: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")
+    recipient: AddressFilter
+
+
+EVENTS_NOT_AVAILABLE = (
+    'Policy-event exports (log "events") are not available yet; export mail tracking '
+    '(log "tracking") for now.'
+)
+
+
+class ExportRequest(_Strict):
+    log: Literal["tracking", "events"] = "tracking"
+    query: TrackingSearch = Field(
+        default_factory=TrackingSearch,
+        description="the search whose rows are exported; its limit and cursor are not used",
+    )
+    select: list[SelectedRow] | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_PAGE_SIZE,
+        description="rows to export at once (answered 200 with the file); null: export all "
+        "the query finds (202, an export task)",
+    )
+    locale: Locale = "en"
+    time_zone: str = Field("UTC", max_length=64, description="IANA name, e.g. Asia/Tokyo")
+    format: Format = Format.CSV
+
+    @model_validator(mode="before")
+    @classmethod
+    def _events_later(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("log") == "events":
+            raise ValueError(EVENTS_NOT_AVAILABLE)
+        return data
+
+    @field_validator("time_zone")
+    @classmethod
+    def _iana(cls, name: str) -> str:
+        time_zone(name)
+        return name
+
+
+class ExportStarted(BaseModel):
+    task_id: str
+    status: ExportStatus
+
+
 class ExportTask(BaseModel):
     task_id: str
     created_at: str
     status: ExportStatus
-    rows: int | None = None
-    file_name: str | None = None
+    rows: int | None = Field(None, description="rows written, once complete")
+    truncated: bool = Field(False, description="more rows matched than the 50,000 an export holds")
+    file_name: str
+    format: Format
+    expires_at: str = Field(description="when the file is deleted")
+    reason: str | None = Field(None, description="why the task failed")
 
 
 class ExportTaskList(BaseModel):
     tasks: list[ExportTask]
+
+
+class ExportTaskDetail(ExportTask):
+    download_url: str | None = Field(
+        None, description="once complete: a link to the file, valid 15 minutes"
+    )
 
 
 class ConfigDocument(_Strict):

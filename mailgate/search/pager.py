@@ -126,7 +126,9 @@ def read_page(
     newest_first: bool,
     limit: int,
     keep: Callable[[RowT], bool],
+    batch: int = BATCH,
 ) -> Page[RowT]:
+    """Rows ``keep`` accepts, up to ``limit``, reading ``batch`` at a time."""
     order = days(start.period, newest_first)
     rows: list[RowT] = []
     day, resume = start.day, start.resume
@@ -135,18 +137,18 @@ def read_page(
         if day >= len(order) or len(rows) >= limit or read >= ROWS_READ_PER_PAGE:
             break
         try:
-            batch, more = source.read(order[day], start.period, newest_first, BATCH, resume)
+            rows_read, more = source.read(order[day], start.period, newest_first, batch, resume)
         except InvalidResume as error:
             raise invalid_cursor() from error
         stopped_at = None
-        for row in batch:
+        for row in rows_read:
             read += 1
             if keep(row):
                 rows.append(row)
             if len(rows) >= limit or read >= ROWS_READ_PER_PAGE:
                 stopped_at = row
                 break
-        if stopped_at is not None and (stopped_at is not batch[-1] or more is not None):
+        if stopped_at is not None and (stopped_at is not rows_read[-1] or more is not None):
             resume = source.resume_after(stopped_at)
         elif more is not None:
             resume = more

@@ -3,18 +3,31 @@ paged by the generic pager with the search filters applied."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import JsonValue
 
-from mailgate.catalog import Direction, TrackingType
+from mailgate.api.models import TrackingSearch
+from mailgate.catalog import MAX_PAGE_SIZE, Direction, TrackingType
 from mailgate.records import TrackingRow
+from mailgate.search import period as periods
 from mailgate.search.matching import RowFilter
-from mailgate.search.pager import CursorState, Page, parse_time_token, read_page, time_token
+from mailgate.search.pager import (
+    BATCH,
+    CursorState,
+    Page,
+    parse_time_token,
+    read_page,
+    time_token,
+)
 from mailgate.search.period import Period
 from mailgate.storage.tracking import TimePosition, TrackingStore
+
+# Rows per query when reading every row (an export): about what one 1 MB DynamoDB answer holds.
+BULK_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -25,6 +38,34 @@ class TrackingQuery:
     sort: Literal["asc", "desc"]
     limit: int
     filter: RowFilter = field(default_factory=RowFilter)
+
+
+def query_of(tenant_id: str, request: TrackingSearch, limit: int | None = None) -> TrackingQuery:
+    """The query a search request asks for (``limit`` rows a page, or the request's)."""
+    return TrackingQuery(
+        tenant_id=tenant_id,
+        direction=request.direction,
+        type=request.type,
+        sort=request.sort,
+        limit=request.limit if limit is None else limit,
+        filter=RowFilter(
+            senders=tuple(request.senders),
+            recipients=tuple(request.recipients),
+            sender_ip=request.sender_ip,
+            upstream_tls=request.upstream_tls,
+            statuses=frozenset(request.statuses),
+            subject=request.subject,
+            message_id=request.message_id,
+            block_reasons=frozenset(request.block_reasons),
+        ),
+    )
+
+
+def period_of(request: TrackingSearch, now: datetime) -> Period:
+    """The request's period resolved at ``now`` (a preset ends then)."""
+    if isinstance(request.period, str):
+        return periods.resolve(request.period, now)
+    return periods.resolve((request.period.start, request.period.end), now)
 
 
 def _token(position: TimePosition) -> JsonValue:
@@ -63,7 +104,28 @@ class _TrackingRows:
         return _token(TimePosition.of(row))
 
 
-def search(store: TrackingStore, query: TrackingQuery, start: CursorState) -> Page[TrackingRow]:
+def search(
+    store: TrackingStore, query: TrackingQuery, start: CursorState, batch: int = BATCH
+) -> Page[TrackingRow]:
     return read_page(
-        _TrackingRows(store, query), start, query.sort == "desc", query.limit, query.filter.matches
+        _TrackingRows(store, query),
+        start,
+        query.sort == "desc",
+        query.limit,
+        query.filter.matches,
+        batch,
     )
+
+
+def all_rows(store: TrackingStore, query: TrackingQuery, period: Period) -> Iterator[TrackingRow]:
+    """Every row of the query in ``period``, page after page of the biggest size, as they are
+    read: memory holds one page. Each query reads ``BULK_BATCH`` rows, not a search's
+    ``BATCH``: a reader of every row is better served by fewer, larger reads."""
+    start: CursorState | None = CursorState(period)
+    page_query = TrackingQuery(
+        query.tenant_id, query.direction, query.type, query.sort, MAX_PAGE_SIZE, query.filter
+    )
+    while start is not None:
+        page = search(store, page_query, start, BULK_BATCH)
+        yield from page.rows
+        start = page.next

@@ -9,7 +9,8 @@ query per day.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time as _time
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
@@ -236,22 +237,40 @@ class TrackingStore:
         pk = _message_pk(tenant_id, message_uuid)
         keys = [{"pk": pk, "sk": _row_sk(r)} for r in dict.fromkeys(r.lower() for r in recipients)]
         found: dict[str, Status | None] = {}
+        for item in self._items_at(
+            keys,
+            ConsistentRead=True,
+            ProjectionExpression="sk, #status",
+            ExpressionAttributeNames={"#status": "status"},
+        ):
+            status = item.get("status")
+            found[item["sk"].removeprefix(_ROW_PREFIX)] = status and Status(status)
+        return found
+
+    def rows(self, tenant_id: str, keys: Iterable[tuple[str, str]]) -> list[TrackingRow]:
+        """The unexpired rows of the tenant at these (message uuid, recipient) keys, read by
+        key; a key of another tenant's row finds nothing."""
+        wanted = dict.fromkeys(
+            (_message_pk(tenant_id, message_uuid), _row_sk(recipient))
+            for message_uuid, recipient in keys
+        )
+        now = int(_time.time())
+        return [
+            _row_of(item)
+            for item in self._items_at([{"pk": pk, "sk": sk} for pk, sk in wanted])
+            if int(item.get(EXPIRES_AT, 0)) > now
+        ]
+
+    def _items_at(self, keys: list[dict[str, str]], **options: Any) -> Iterator[dict[str, Any]]:
+        """The items at ``keys`` (BatchGetItem, in requests of at most 100 keys)."""
         for start in range(0, len(keys), _BATCH_GET_MAX):
             request: dict[str, Any] = {
-                self._table_name: {
-                    "Keys": keys[start : start + _BATCH_GET_MAX],
-                    "ConsistentRead": True,
-                    "ProjectionExpression": "sk, #status",
-                    "ExpressionAttributeNames": {"#status": "status"},
-                }
+                self._table_name: {"Keys": keys[start : start + _BATCH_GET_MAX], **options}
             }
             while request:
                 response = self._table.meta.client.batch_get_item(RequestItems=request)
-                for item in response["Responses"].get(self._table_name, []):
-                    status = item.get("status")
-                    found[item["sk"].removeprefix(_ROW_PREFIX)] = status and Status(status)
+                yield from response["Responses"].get(self._table_name, [])
                 request = response.get("UnprocessedKeys") or {}
-        return found
 
     def message(
         self, tenant_id: str, message_uuid: str

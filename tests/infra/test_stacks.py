@@ -348,7 +348,7 @@ class TestPipeline:
             {
                 "FunctionName": {"Ref": synth.function(spec.id)[0]},
                 "EventSourceArn": {"Fn::GetAtt": [synth.declared(spec.consumes), "Arn"]},
-                "BatchSize": 10,
+                "BatchSize": spec.batch_size,
                 "FunctionResponseTypes": ["ReportBatchItemFailures"],
             },
         )

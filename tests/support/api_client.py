@@ -5,6 +5,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from email.message import Message
 from typing import Any
 
 
@@ -13,9 +14,10 @@ class ApiClient:
         self.base_url = base_url
         self.api_key = api_key
 
-    def request(
+    def exchange(
         self, method: str, path: str, body: Any = None, raw: bytes | None = None
-    ) -> tuple[int, Any]:
+    ) -> tuple[int, Message, bytes]:
+        """Status, headers and body bytes of one request."""
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
         request = urllib.request.Request(self.base_url + path, data=data, method=method)
         request.add_header("Content-Type", "application/json")
@@ -23,9 +25,15 @@ class ApiClient:
             request.add_header("Authorization", f"Bearer {self.api_key}")
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, json.loads(response.read() or b"null")
+                return response.status, response.headers, response.read()
         except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"null")
+            return error.code, error.headers, error.read()
+
+    def request(
+        self, method: str, path: str, body: Any = None, raw: bytes | None = None
+    ) -> tuple[int, Any]:
+        status, _headers, data = self.exchange(method, path, body, raw)
+        return status, json.loads(data or b"null")
 
     def search(self, **query: Any) -> tuple[int, Any]:
         return self.request("POST", "/v1/tracking/search", query)

@@ -1,0 +1,164 @@
+"""Cost of one "export all" of 10,000 and of 50,000 tracking rows, printed as JSON.
+
+Each size runs in a fresh child process (so that its peak memory is its own): the local
+emulator (its own process, as under ``mailgate up``) is filled with the rows, written in
+batches over 56 days, under a thousand a day; then the export worker's logic pages through
+them, writes the zipped CSV and uploads it with a multipart upload. Reported per size: wall
+seconds of the export, the CPU seconds of our process (the emulator's are not ours), our
+peak RSS before and after the export, and the zip's size.
+
+Run: .venv/bin/python bench/export.py [--rows 10000 50000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from itertools import islice
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+REGION = "ap-northeast-1"
+DAYS = 56
+TENANT = "bench"
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _rows(count: int) -> Iterator[object]:
+    from mailgate.catalog import Direction, Status
+    from mailgate.records import TrackingRow
+
+    start = datetime.now(UTC) - timedelta(days=DAYS)
+    every = timedelta(days=DAYS) / count
+    for n in range(count):
+        yield TrackingRow(
+            tenant_id=TENANT,
+            message_uuid=str(uuid.uuid4()),
+            recipient=f"user{n}@example.com",
+            time=start + n * every,
+            direction=Direction.INBOUND,
+            sender=f"sender{n % 97}@sender.test",
+            sender_ip="203.0.113.7",
+            upstream_tls="TLSv1.3",
+            status=Status.DELIVERED,
+            subject=f"請求書 {n} / invoice {n}",
+            message_id=f"<{n}@sender.test>",
+            size=20_000 + n % 5000,
+            delivered_to="198.51.100.2",
+            downstream_tls="TLSv1.3",
+        )
+
+
+def one(count: int) -> dict[str, object]:
+    """Fill a fresh emulator with ``count`` rows and export them (runs in its own process)."""
+    from local import bootstrap
+    from local.emulator_process import EmulatorProcess
+    from tests.support.ports import free_port
+
+    state = Path(tempfile.mkdtemp(prefix="bench-export-"))
+    emulator = EmulatorProcess("127.0.0.1", free_port(), state, 64 * 1024 * 1024)
+    os.environ.update(
+        AWS_ENDPOINT_URL=emulator.endpoint,
+        AWS_ACCESS_KEY_ID="local",
+        AWS_SECRET_ACCESS_KEY="local",
+        AWS_DEFAULT_REGION=REGION,
+    )
+    emulator.start()
+    try:
+        bootstrap.create_resources(REGION)
+        return _export(count)
+    finally:
+        emulator.stop()
+
+
+def _export(count: int) -> dict[str, object]:
+    from functions.export.export_all import ExportAll
+    from mailgate import aws, resources
+    from mailgate.jobs import ExportJob
+    from mailgate.records import ExportTaskRecord
+    from mailgate.storage.export_files import ExportFiles, export_key
+    from mailgate.storage.exports import ExportStore
+    from mailgate.storage.tracking import TrackingStore
+
+    tracking = TrackingStore(resources.TRACKING.local_name)
+    rows = _rows(count)
+    while batch := list(islice(rows, 1000)):
+        tracking.add(batch, [])  # type: ignore[arg-type]
+    exports = ExportStore(resources.EXPORTS.local_name)
+    now = datetime.now(UTC)
+    file_name = f"{uuid.uuid4()}.csv.zip"
+    task = ExportTaskRecord(
+        tenant_id=TENANT,
+        task_id=str(uuid.uuid4()),
+        created_at=now,
+        format="csv",
+        file_name=file_name,
+        object_key=export_key(TENANT, file_name),
+        quota_day=now.date(),
+        expires_at=now + timedelta(days=7),
+    )
+    exports.create(task)
+    job = ExportJob(
+        tenant_id=TENANT,
+        task_id=task.task_id,
+        created_at=now,
+        query={"period": "24h"},
+        period_start=now - timedelta(days=DAYS + 1),
+        period_end=now,
+        locale="ja",
+        time_zone="Asia/Tokyo",
+    )
+    rss_before = _peak_rss_mb()
+    cpu, wall = time.process_time(), time.perf_counter()
+    ExportAll(tracking, exports, ExportFiles(resources.MAIL.local_name)).run(job)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    done = exports.task(TENANT, task.task_id)
+    assert done is not None and done.rows == count, done
+    size = aws.client("s3").head_object(Bucket=resources.MAIL.local_name, Key=task.object_key)
+    return {
+        "rows": count,
+        "seconds": round(wall, 1),
+        "our_cpu_seconds": round(cpu, 2),
+        "peak_rss_mb_before_export": round(rss_before, 1),
+        "peak_rss_mb": round(_peak_rss_mb(), 1),
+        "zip_mb": round(size["ContentLength"] / 1e6, 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 50_000])
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(one(args.one)))
+        return
+    results = []
+    for count in args.rows:
+        child = subprocess.run(
+            [sys.executable, __file__, "--one", str(count)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT), "POWERTOOLS_LOG_LEVEL": "WARNING"},
+        )
+        results.append(json.loads(child.stdout.strip().splitlines()[-1]))
+    print(json.dumps({"export_csv_zip": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""The "export all" worker's logic: page through the task's query, up to 50,000 rows, writing
+them as they come into a zip streamed to S3; then mark the task complete, or failed.
+
+A task that fails here (a fault of ours, since its input was validated when it was asked for)
+gives its quota slot back: the tenant did not get the export it counted for."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
+
+from mailgate.api.models import TrackingSearch
+from mailgate.catalog import EXPORT_ALL_MAX_ROWS, ExportStatus
+from mailgate.export import formats
+from mailgate.export.archive import write_zipped
+from mailgate.export.cells import time_zone
+from mailgate.export.columns import TRACKING
+from mailgate.jobs import ExportJob
+from mailgate.observability import logger
+from mailgate.search import tracking as tracking_search
+from mailgate.search.period import Period
+from mailgate.storage.export_files import ExportFiles
+from mailgate.storage.exports import ExportStore
+from mailgate.storage.tracking import TrackingStore
+
+T = TypeVar("T")
+FAILED_REASON = "The export could not be written; start it again (it did not count in the quota)."
+
+
+class Capped(Iterable[T]):
+    """The first ``limit`` items of ``items``; ``truncated`` tells, once they are read, whether
+    there were more."""
+
+    def __init__(self, items: Iterable[T], limit: int) -> None:
+        self._items = iter(items)
+        self._limit = limit
+        self.truncated = False
+
+    def __iter__(self) -> Iterator[T]:
+        for count, item in enumerate(self._items):
+            if count == self._limit:
+                self.truncated = True
+                return
+            yield item
+
+
+class ExportAll:
+    def __init__(self, tracking: TrackingStore, exports: ExportStore, files: ExportFiles) -> None:
+        self._tracking = tracking
+        self._exports = exports
+        self._files = files
+
+    def run(self, job: ExportJob) -> None:
+        task = self._exports.task(job.tenant_id, job.task_id)
+        if task is None or task.status is not ExportStatus.PROCESSING:
+            return  # a redelivered job of a finished (or forgotten) task
+        format = formats.Format(task.format)
+        columns = TRACKING[task.type]
+        query = tracking_search.query_of(job.tenant_id, TrackingSearch.model_validate(job.query))
+        rows = Capped(
+            tracking_search.all_rows(
+                self._tracking, query, Period(job.period_start, job.period_end)
+            ),
+            EXPORT_ALL_MAX_ROWS,
+        )
+        zone = time_zone(job.time_zone)
+        member = task.file_name.removesuffix(".zip")
+        try:
+            with self._files.upload(task.object_key, "application/zip") as out:
+                written = write_zipped(
+                    out,
+                    member,
+                    lambda text: formats.write(text, format, columns, rows, job.locale, zone),
+                )
+        except Exception:
+            logger.exception("export failed")
+            if self._exports.finish(task, ExportStatus.FAILED, reason=FAILED_REASON):
+                self._exports.give_back_quota(task.tenant_id, task.quota_day)
+            return
+        self._exports.finish(task, ExportStatus.COMPLETE, rows=written, truncated=rows.truncated)
+        logger.info("export complete", extra={"rows": written, "truncated": rows.truncated})

@@ -1,0 +1,154 @@
+"""Exports for one tenant, behind the routes: the selected rows as a file at once, or an "export
+all" task (quota, task, job), and the task list with download links."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from mailgate.api.errors import NotFound, TooManyRequests
+from mailgate.api.models import ExportRequest, ExportTask, ExportTaskDetail, SelectedRow
+from mailgate.catalog import EXPORT_QUOTA_MESSAGE, EXPORTS_PER_DAY, ExportStatus
+from mailgate.clock import iso, utcnow
+from mailgate.export import formats
+from mailgate.export.cells import time_zone
+from mailgate.export.columns import TRACKING
+from mailgate.jobs import ExportJob
+from mailgate.records import ExportTaskRecord
+from mailgate.search import tracking as tracking_search
+from mailgate.storage.export_files import ExportFiles, export_key
+from mailgate.storage.exports import ExportStore
+from mailgate.storage.queues import JobQueue
+from mailgate.storage.tracking import TrackingStore
+
+# Objects expire by the bucket's lifecycle after 7 days; the task is forgotten with its file.
+KEPT = timedelta(days=7)
+NOT_STARTED = "The export could not be started; it did not count in today's quota."
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    name: str
+    media_type: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Quota:
+    remaining: int
+    reset: datetime  # the next 00:00 UTC
+
+
+def archive_name(format: formats.Format) -> str:
+    """A random name, as the seed shows: ``78e3f115-dc78-43d3-80b5-a4632f8c1ad2.csv.zip``."""
+    return f"{uuid.uuid4()}.{format.extension}.zip"
+
+
+def _task(record: ExportTaskRecord) -> ExportTask:
+    return ExportTask(
+        task_id=record.task_id,
+        created_at=iso(record.created_at),
+        status=record.status,
+        rows=record.rows,
+        truncated=record.truncated,
+        file_name=record.file_name,
+        format=formats.Format(record.format),
+        expires_at=iso(record.expires_at),
+        reason=record.reason,
+    )
+
+
+class ExportService:
+    def __init__(
+        self, tracking: TrackingStore, exports: ExportStore, files: ExportFiles, queue: JobQueue
+    ) -> None:
+        self._tracking = tracking
+        self._exports = exports
+        self._files = files
+        self._queue = queue
+
+    def selected(
+        self, tenant_id: str, request: ExportRequest, select: list[SelectedRow]
+    ) -> ExportFile:
+        """The ``select``-ed rows of the query's type as one file; NotFound when none of them
+        is the tenant's."""
+        query = request.query
+        found = self._tracking.rows(
+            tenant_id, ((row.message_uuid, row.recipient) for row in select)
+        )
+        rows = [row for row in found if row.type is query.type]
+        if not rows:
+            raise NotFound(
+                "rows_not_found", f"None of the selected rows is in your {query.type} traffic."
+            )
+        rows.sort(key=lambda row: (row.time, row.message_uuid), reverse=query.sort == "desc")
+        columns = TRACKING[query.type]
+        out = io.StringIO(newline="")
+        formats.write(
+            out, request.format, columns, rows, request.locale, time_zone(request.time_zone)
+        )
+        name = columns.file.file_name.removesuffix(".csv") + f".{request.format.extension}"
+        return ExportFile(name, request.format.media_type, out.getvalue())
+
+    def start(self, tenant_id: str, request: ExportRequest) -> ExportTaskRecord:
+        """Count the export in today's quota (TooManyRequests when it is used up), record the
+        task and queue its job."""
+        now = utcnow()
+        period = tracking_search.period_of(request.query, now)
+        if not self._exports.take_quota(tenant_id, now.date(), EXPORTS_PER_DAY):
+            raise TooManyRequests("export_quota", EXPORT_QUOTA_MESSAGE.text(request.locale))
+        file_name = archive_name(request.format)
+        task = ExportTaskRecord(
+            tenant_id=tenant_id,
+            task_id=str(uuid.uuid4()),
+            created_at=now,
+            type=request.query.type,
+            format=request.format,
+            file_name=file_name,
+            object_key=export_key(tenant_id, file_name),
+            quota_day=now.date(),
+            expires_at=now + KEPT,
+        )
+        job = ExportJob(
+            tenant_id=tenant_id,
+            task_id=task.task_id,
+            created_at=task.created_at,
+            query=request.query.model_dump(mode="json", exclude={"cursor", "limit"}),
+            period_start=period.start,
+            period_end=period.end,
+            locale=request.locale,
+            time_zone=request.time_zone,
+        )
+        try:
+            self._exports.create(task)
+            self._queue.send(job)
+        except Exception:
+            self._exports.finish(task, ExportStatus.FAILED, reason=NOT_STARTED)
+            self._exports.give_back_quota(tenant_id, task.quota_day)
+            raise
+        return task
+
+    def tasks(self, tenant_id: str) -> list[ExportTask]:
+        return [_task(record) for record in self._exports.tasks(tenant_id)]
+
+    def task(self, tenant_id: str, task_id: str) -> ExportTaskDetail:
+        record = self._exports.task(tenant_id, task_id)
+        if record is None:
+            raise NotFound("task_not_found", f"No export task {task_id} in your exports.")
+        url = (
+            self._files.download_url(record.object_key, record.file_name)
+            if record.status is ExportStatus.COMPLETE
+            else None
+        )
+        return ExportTaskDetail(**_task(record).model_dump(), download_url=url)
+
+    def quota(self, tenant_id: str) -> Quota:
+        today = utcnow().date()
+        used = self._exports.quota_used(tenant_id, today)
+        return Quota(max(0, EXPORTS_PER_DAY - used), _midnight_after(today))
+
+
+def _midnight_after(day: date) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time(), UTC)

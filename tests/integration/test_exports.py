@@ -1,0 +1,345 @@
+"""Exports through the local API server, worker and emulator: the selected rows as a file, and
+"export all" tasks with their quota, their zip in S3 and its download link."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import threading
+import urllib.error
+import urllib.request
+import uuid
+import zipfile
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from mailgate import clock, resources
+from mailgate.catalog import BlockReason, Direction, Status, TrackingType
+from mailgate.records import TrackingRow
+from mailgate.storage.tracking import TrackingStore
+from tests.integration.conftest import Gateway
+from tests.support.api_client import ApiClient, wait_for
+from tests.support.smtp_peer import ScriptedServer
+
+pytestmark = pytest.mark.integration
+
+QUOTA_JA = "クエリが実行されたすべてのログを1日あたり最大5回エクスポートできます。"
+QUOTA_EN = "You can export all queried logs up to 5 times per day."
+ZIP_NAME = re.compile(
+    r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\.csv\.zip$"
+)
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+def _tenant(gateway: Gateway, peer: ScriptedServer) -> tuple[str, ApiClient]:
+    tenant_id = f"exp-{uuid.uuid4().hex[:8]}"
+    return tenant_id, gateway.add_tenant(tenant_id, f"{tenant_id}.test", peer)
+
+
+def _rows(
+    tenant_id: str,
+    count: int,
+    start: datetime,
+    type: TrackingType = TrackingType.ACCEPTED,
+    every: timedelta = timedelta(milliseconds=1),
+) -> list[TrackingRow]:
+    blocked = type is TrackingType.BLOCKED
+    return [
+        TrackingRow(
+            tenant_id=tenant_id,
+            message_uuid=str(uuid.uuid4()),
+            recipient=f"r{n}@example.com",
+            time=start + n * every,
+            direction=Direction.INBOUND,
+            type=type,
+            sender="alice@sender.test",
+            sender_ip="203.0.113.7",
+            upstream_tls="TLSv1.3",
+            status=None if blocked else Status.DELIVERED,
+            block_reason=BlockReason.SENDER_IP_QIL if blocked else None,
+            subject="会議の資料",
+            size=2048,
+        )
+        for n in range(count)
+    ]
+
+
+def _store(rows: list[TrackingRow]) -> None:
+    TrackingStore(resources.TRACKING.local_name).add(rows, [])  # batches of 25 writes
+
+
+def _selected(rows: list[TrackingRow]) -> list[dict[str, str]]:
+    return [{"message_uuid": r.message_uuid, "recipient": r.recipient} for r in rows]
+
+
+def _records(data: bytes) -> list[list[str]]:
+    assert data.startswith(b"\xef\xbb\xbf"), data[:20]
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+
+
+def _period(rows: list[TrackingRow]) -> dict[str, str]:
+    return {
+        "start": (min(r.time for r in rows) - timedelta(seconds=1)).isoformat(),
+        "end": (max(r.time for r in rows) + timedelta(seconds=1)).isoformat(),
+    }
+
+
+def _start(api: ApiClient, locale: str = "en", **query: Any) -> tuple[int, Any, Any]:
+    """POST an "export all" of ``query``: status, headers, JSON body."""
+    status, headers, data = api.exchange(
+        "POST", "/v1/exports", {"log": "tracking", "query": query, "locale": locale}
+    )
+    return status, headers, json.loads(data)
+
+
+def _finished(api: ApiClient, task_id: str, timeout: float = 60) -> dict[str, Any]:
+    def done() -> dict[str, Any] | None:
+        status, task = api.request("GET", f"/v1/exports/{task_id}")
+        assert status == 200, task
+        return task if task["status"] != "processing" else None
+
+    found: dict[str, Any] = wait_for(done, timeout=timeout, interval=0.5)
+    return found
+
+
+def _download(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:  # our own presigned link
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def _unzipped(data: bytes) -> tuple[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        (name,) = archive.namelist()
+        return name, archive.read(name)
+
+
+def test_selected_rows_come_back_as_a_csv_file_in_english_and_japanese(
+    gateway: Gateway, peer: ScriptedServer
+) -> None:
+    # Given rows of a tenant, one with a subject that a spreadsheet would run
+    tenant_id, api = _tenant(gateway, peer)
+    rows = _rows(tenant_id, 3, datetime.now(UTC) - timedelta(minutes=5))
+    rows[0] = rows[0].model_copy(update={"subject": '=HYPERLINK("http://evil.test","x")'})
+    _store(rows)
+    body = {"query": {"period": "1h"}, "select": _selected(rows), "time_zone": "Asia/Tokyo"}
+
+    # When they are exported in each locale
+    status, headers, data = api.exchange("POST", "/v1/exports", body | {"locale": "en"})
+    ja_status, _, ja_data = api.exchange("POST", "/v1/exports", body | {"locale": "ja"})
+
+    # Then each is the CSV file of accepted traffic, labels in its locale, times in Tokyo's
+    assert (status, ja_status) == (200, 200), data
+    assert headers["Content-Type"].startswith("text/csv")
+    assert headers["Content-Disposition"] == 'attachment; filename="tracking_log_accepted.csv"'
+    assert headers["X-Export-Quota-Remaining"] == "5"
+    assert b"\r\n" in data and b"\n" not in data.replace(b"\r\n", b"")
+    header, *records = _records(data)
+    assert header[0] == "Date" and header[7] == "Action"
+    assert [r[16] for r in records] == [r.message_uuid for r in reversed(rows)]  # newest first
+    first = records[-1]
+    assert first[12] == '\'=HYPERLINK("http://evil.test","x")'
+    assert first[7] == "Delivered"
+    assert first[0] == rows[0].time.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M:%S")
+    ja_header, *ja_records = _records(ja_data)
+    assert ja_header[:3] == ["日時", "種類", "方向"]
+    assert {r[7] for r in ja_records} == {"配信済み"}
+    assert ja_records[0][12] == "会議の資料"
+
+
+def test_selected_blocked_rows_are_the_blocked_traffic_file(
+    gateway: Gateway, peer: ScriptedServer
+) -> None:
+    tenant_id, api = _tenant(gateway, peer)
+    rows = _rows(tenant_id, 2, datetime.now(UTC) - timedelta(minutes=5), TrackingType.BLOCKED)
+    _store(rows)
+
+    status, headers, data = api.exchange(
+        "POST",
+        "/v1/exports",
+        {"query": {"type": "blocked"}, "select": _selected(rows), "locale": "ja"},
+    )
+
+    assert status == 200, data
+    assert headers["Content-Disposition"] == 'attachment; filename="tracking_log_blocked.csv"'
+    header, *records = _records(data)
+    assert header[-2:] == ["ブロックの理由", "メッセージUUID"]
+    assert {r[7] for r in records} == {"送信者のIPをQILで検出"}
+
+
+def test_rows_of_another_tenant_select_nothing(gateway: Gateway, peer: ScriptedServer) -> None:
+    # Given a row of one tenant and one of another
+    mine_id, api = _tenant(gateway, peer)
+    theirs_id, _ = _tenant(gateway, peer)
+    now = datetime.now(UTC) - timedelta(minutes=5)
+    mine, theirs = _rows(mine_id, 1, now), _rows(theirs_id, 1, now)
+    _store(mine + theirs)
+
+    # When the first selects the other's row, alone or beside its own
+    alone = api.request("POST", "/v1/exports", {"select": _selected(theirs)})
+    status, _, data = api.exchange("POST", "/v1/exports", {"select": _selected(mine + theirs)})
+
+    # Then the other's row is not found, and never exported
+    assert alone[0] == 404 and alone[1]["error"]["code"] == "rows_not_found"
+    assert status == 200
+    assert [r[16] for r in _records(data)[1:]] == [mine[0].message_uuid]
+
+
+def test_export_all_writes_a_zip_that_the_link_downloads_and_only_that_object(
+    gateway: Gateway, peer: ScriptedServer
+) -> None:
+    # Given rows of a tenant
+    tenant_id, api = _tenant(gateway, peer)
+    rows = _rows(tenant_id, 30, datetime.now(UTC) - timedelta(minutes=10))
+    _store(rows)
+
+    # When it exports all rows of its query
+    status, headers, started = _start(api, "ja", period=_period(rows))
+
+    # Then a task is processing, then complete, and its link downloads the zipped CSV
+    assert status == 202, started
+    assert started["status"] == "processing"
+    assert headers["X-Export-Quota-Remaining"] == "4"
+    task = _finished(api, started["task_id"])
+    assert task["status"] == "complete", task
+    assert task["rows"] == 30 and task["truncated"] is False
+    assert ZIP_NAME.match(task["file_name"]), task["file_name"]
+    status, data = _download(task["download_url"])
+    assert status == 200, data[:300]
+    name, content = _unzipped(data)
+    assert name == task["file_name"].removesuffix(".zip")
+    header, *records = _records(content)
+    assert header[0] == "日時" and len(records) == 30
+    assert {r[12] for r in records} == {"会議の資料"}
+
+    # And the tenant's task list shows it, newest first
+    _, listed = api.request("GET", "/v1/exports")
+    assert listed["tasks"][0]["task_id"] == started["task_id"]
+    assert "download_url" not in listed["tasks"][0]
+
+    # And the link, its key changed to another object, is refused
+    other_status, _, other_started = _start(api, period=_period(rows))
+    assert other_status == 202
+    other = _finished(api, other_started["task_id"])
+    altered = task["download_url"].replace(task["file_name"], other["file_name"])
+    assert _download(altered)[0] == 403
+
+    # And another tenant does not see the task
+    _, stranger = _tenant(gateway, peer)
+    status, body = stranger.request("GET", f"/v1/exports/{started['task_id']}")
+    assert status == 404 and body["error"]["code"] == "task_not_found"
+
+
+@pytest.mark.slow  # about 8 minutes: the emulator answers a query of 1,000 rows in seconds
+@pytest.mark.timeout(900)
+def test_export_all_stops_at_50000_rows(gateway: Gateway, peer: ScriptedServer) -> None:
+    # Given a tenant with 50,001 rows over 56 days: under a thousand a day, so that the worker
+    # reads each day in one query (each query of the emulator's index reads the whole table)
+    tenant_id, api = _tenant(gateway, peer)
+    rows = _rows(
+        tenant_id, 50_001, datetime.now(UTC) - timedelta(days=56), every=timedelta(seconds=96)
+    )
+    _store(rows)
+
+    # When it exports them all
+    status, _, started = _start(api, period=_period(rows), sort="asc")
+    assert status == 202, started
+
+    # Then the file holds the first 50,000 and the task says more were left
+    task = _finished(api, started["task_id"], timeout=480)
+    assert task["status"] == "complete", task
+    assert (task["rows"], task["truncated"]) == (50_000, True)
+    _, content = _unzipped(_download(task["download_url"])[1])
+    records = _records(content)[1:]
+    assert len(records) == 50_000
+    assert records[-1][4] == "r49999@example.com"
+
+
+def test_the_sixth_export_of_a_day_is_refused_in_the_requested_language(
+    gateway: Gateway, peer: ScriptedServer
+) -> None:
+    # Given a tenant that used four of its five exports today
+    _, api = _tenant(gateway, peer)
+    for _ in range(4):
+        assert _start(api, period="1h")[0] == 202
+
+    # When two requests race for the fifth
+    results: list[int] = []
+    barrier = threading.Barrier(2)
+
+    def race() -> None:
+        barrier.wait()
+        results.append(_start(api, period="1h")[0])
+
+    threads = [threading.Thread(target=race) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # Then one wins and one is refused, and every later call is refused in its language
+    assert sorted(results) == [202, 429]
+    status, headers, body = _start(api, "ja", period="1h")
+    assert status == 429
+    assert body["error"] == {"code": "export_quota", "message": QUOTA_JA}
+    assert headers["X-Export-Quota-Remaining"] == "0"
+    assert _start(api, "en", period="1h")[2]["error"]["message"] == QUOTA_EN
+    # and selected rows are not counted
+    assert (
+        api.request(
+            "POST", "/v1/exports", {"select": [{"message_uuid": "x", "recipient": "a@b.c"}]}
+        )[0]
+        == 404
+    )
+
+
+def test_the_quota_starts_again_at_midnight_utc(gateway: Gateway, peer: ScriptedServer) -> None:
+    # Given a tenant that used its five exports in the last second of a UTC day
+    _, api = _tenant(gateway, peer)
+    today = datetime.now(UTC).date()
+    last_second = datetime(today.year, today.month, today.day, 23, 59, 59, tzinfo=UTC)
+    with clock.travel(last_second):
+        for _ in range(5):
+            assert _start(api, period="1h")[0] == 202
+        status, headers, _ = _start(api, period="1h")
+        assert status == 429
+        assert headers["X-Export-Quota-Reset"] == f"{today + timedelta(days=1)}T00:00:00.000000Z"
+
+    # When the next UTC day begins
+    with clock.travel(last_second + timedelta(seconds=1)):
+        status, headers, body = _start(api, period="1h")
+
+    # Then it may export again
+    assert status == 202, body
+    assert headers["X-Export-Quota-Remaining"] == "4"
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ({"log": "events", "select": None}, "not available yet"),
+        ({"time_zone": "Mars/Olympus"}, "IANA"),
+        ({"time_zone": "../../etc/passwd"}, "IANA"),
+        ({"locale": "fr"}, "locale"),
+        ({"select": []}, "select"),
+        ({"select": [{"message_uuid": "../x", "recipient": "a@b.c"}]}, "message_uuid"),
+        ({"format": "xlsx"}, "format"),
+        ({"query": {"statuses": ["delivered"], "type": "blocked"}}, "statuses"),
+    ],
+)
+def test_bad_export_requests_are_400_with_a_sentence(
+    gateway: Gateway, body: dict[str, Any], says: str
+) -> None:
+    status, headers, data = gateway.api.exchange("POST", "/v1/exports", body)
+
+    error = json.loads(data)["error"]
+    assert status == 400 and error["code"] == "invalid_request", error
+    assert says in error["message"]
+    assert "X-Export-Quota-Remaining" in headers
