@@ -4,6 +4,7 @@ messages through real SMTP, what the admin sees; then each engine killed mid-run
 from __future__ import annotations
 
 import io
+import time
 import zipfile
 from collections.abc import Iterator
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 
 from local.engines.daemons import Daemon
 from mailgate.catalog import Status
+from mailgate.engines.rspamd import RspamdClient
 from tests.integration.conftest import Gateway
 from tests.integration.test_pipeline import final_row
 from tests.integration.test_stage2 import add_rule, deliver, mail, policies, tenant
@@ -204,3 +206,21 @@ def test_health_reports_each_engine_without_a_key_and_sees_one_go_down(
     assert (status, health["status"]) == (200, "degraded")
     (down,) = [e for e in health["engines"] if e["state"] == "down"]
     assert down["name"] == "clamd" and clamd.address in down["error"]
+
+
+def test_rspamd_answers_for_a_client_on_the_internet_without_waiting_on_dns(
+    gateway: Gateway,
+) -> None:
+    # rspamd's DNS answers nothing here (as on a site without a resolver for it): asked about
+    # a client that is not local, it must not spend its DNS timeout looking the client up
+    client = RspamdClient(engine(gateway, "rspamd").address, 15.0)
+    started = time.monotonic()
+    check = client.check(
+        mail("bob@example.com", "Hello"),
+        client_ip="203.0.113.9",
+        helo="mail.sender.test",
+        sender="alice@sender.test",
+        recipients=["bob@example.com"],
+    )
+    assert time.monotonic() - started < 0.5
+    assert check.score < 5.0
