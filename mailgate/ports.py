@@ -49,6 +49,10 @@ class Tracking(Protocol):
 
     def record(self, tenant_id: str, message_uuid: str, event: TimelineEvent) -> None: ...
 
+    def record_all(
+        self, tenant_id: str, message_uuid: str, events: Iterable[TimelineEvent]
+    ) -> None: ...
+
     def set_status(
         self, tenant_id: str, message_uuid: str, recipient: str, status: Status, **fields: Any
     ) -> bool: ...

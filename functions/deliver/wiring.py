@@ -11,7 +11,7 @@ from mailgate.origination import Originator
 from mailgate.settings import DeliverSettings
 from mailgate.storage.mail import MailStore
 from mailgate.storage.queues import JobQueue
-from mailgate.storage.tenants import TenantConfigStore, TenantStore
+from mailgate.storage.tenants import CachedTenantConfigs, TenantConfigStore, TenantStore
 from mailgate.storage.tracking import TrackingStore
 
 
@@ -26,7 +26,7 @@ def stage() -> DeliverStage:
     return DeliverStage(
         tracking=tracking,
         tenants=tenants,
-        configs=TenantConfigStore(settings.tenants_table),
+        configs=CachedTenantConfigs(TenantConfigStore(settings.tenants_table)),
         mail=mail,
         queue=queue,
         send=partial(smtp_client.deliver, helo=settings.hostname, timeout=settings.smtp_timeout_s),

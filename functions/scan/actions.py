@@ -123,8 +123,7 @@ class Applier:
                     detail="no policy rule applies to this message",
                 )
             )
-        for event in events:
-            self._tracking.record(job.tenant_id, job.message_uuid, event)
+        self._tracking.record_all(job.tenant_id, job.message_uuid, events)
 
     def _policy_events(
         self, job: ScanJob, message: Message, decision: Decision, now: datetime

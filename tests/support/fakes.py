@@ -60,6 +60,14 @@ class FakeTracking:
         if all(known.event_id != event.event_id for known in timeline):
             timeline.append(event)
 
+    def record_all(
+        self, tenant_id: str, message_uuid: str, events: Iterable[TimelineEvent]
+    ) -> None:
+        timeline = self.events.setdefault((tenant_id, message_uuid), [])
+        for event in events:
+            timeline[:] = [known for known in timeline if known.event_id != event.event_id]
+            timeline.append(event)
+
     def set_status(
         self, tenant_id: str, message_uuid: str, recipient: str, status: Status, **fields: Any
     ) -> bool:
