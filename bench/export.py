@@ -92,6 +92,7 @@ def _export(count: int) -> dict[str, object]:
     from mailgate.records import ExportTaskRecord
     from mailgate.storage.export_files import ExportFiles, export_key
     from mailgate.storage.exports import ExportStore
+    from mailgate.storage.policy_events import PolicyEventStore
     from mailgate.storage.tracking import TrackingStore
 
     tracking = TrackingStore(resources.TRACKING.local_name)
@@ -122,9 +123,15 @@ def _export(count: int) -> dict[str, object]:
         locale="ja",
         time_zone="Asia/Tokyo",
     )
+    export_all = ExportAll(
+        tracking,
+        PolicyEventStore(resources.POLICY.local_name),
+        exports,
+        ExportFiles(resources.MAIL.local_name),
+    )
     rss_before = _peak_rss_mb()
     cpu, wall = time.process_time(), time.perf_counter()
-    ExportAll(tracking, exports, ExportFiles(resources.MAIL.local_name)).run(job)
+    export_all.run(job)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     done = exports.task(TENANT, task.task_id)
     assert done is not None and done.rows == count, done

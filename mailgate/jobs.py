@@ -70,7 +70,7 @@ class ExportJob(Job):
 
     task_id: str
     created_at: datetime
-    query: dict[str, Any]  # a TrackingSearch as JSON
+    query: dict[str, Any]  # a TrackingSearch or EventSearch as JSON (the task's log says which)
     period_start: datetime  # the period, resolved when the task was asked for
     period_end: datetime
     locale: Locale

@@ -31,6 +31,12 @@ STATUS_RANK: dict[Status, int] = {
 }
 # Statuses that may be written again over themselves (each retry updates the row).
 REPEATABLE = frozenset({Status.TEMPORARY_ERROR})
+ExportLog = Literal["tracking", "events"]
+
+
+def kilobytes(size: int) -> float:
+    """A size in bytes as the logs show it: KB with up to two decimals."""
+    return round(size / 1024, 2)
 
 
 class AttachmentStatus(StrEnum):
@@ -92,7 +98,7 @@ class TrackingRow(BaseModel):
 
     @property
     def size_kb(self) -> float:
-        return round(self.size / 1024, 2)
+        return kilobytes(self.size)
 
     @classmethod
     def accepted(
@@ -187,8 +193,8 @@ class ExportTaskRecord(BaseModel):
     task_id: str
     created_at: datetime
     status: ExportStatus = ExportStatus.PROCESSING
-    log: Literal["tracking"] = "tracking"
-    type: TrackingType = TrackingType.ACCEPTED
+    log: ExportLog = "tracking"
+    type: TrackingType = TrackingType.ACCEPTED  # of tracking exports
     format: str
     file_name: str  # "<uuid4>.csv.zip": the object's name and the downloaded file's
     object_key: str

@@ -233,14 +233,14 @@ FUNCTIONS = (
     Function(
         id="export",
         handler="functions.export.handler.handler",
-        reads=("tracking", "mail"),  # reading "mail" lets it sign download links
+        reads=("tracking", "policy", "mail"),  # reading "mail" lets it sign download links
         writes=("exports", "export"),
         api=True,
     ),
     Function(
         id="export-worker",
         handler="functions.export.worker.handler",
-        reads=("tracking",),
+        reads=("tracking", "policy"),
         writes=("exports", "mail"),
         consumes="export",
         batch_size=1,

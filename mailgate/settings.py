@@ -189,11 +189,11 @@ class QuerySettings(
     pass
 
 
-class ExportSettings(TrackingTable, ExportsTable, MailBucket, ExportQueue):
+class ExportSettings(TrackingTable, PolicyTable, ExportsTable, MailBucket, ExportQueue):
     """The export API."""
 
 
-class ExportWorkerSettings(TrackingTable, ExportsTable, MailBucket):
+class ExportWorkerSettings(TrackingTable, PolicyTable, ExportsTable, MailBucket):
     """The export-all worker."""
 
 

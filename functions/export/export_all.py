@@ -1,4 +1,5 @@
-"""The "export all" worker's logic: page through the task's query, up to 50,000 rows, writing
+"""The "export all" worker's logic: page through the task's query (tracking rows or policy
+events), up to 50,000 rows, writing
 them as they come into a zip streamed to S3; then mark the task complete, or failed.
 
 A task that fails here (a fault of ours, since its input was validated when it was asked for)
@@ -9,18 +10,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
-from mailgate.api.models import TrackingSearch
+from mailgate.api.models import EventSearch, TrackingSearch
 from mailgate.catalog import EXPORT_ALL_MAX_ROWS, ExportStatus
 from mailgate.export import formats
 from mailgate.export.archive import write_zipped
 from mailgate.export.cells import time_zone
-from mailgate.export.columns import TRACKING
+from mailgate.export.columns import EVENTS, TRACKING, ColumnSet
 from mailgate.jobs import ExportJob
 from mailgate.observability import logger
+from mailgate.records import ExportTaskRecord
+from mailgate.search import events as event_search
 from mailgate.search import tracking as tracking_search
 from mailgate.search.period import Period
 from mailgate.storage.export_files import ExportFiles
 from mailgate.storage.exports import ExportStore
+from mailgate.storage.policy_events import PolicyEventStore
 from mailgate.storage.tracking import TrackingStore
 
 T = TypeVar("T")
@@ -45,8 +49,15 @@ class Capped(Iterable[T]):
 
 
 class ExportAll:
-    def __init__(self, tracking: TrackingStore, exports: ExportStore, files: ExportFiles) -> None:
+    def __init__(
+        self,
+        tracking: TrackingStore,
+        events: PolicyEventStore,
+        exports: ExportStore,
+        files: ExportFiles,
+    ) -> None:
         self._tracking = tracking
+        self._events = events
         self._exports = exports
         self._files = files
 
@@ -54,15 +65,21 @@ class ExportAll:
         task = self._exports.task(job.tenant_id, job.task_id)
         if task is None or task.status is not ExportStatus.PROCESSING:
             return  # a redelivered job of a finished (or forgotten) task
+        period = Period(job.period_start, job.period_end)
+        if task.log == "events":
+            query = event_search.query_of(job.tenant_id, EventSearch.model_validate(job.query))
+            events = event_search.all_events(self._events, query, period)
+            self._export(task, job, EVENTS, events)
+            return
+        tracking = tracking_search.query_of(job.tenant_id, TrackingSearch.model_validate(job.query))
+        rows = tracking_search.all_rows(self._tracking, tracking, period)
+        self._export(task, job, TRACKING[task.type], rows)
+
+    def _export(
+        self, task: ExportTaskRecord, job: ExportJob, columns: ColumnSet[T], items: Iterable[T]
+    ) -> None:
         format = formats.Format(task.format)
-        columns = TRACKING[task.type]
-        query = tracking_search.query_of(job.tenant_id, TrackingSearch.model_validate(job.query))
-        rows = Capped(
-            tracking_search.all_rows(
-                self._tracking, query, Period(job.period_start, job.period_end)
-            ),
-            EXPORT_ALL_MAX_ROWS,
-        )
+        rows = Capped(items, EXPORT_ALL_MAX_ROWS)
         zone = time_zone(job.time_zone)
         member = task.file_name.removesuffix(".zip")
         try:

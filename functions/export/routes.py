@@ -41,7 +41,7 @@ _START_RESPONSES: dict[int, Any] = {
         "content": {"application/json": {"model": ExportStarted}},
     },
     400: _error("invalid_request: the message names the field"),
-    404: _error("rows_not_found: none of the selected rows is the tenant's"),
+    404: _error("rows_not_found: none of the selected rows or events is the tenant's"),
     429: _error("export_quota: today's export-all quota is used up (the message is localized)"),
 }
 

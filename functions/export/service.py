@@ -7,21 +7,32 @@ import io
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TypeVar
 
 from mailgate.api.errors import NotFound, TooManyRequests
-from mailgate.api.models import ExportRequest, ExportTask, ExportTaskDetail, SelectedRow
+from mailgate.api.models import (
+    EventSearch,
+    ExportRequest,
+    ExportTask,
+    ExportTaskDetail,
+    SelectedRow,
+    TrackingSearch,
+)
 from mailgate.catalog import EXPORT_QUOTA_MESSAGE, EXPORTS_PER_DAY, ExportStatus
 from mailgate.clock import iso, utcnow
 from mailgate.export import formats
 from mailgate.export.cells import time_zone
-from mailgate.export.columns import TRACKING
+from mailgate.export.columns import EVENTS, TRACKING, ColumnSet
 from mailgate.jobs import ExportJob
 from mailgate.records import ExportTaskRecord
-from mailgate.search import tracking as tracking_search
+from mailgate.search import period as periods
 from mailgate.storage.export_files import ExportFiles, export_key
 from mailgate.storage.exports import ExportStore
+from mailgate.storage.policy_events import PolicyEventStore
 from mailgate.storage.queues import JobQueue
 from mailgate.storage.tracking import TrackingStore
+
+RowT = TypeVar("RowT")
 
 # Objects expire by the bucket's lifecycle after 7 days; the task is forgotten with its file.
 KEPT = timedelta(days=7)
@@ -46,6 +57,13 @@ def archive_name(format: formats.Format) -> str:
     return f"{uuid.uuid4()}.{format.extension}.zip"
 
 
+def _file(request: ExportRequest, columns: ColumnSet[RowT], rows: list[RowT]) -> ExportFile:
+    out = io.StringIO(newline="")
+    formats.write(out, request.format, columns, rows, request.locale, time_zone(request.time_zone))
+    name = columns.file.file_name.removesuffix(".csv") + f".{request.format.extension}"
+    return ExportFile(name, request.format.media_type, out.getvalue())
+
+
 def _task(record: ExportTaskRecord) -> ExportTask:
     return ExportTask(
         task_id=record.task_id,
@@ -62,41 +80,49 @@ def _task(record: ExportTaskRecord) -> ExportTask:
 
 class ExportService:
     def __init__(
-        self, tracking: TrackingStore, exports: ExportStore, files: ExportFiles, queue: JobQueue
+        self,
+        tracking: TrackingStore,
+        events: PolicyEventStore,
+        exports: ExportStore,
+        files: ExportFiles,
+        queue: JobQueue,
     ) -> None:
         self._tracking = tracking
+        self._events = events
         self._exports = exports
         self._files = files
         self._queue = queue
 
     def selected(
-        self, tenant_id: str, request: ExportRequest, select: list[SelectedRow]
+        self, tenant_id: str, request: ExportRequest, select: list[SelectedRow] | list[str]
     ) -> ExportFile:
-        """The ``select``-ed rows of the query's type as one file; NotFound when none of them
-        is the tenant's."""
+        """The ``select``-ed rows (of the query's type) or events as one file; NotFound when
+        none of them is the tenant's."""
         query = request.query
+        newest_first = query.sort == "desc"
+        if isinstance(query, EventSearch):
+            events = self._events.events(tenant_id, [id for id in select if isinstance(id, str)])
+            if not events:
+                raise NotFound("rows_not_found", "None of the selected events is in your logs.")
+            events.sort(key=lambda event: (event.time, event.event_id), reverse=newest_first)
+            return _file(request, EVENTS, events)
         found = self._tracking.rows(
-            tenant_id, ((row.message_uuid, row.recipient) for row in select)
+            tenant_id,
+            ((row.message_uuid, row.recipient) for row in select if isinstance(row, SelectedRow)),
         )
         rows = [row for row in found if row.type is query.type]
         if not rows:
             raise NotFound(
                 "rows_not_found", f"None of the selected rows is in your {query.type} traffic."
             )
-        rows.sort(key=lambda row: (row.time, row.message_uuid), reverse=query.sort == "desc")
-        columns = TRACKING[query.type]
-        out = io.StringIO(newline="")
-        formats.write(
-            out, request.format, columns, rows, request.locale, time_zone(request.time_zone)
-        )
-        name = columns.file.file_name.removesuffix(".csv") + f".{request.format.extension}"
-        return ExportFile(name, request.format.media_type, out.getvalue())
+        rows.sort(key=lambda row: (row.time, row.message_uuid), reverse=newest_first)
+        return _file(request, TRACKING[query.type], rows)
 
     def start(self, tenant_id: str, request: ExportRequest) -> ExportTaskRecord:
         """Count the export in today's quota (TooManyRequests when it is used up), record the
         task and queue its job."""
         now = utcnow()
-        period = tracking_search.period_of(request.query, now)
+        period = periods.requested(request.query.period, now)
         if not self._exports.take_quota(tenant_id, now.date(), EXPORTS_PER_DAY):
             raise TooManyRequests("export_quota", EXPORT_QUOTA_MESSAGE.text(request.locale))
         file_name = archive_name(request.format)
@@ -104,7 +130,8 @@ class ExportService:
             tenant_id=tenant_id,
             task_id=str(uuid.uuid4()),
             created_at=now,
-            type=request.query.type,
+            log=request.log,
+            **({"type": query.type} if isinstance(query := request.query, TrackingSearch) else {}),
             format=request.format,
             file_name=file_name,
             object_key=export_key(tenant_id, file_name),

@@ -10,6 +10,7 @@ from functions.export.service import ExportService
 from mailgate.settings import ExportSettings, ExportWorkerSettings
 from mailgate.storage.export_files import ExportFiles
 from mailgate.storage.exports import ExportStore
+from mailgate.storage.policy_events import PolicyEventStore
 from mailgate.storage.queues import JobQueue
 from mailgate.storage.tracking import TrackingStore
 
@@ -19,6 +20,7 @@ def service() -> ExportService:
     settings = ExportSettings()
     return ExportService(
         TrackingStore(settings.tracking_table),
+        PolicyEventStore(settings.policy_table),
         ExportStore(settings.exports_table),
         ExportFiles(settings.mail_bucket),
         JobQueue(settings.export_queue_url),
@@ -30,6 +32,7 @@ def export_all() -> ExportAll:
     settings = ExportWorkerSettings()
     return ExportAll(
         TrackingStore(settings.tracking_table),
+        PolicyEventStore(settings.policy_table),
         ExportStore(settings.exports_table),
         ExportFiles(settings.mail_bucket),
     )

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails
 
 from mailgate.catalog import (
     DEFAULT_PAGE_SIZE,
@@ -22,7 +31,7 @@ from mailgate.catalog import (
 from mailgate.export.cells import time_zone
 from mailgate.export.formats import Format
 from mailgate.policy.records import QuarantineState
-from mailgate.records import AttachmentRecord
+from mailgate.records import AttachmentRecord, ExportLog
 from mailgate.tenant_config import TenantConfig
 
 Preset = Literal["1h", "24h", "7d", "14d", "30d"]
@@ -350,24 +359,43 @@ class SelectedRow(_Strict):
     recipient: AddressFilter
 
 
-EVENTS_NOT_AVAILABLE = (
-    'Policy-event exports (log "events") are not available yet; export mail tracking '
-    '(log "tracking") for now.'
-)
+EventId = Annotated[str, Field(min_length=1, max_length=256)]
+_SEARCHES: dict[str, type[TrackingSearch] | type[EventSearch]] = {
+    "tracking": TrackingSearch,
+    "events": EventSearch,
+}
+
+
+def _within_query(error: ValidationError) -> ValidationError:
+    """``error`` of the query's own model, as an error of the request's ``query`` field."""
+    details: list[InitErrorDetails] = []
+    for found in error.errors():
+        detail: InitErrorDetails = {
+            "type": found["type"],
+            "loc": ("query", *found["loc"]),
+            "input": found["input"],
+        }
+        if "ctx" in found:
+            detail["ctx"] = found["ctx"]
+        details.append(detail)
+    return ValidationError.from_exception_data(error.title, details)
 
 
 class ExportRequest(_Strict):
-    log: Literal["tracking", "events"] = "tracking"
-    query: TrackingSearch = Field(
+    log: ExportLog = "tracking"
+    query: TrackingSearch | EventSearch = Field(
         default_factory=TrackingSearch,
-        description="the search whose rows are exported; its limit and cursor are not used",
+        description="the search whose rows are exported: a body of POST /v1/tracking/search "
+        '(log "tracking") or of POST /v1/events/search (log "events"); its limit and cursor '
+        "are not used",
     )
-    select: list[SelectedRow] | None = Field(
+    select: list[SelectedRow] | list[EventId] | None = Field(
         None,
         min_length=1,
         max_length=MAX_PAGE_SIZE,
-        description="rows to export at once (answered 200 with the file); null: export all "
-        "the query finds (202, an export task)",
+        description="rows to export at once (answered 200 with the file): message_uuid and "
+        'recipient pairs (log "tracking") or event ids (log "events"); null: export all the '
+        "query finds (202, an export task)",
     )
     locale: Locale = "en"
     time_zone: str = Field("UTC", max_length=64, description="IANA name, e.g. Asia/Tokyo")
@@ -375,10 +403,21 @@ class ExportRequest(_Strict):
 
     @model_validator(mode="before")
     @classmethod
-    def _events_later(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("log") == "events":
-            raise ValueError(EVENTS_NOT_AVAILABLE)
-        return data
+    def _query_of_the_log(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or data.get("log", "tracking") not in _SEARCHES:
+            return data  # the field's own validation says what is wrong
+        search = _SEARCHES[data.get("log", "tracking")]
+        try:
+            return data | {"query": search.model_validate(data.get("query", {}))}
+        except ValidationError as error:
+            raise _within_query(error) from None
+
+    @model_validator(mode="after")
+    def _select_of_the_log(self) -> ExportRequest:
+        if self.select and (self.log == "events") != isinstance(self.select[0], str):
+            wanted = "event ids" if self.log == "events" else "message_uuid and recipient pairs"
+            raise ValueError(f'select holds {wanted} when log is "{self.log}"')
+        return self
 
     @field_validator("time_zone")
     @classmethod

@@ -4,21 +4,27 @@ becomes their cells. A log plugs in as one ``ColumnSet``: its file and a row →
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from email.utils import parseaddr
 from typing import Generic, TypeVar
 
 from mailgate.catalog import (
     ACCEPTED_CSV,
     BLOCKED_CSV,
+    EVENTS_CSV,
+    RECIPIENT_SEPARATOR,
+    THREAT_TYPES,
     BlockReason,
     CsvFile,
+    Label,
     Locale,
     Status,
     TrackingType,
 )
 from mailgate.export.cells import Cell
-from mailgate.records import TrackingRow
+from mailgate.policy.records import PolicyEvent
+from mailgate.records import TrackingRow, kilobytes
 from mailgate.search.matching import NULL_SENDER
 
 RowT = TypeVar("RowT")
@@ -89,3 +95,46 @@ TRACKING: dict[TrackingType, ColumnSet[TrackingRow]] = {
     TrackingType.ACCEPTED: ColumnSet(ACCEPTED_CSV, _accepted),
     TrackingType.BLOCKED: ColumnSet(BLOCKED_CSV, _blocked),
 }
+
+
+def _shown_recipients(event: PolicyEvent, locale: Locale) -> str:
+    """Seed 001: the envelope recipients in one cell, each as ``Name <addr>`` when the To or
+    Cc header names that address."""
+    names: dict[str, str] = {}
+    for shown in event.header_to:
+        name, address = parseaddr(shown)
+        if name and address:
+            names.setdefault(address.lower(), name)
+    return RECIPIENT_SEPARATOR.text(locale).join(
+        f"{names[r.lower()]} <{r}>" if r.lower() in names else r for r in event.recipients
+    )
+
+
+def _code_label(labels: Mapping[str, Label], code: str, locale: Locale) -> str:
+    """The label of a subtype or detection method; a code the catalog does not know as is."""
+    label = labels.get(code)
+    return code if label is None else label.text(locale)
+
+
+def _event(event: PolicyEvent, locale: Locale) -> tuple[Cell, ...]:
+    threat = THREAT_TYPES[event.threat_type]
+    return (
+        event.time,
+        event.sender or NULL_SENDER,
+        _shown_recipients(event, locale),
+        event.threat_type.label(locale),
+        _code_label(threat.subtypes, event.subtype, locale),
+        _code_label(threat.methods, event.detection_method, locale),
+        event.threat_name,
+        event.action.label(locale),
+        event.subject,
+        event.message_id,
+        kilobytes(event.size),
+        event.direction.label(locale),
+        event.rule_name,
+        event.domain,
+        event.violating_file,
+    )
+
+
+EVENTS: ColumnSet[PolicyEvent] = ColumnSet(EVENTS_CSV, _event)

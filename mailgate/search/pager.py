@@ -25,6 +25,8 @@ from mailgate.search.period import Period
 QUERIES_PER_PAGE = 200
 ROWS_READ_PER_PAGE = 5000
 BATCH = 200
+# Rows per query when reading every row (an export): about what one 1 MB DynamoDB answer holds.
+BULK_BATCH = 1000
 
 RowT = TypeVar("RowT")
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from mailgate.api.errors import BadRequest
+from mailgate.api.models import CustomPeriod, Preset
 from mailgate.catalog import CUSTOM_RANGE_MAX, PERIOD_PRESETS, RETENTION
 
 
@@ -44,3 +45,8 @@ def resolve(period: str | tuple[datetime, datetime], now: datetime) -> Period:
     if start > now:
         raise BadRequest("invalid_period", "period start is in the future.")
     return Period(start, end)
+
+
+def requested(period: Preset | CustomPeriod, now: datetime) -> Period:
+    """A search request's period resolved at ``now`` (a preset ends then)."""
+    return resolve(period if isinstance(period, str) else (period.start, period.end), now)

@@ -29,8 +29,7 @@ class SignedPaging:
     def start(self, cursor: str | None, period: Preset | CustomPeriod) -> CursorState:
         if cursor:
             return CursorState.from_json(self.signer.decode(cursor, self.tenant_id, self.digest))
-        asked = period if isinstance(period, str) else (period.start, period.end)
-        return CursorState(periods.resolve(asked, utcnow()))
+        return CursorState(periods.requested(period, utcnow()))
 
     def cursor(self, next: CursorState | None) -> str | None:
         if next is None:

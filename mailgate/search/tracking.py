@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Literal
 
 from pydantic import JsonValue
@@ -13,10 +13,10 @@ from pydantic import JsonValue
 from mailgate.api.models import TrackingSearch
 from mailgate.catalog import MAX_PAGE_SIZE, Direction, TrackingType
 from mailgate.records import TrackingRow
-from mailgate.search import period as periods
 from mailgate.search.matching import RowFilter
 from mailgate.search.pager import (
     BATCH,
+    BULK_BATCH,
     CursorState,
     Page,
     parse_time_token,
@@ -25,9 +25,6 @@ from mailgate.search.pager import (
 )
 from mailgate.search.period import Period
 from mailgate.storage.tracking import TimePosition, TrackingStore
-
-# Rows per query when reading every row (an export): about what one 1 MB DynamoDB answer holds.
-BULK_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -59,13 +56,6 @@ def query_of(tenant_id: str, request: TrackingSearch, limit: int | None = None) 
             block_reasons=frozenset(request.block_reasons),
         ),
     )
-
-
-def period_of(request: TrackingSearch, now: datetime) -> Period:
-    """The request's period resolved at ``now`` (a preset ends then)."""
-    if isinstance(request.period, str):
-        return periods.resolve(request.period, now)
-    return periods.resolve((request.period.start, request.period.end), now)
 
 
 def _token(position: TimePosition) -> JsonValue:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time as _time
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -26,6 +27,7 @@ from mailgate.ports import DayPosition
 from mailgate.resources import EXPIRES_AT, RETENTION_DAYS
 
 INDEX = "by_time"
+_BATCH_GET_MAX = 100  # keys per BatchGetItem request
 
 
 def expires_at(time: datetime) -> int:
@@ -83,6 +85,18 @@ class RecordKeys:
     direction: str
     time: datetime  # the index's order
     received_at: datetime  # the record expires with the message's other logs
+
+
+def items_at(table: Any, keys: list[dict[str, str]], **options: Any) -> Iterator[dict[str, Any]]:
+    """The items of ``table`` at ``keys`` (BatchGetItem, in requests of at most 100 keys)."""
+    for start in range(0, len(keys), _BATCH_GET_MAX):
+        request: dict[str, Any] = {
+            table.name: {"Keys": keys[start : start + _BATCH_GET_MAX], **options}
+        }
+        while request:
+            response = table.meta.client.batch_get_item(RequestItems=request)
+            yield from response["Responses"].get(table.name, [])
+            request = response.get("UnprocessedKeys") or {}
 
 
 R = TypeVar("R", bound=BaseModel)
@@ -149,6 +163,12 @@ class DayIndexedStore(ABC, Generic[R]):
             Key={"pk": self._pk(tenant_id, record_id)}, ConsistentRead=True
         ).get("Item")
         return None if found is None or expired(found) else self._record(found)
+
+    def _get_many(self, tenant_id: str, record_ids: Iterable[str]) -> list[R]:
+        """The unexpired records of the tenant with these ids, read by key, in no set order;
+        an id of another tenant's record finds nothing."""
+        keys = [{"pk": self._pk(tenant_id, pk)} for pk in dict.fromkeys(record_ids)]
+        return [self._record(item) for item in items_at(self._table, keys) if not expired(item)]
 
     def by_time(
         self,

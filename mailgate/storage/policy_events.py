@@ -28,3 +28,8 @@ class PolicyEventStore(DayIndexedStore[PolicyEvent]):
 
     def event(self, tenant_id: str, event_id: str) -> PolicyEvent | None:
         return self._get(tenant_id, event_id)
+
+    def events(self, tenant_id: str, event_ids: Iterable[str]) -> list[PolicyEvent]:
+        """The tenant's unexpired events of these ids (in no set order); an id of another
+        tenant's event finds nothing."""
+        return self._get_many(tenant_id, event_ids)

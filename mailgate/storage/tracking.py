@@ -10,7 +10,7 @@ query per day.
 from __future__ import annotations
 
 import time as _time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
@@ -28,13 +28,13 @@ from mailgate.storage.day_index import (
     day_bucket,
     expired,
     expires_at,
+    items_at,
     query_day,
     time_sk,
 )
 
 _ROW_PREFIX = "R#"
 _EVENT_PREFIX = "E#"
-_BATCH_GET_MAX = 100  # keys per BatchGetItem request
 
 
 class TimePosition(NamedTuple):
@@ -246,7 +246,8 @@ class TrackingStore:
         pk = _message_pk(tenant_id, message_uuid)
         keys = [{"pk": pk, "sk": _row_sk(r)} for r in dict.fromkeys(r.lower() for r in recipients)]
         found: dict[str, Status | None] = {}
-        for item in self._items_at(
+        for item in items_at(
+            self._table,
             keys,
             ConsistentRead=True,
             ProjectionExpression="sk, #status",
@@ -266,20 +267,9 @@ class TrackingStore:
         now = int(_time.time())
         return [
             _row_of(item)
-            for item in self._items_at([{"pk": pk, "sk": sk} for pk, sk in wanted])
+            for item in items_at(self._table, [{"pk": pk, "sk": sk} for pk, sk in wanted])
             if int(item.get(EXPIRES_AT, 0)) > now
         ]
-
-    def _items_at(self, keys: list[dict[str, str]], **options: Any) -> Iterator[dict[str, Any]]:
-        """The items at ``keys`` (BatchGetItem, in requests of at most 100 keys)."""
-        for start in range(0, len(keys), _BATCH_GET_MAX):
-            request: dict[str, Any] = {
-                self._table_name: {"Keys": keys[start : start + _BATCH_GET_MAX], **options}
-            }
-            while request:
-                response = self._table.meta.client.batch_get_item(RequestItems=request)
-                yield from response["Responses"].get(self._table_name, [])
-                request = response.get("UnprocessedKeys") or {}
 
     def message(
         self, tenant_id: str, message_uuid: str

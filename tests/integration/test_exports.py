@@ -19,8 +19,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from mailgate import clock, resources
-from mailgate.catalog import BlockReason, Direction, Status, TrackingType
+from mailgate.catalog import BlockReason, Direction, PolicyAction, Status, ThreatType, TrackingType
+from mailgate.policy.records import PolicyEvent
 from mailgate.records import TrackingRow
+from mailgate.storage.policy_events import PolicyEventStore
 from mailgate.storage.tracking import TrackingStore
 from tests.integration.conftest import Gateway
 from tests.support.api_client import ApiClient, wait_for
@@ -324,7 +326,10 @@ def test_the_quota_starts_again_at_midnight_utc(gateway: Gateway, peer: Scripted
 @pytest.mark.parametrize(
     ("body", "says"),
     [
-        ({"log": "events", "select": None}, "not available yet"),
+        ({"log": "events", "query": {"type": "blocked"}}, "Unknown field 'query.type'"),
+        ({"log": "events", "query": {"subject": 5}}, "query.subject"),
+        ({"log": "events", "select": [{"message_uuid": "a", "recipient": "a@b.c"}]}, "event ids"),
+        ({"select": ["an-event-id"]}, "message_uuid and recipient pairs"),
         ({"time_zone": "Mars/Olympus"}, "IANA"),
         ({"time_zone": "../../etc/passwd"}, "IANA"),
         ({"locale": "fr"}, "locale"),
@@ -343,3 +348,107 @@ def test_bad_export_requests_are_400_with_a_sentence(
     assert status == 400 and error["code"] == "invalid_request", error
     assert says in error["message"]
     assert "X-Export-Quota-Remaining" in headers
+
+
+def _events(tenant_id: str, count: int, start: datetime) -> list[PolicyEvent]:
+    events = [
+        PolicyEvent(
+            tenant_id=tenant_id,
+            event_id=f"{uuid.uuid4()}-2-1-001",
+            message_uuid=str(uuid.uuid4()),
+            time=start + timedelta(seconds=n),
+            received_at=start + timedelta(seconds=n - 1),
+            direction=Direction.INBOUND,
+            sender="alice@sender.test",
+            recipients=[f"r{n}@example.com", "bob@example.com"],
+            header_to=["Bob Smith <bob@example.com>"],
+            subject="至急: 請求書",
+            size=4096,
+            rule_name="Graymail",
+            threat_type=ThreatType.GRAYMAIL,
+            subtype="bulk",
+            action=PolicyAction.QUARANTINE,
+        )
+        for n in range(count)
+    ]
+    PolicyEventStore(resources.POLICY.local_name).add(events)
+    return events
+
+
+def test_selected_events_are_the_event_log_file_and_another_tenants_are_not_found(
+    gateway: Gateway, peer: ScriptedServer
+) -> None:
+    # Given events of a tenant, one with a subject a spreadsheet would run, and another's event
+    tenant_id, api = _tenant(gateway, peer)
+    theirs_id, _ = _tenant(gateway, peer)
+    start = datetime.now(UTC) - timedelta(minutes=5)
+    mine = _events(tenant_id, 2, start)
+    hostile = _events(tenant_id, 1, start + timedelta(seconds=10))[0]
+    PolicyEventStore(resources.POLICY.local_name).add(
+        [hostile.model_copy(update={"event_id": "x-formula", "subject": "@SUM(A1)"})]
+    )
+    (theirs,) = _events(theirs_id, 1, start)
+    select = [e.event_id for e in mine] + ["x-formula", theirs.event_id]
+    body = {"log": "events", "select": select, "time_zone": "Asia/Tokyo"}
+
+    # When it exports them in Japanese and in English
+    status, headers, data = api.exchange("POST", "/v1/exports", body | {"locale": "ja"})
+    en_status, _, en_data = api.exchange("POST", "/v1/exports", body | {"locale": "en"})
+    alone = api.request("POST", "/v1/exports", body | {"select": [theirs.event_id]})
+
+    # Then the file is event_log.csv, its own events newest first, labels in each locale
+    assert (status, en_status) == (200, 200), data
+    assert headers["Content-Disposition"] == 'attachment; filename="event_log.csv"'
+    header, *records = _records(data)
+    assert header[:4] == ["日時", "送信者", "受信者", "脅威の種類"]
+    assert [r[8] for r in records] == ["'@SUM(A1)", "至急: 請求書", "至急: 請求書"]
+    newest = mine[1]
+    assert records[1][0] == newest.time.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M:%S")
+    assert records[1][2] == "r1@example.com、Bob Smith <bob@example.com>"
+    assert records[1][3:5] == ["グレーメール", "バルクメールメッセージ"]
+    assert records[1][7] == "隔離"
+    en = _records(en_data)[2]
+    assert en[2] == "r1@example.com, Bob Smith <bob@example.com>"
+    assert en[3:5] == ["Graymail", "Bulk email messages"]
+    assert en[10] == "4"
+
+    # And the other tenant's event, selected alone, is not found
+    assert alone[0] == 404 and alone[1]["error"]["code"] == "rows_not_found"
+
+
+def test_export_all_events_writes_the_events_of_the_query(
+    gateway: Gateway, peer: ScriptedServer
+) -> None:
+    # Given a few events of a tenant, one of another rule
+    tenant_id, api = _tenant(gateway, peer)
+    start = datetime.now(UTC) - timedelta(minutes=10)
+    events = _events(tenant_id, 4, start)
+    PolicyEventStore(resources.POLICY.local_name).add(
+        [events[0].model_copy(update={"event_id": "other-rule", "rule_name": "Other"})]
+    )
+    period = {
+        "start": (start - timedelta(seconds=5)).isoformat(),
+        "end": (start + timedelta(minutes=1)).isoformat(),
+    }
+
+    # When it exports all events of its rule "Graymail", oldest first
+    status, _, data = api.exchange(
+        "POST",
+        "/v1/exports",
+        {
+            "log": "events",
+            "query": {"period": period, "rule_names": ["graymail"], "sort": "asc"},
+            "locale": "en",
+        },
+    )
+
+    # Then the task completes with those events in a zipped event log
+    started = json.loads(data)
+    assert status == 202, started
+    task = _finished(api, started["task_id"])
+    assert task["status"] == "complete" and task["rows"] == 4, task
+    _, content = _unzipped(_download(task["download_url"])[1])
+    header, *records = _records(content)
+    assert header[-1] == "Violating file"
+    assert [r[2].split(", ")[0] for r in records] == [f"r{n}@example.com" for n in range(4)]
+    assert {r[12] for r in records} == {"Graymail"}

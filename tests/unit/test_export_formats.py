@@ -15,12 +15,21 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from functions.export.export_all import Capped
-from mailgate.catalog import BlockReason, Direction, Locale, Status, TrackingType
+from mailgate.catalog import (
+    BlockReason,
+    Direction,
+    Locale,
+    PolicyAction,
+    Status,
+    ThreatType,
+    TrackingType,
+)
 from mailgate.export import formats
 from mailgate.export.archive import write_zipped
 from mailgate.export.cells import neutralised, time_zone
-from mailgate.export.columns import TRACKING
+from mailgate.export.columns import EVENTS, TRACKING
 from mailgate.export.formats import Format
+from mailgate.policy.records import PolicyEvent
 from mailgate.records import TrackingRow
 
 INJECTIONS = [
@@ -236,3 +245,122 @@ def test_capped_rows_tell_whether_more_were_left() -> None:
 
     assert list(exact) == [0, 1, 2, 3, 4] and not exact.truncated
     assert list(over) == [0, 1, 2, 3, 4] and over.truncated
+
+
+def _event(**fields: Any) -> PolicyEvent:
+    values: dict[str, Any] = {
+        "tenant_id": "t",
+        "event_id": "0b7f6f52-2f0e-4a7e-9d0c-1d2c3b4a5e6f-2-1-001",
+        "message_uuid": "0b7f6f52-2f0e-4a7e-9d0c-1d2c3b4a5e6f",
+        "time": datetime(2025, 6, 15, 23, 30, 5, tzinfo=UTC),
+        "received_at": datetime(2025, 6, 15, 23, 30, 1, tzinfo=UTC),
+        "direction": Direction.INBOUND,
+        "sender": "alice@sender.test",
+        "recipients": ["john@example.com", "jane@example.com"],
+        "header_to": ["John Irving <john@example.com>"],
+        "subject": "請求書の送付",
+        "message_id": "<m1@sender.test>",
+        "size": 3072,
+        "domain": "example.com",
+        "rule_name": "Ransomware",
+        "threat_type": ThreatType.RANSOMWARE,
+        "detection_method": "machine_learning",
+        "threat_name": "Ransom.Win32.TEST",
+        "action": PolicyAction.QUARANTINE,
+        "violating_file": "invoice.zip",
+    }
+    return PolicyEvent(**(values | fields))
+
+
+def _event_csv(events: list[PolicyEvent], locale: Locale = "en") -> list[list[str]]:
+    out = io.StringIO(newline="")
+    assert formats.write(out, Format.CSV, EVENTS, events, locale, TOKYO) == len(events)
+    return _records(out.getvalue())
+
+
+def test_event_log_columns_and_labels_in_english() -> None:
+    header, record = _event_csv([_event()])
+
+    assert header == [
+        "Date",
+        "Sender",
+        "Recipient",
+        "Threat type",
+        "Subtype",
+        "Detection method",
+        "Threat name",
+        "Action",
+        "Subject",
+        "Message ID",
+        "Message size",
+        "Direction",
+        "Rule name",
+        "Domain",
+        "Violating file",
+    ]
+    assert record == [
+        "2025-06-16 08:30:05",
+        "alice@sender.test",
+        "John Irving <john@example.com>, jane@example.com",
+        "Ransomware",
+        "",
+        "Detected by machine learning",
+        "Ransom.Win32.TEST",
+        "Quarantine",
+        "請求書の送付",
+        "<m1@sender.test>",
+        "3",
+        "Inbound",
+        "Ransomware",
+        "example.com",
+        "invoice.zip",
+    ]
+
+
+def test_event_log_labels_and_recipient_separator_in_japanese() -> None:
+    graymail = _event(
+        threat_type=ThreatType.GRAYMAIL,
+        subtype="social_network",
+        detection_method="",
+        action=PolicyAction.DELETE,
+        sender="",
+        header_to=["JANE <Jane@Example.com>", "not an address"],
+    )
+
+    header, record = _event_csv([graymail], locale="ja")
+
+    assert header[:6] == ["日時", "送信者", "受信者", "脅威の種類", "サブタイプ", "検出方法"]
+    assert header[-1] == "違反したファイル"
+    assert record[1] == "<>"
+    assert record[2] == "john@example.com、JANE <jane@example.com>"
+    assert record[3:6] == ["グレーメール", "ソーシャルネットワーク通知", ""]
+    assert record[7] == "メッセージ全体を削除"
+    assert record[11] == "受信"
+
+
+def test_an_event_code_the_catalog_does_not_know_is_shown_as_stored() -> None:
+    record = _event_csv([_event(detection_method="=new_method()")])[1]
+
+    assert record[5] == "'=new_method()"
+
+
+@pytest.mark.parametrize("text", INJECTIONS)
+def test_injection_in_any_event_text_column_is_neutralised(text: str) -> None:
+    hostile = _event(
+        sender=text,
+        recipients=[text],
+        header_to=[],
+        subject=text,
+        threat_name=text,
+        rule_name=text,
+        violating_file=text,
+    )
+
+    record = _event_csv([hostile])[1]
+    out = io.StringIO(newline="")
+    formats.write(out, Format.JSONL, EVENTS, [hostile], "en", TOKYO)
+    line = json.loads(out.getvalue())
+
+    assert {record[i] for i in (1, 2, 6, 8, 12, 14)} == {"'" + text}
+    assert line["subject"] == line["recipient"] == line["violating_file"] == "'" + text
+    assert line["message_size"] == 3.0
