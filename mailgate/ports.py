@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from pydantic import BaseModel
 
@@ -144,42 +144,37 @@ class Quarantine(Protocol):
         ...
 
 
-class PolicyEventLog(PolicyEvents, Protocol):
+R = TypeVar("R")
+
+
+class ByTime(Protocol[R]):
+    """Records kept in day buckets, read one UTC day of a tenant and direction at a time."""
+
+    def by_time(
+        self,
+        tenant_id: str,
+        direction: Direction,
+        day: date,
+        start: datetime,
+        end: datetime,
+        newest_first: bool,
+        limit: int,
+        after: DayPosition | None = None,
+    ) -> tuple[list[R], DayPosition | None]: ...
+
+
+class PolicyEventLog(PolicyEvents, ByTime[PolicyEvent], Protocol):
     """Policy events as the API reads them: by id, or one UTC day of a tenant and direction at
     a time (expired events are never returned)."""
 
     def event(self, tenant_id: str, event_id: str) -> PolicyEvent | None: ...
 
-    def by_time(
-        self,
-        tenant_id: str,
-        direction: Direction,
-        day: date,
-        start: datetime,
-        end: datetime,
-        newest_first: bool,
-        limit: int,
-        after: DayPosition | None = None,
-    ) -> tuple[list[PolicyEvent], DayPosition | None]: ...
 
-
-class QuarantineIndex(Quarantine, Protocol):
+class QuarantineIndex(Quarantine, ByTime[QuarantineEntry], Protocol):
     """The quarantine as the API reads and changes it. Each state change is conditional on the
     state it leaves and says whether it happened."""
 
     def entry(self, tenant_id: str, message_uuid: str) -> QuarantineEntry | None: ...
-
-    def by_time(
-        self,
-        tenant_id: str,
-        direction: Direction,
-        day: date,
-        start: datetime,
-        end: datetime,
-        newest_first: bool,
-        limit: int,
-        after: DayPosition | None = None,
-    ) -> tuple[list[QuarantineEntry], DayPosition | None]: ...
 
     def begin_release(
         self, tenant_id: str, message_uuid: str, released_by: str, at: datetime

@@ -5,31 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Generic, Protocol, TypeVar
+from datetime import date
+from typing import Generic, TypeVar
 
 from pydantic import JsonValue
 
 from mailgate.catalog import Direction
-from mailgate.ports import DayPosition
+from mailgate.ports import ByTime, DayPosition
 from mailgate.search.pager import parse_time_token, time_token
 from mailgate.search.period import Period
 
 R = TypeVar("R")
-
-
-class ByTime(Protocol[R]):
-    def by_time(
-        self,
-        tenant_id: str,
-        direction: Direction,
-        day: date,
-        start: datetime,
-        end: datetime,
-        newest_first: bool,
-        limit: int,
-        after: DayPosition | None = None,
-    ) -> tuple[list[R], DayPosition | None]: ...
 
 
 @dataclass(frozen=True)
