@@ -1,11 +1,12 @@
-"""``mailgate up``: run the whole gateway locally in the foreground until Ctrl-C."""
+"""The ``mailgate`` command: ``mailgate up`` runs the whole gateway locally in the foreground."""
 
 from __future__ import annotations
 
-import argparse
 import logging
 import signal
 import threading
+
+import click
 
 from local.bootstrap import DEMO_DOMAIN
 from local.emulator_process import EmulatorFailed
@@ -14,7 +15,6 @@ from local.gateway import LocalGateway, PortInUse
 from local.settings import LocalSettings
 from mailgate.observability import log_through_shared_logger
 
-ENGINE_OFF = "not installed, or MAILGATE_LOCAL_ENGINES=false: its rules record no verdict"
 BANNER = """\
 mailgate is running (Ctrl-C stops it; state is kept in {state})
   inbound SMTP   {bind}:{smtp}   mail to *@{domain} is accepted for the demo tenant
@@ -32,10 +32,14 @@ Try:
 """
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="mailgate")
-    parser.add_argument("command", choices=["up"], help="up: run the gateway locally")
-    parser.parse_args(argv)
+@click.group()
+def main() -> None:
+    """mailgate: a multi-tenant email security gateway."""
+
+
+@main.command()
+def up() -> None:
+    """Run the whole gateway locally until Ctrl-C."""
     log_through_shared_logger(terminal=True)
     for noisy in ("werkzeug", "botocore", "mail.log"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -47,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         running = gateway.start()
     except (PortInUse, EmulatorFailed, EngineNotStarted) as error:
-        raise SystemExit(f"mailgate: {error}") from None
+        raise click.ClickException(str(error)) from None
     except BaseException:
         gateway.stop()
         raise
