@@ -52,6 +52,7 @@ MAX_CLIENTS = 20
 PACED_CLIENTS = 8
 SLOW_EVERY = 10
 SLOW_HOLD_S = 5.0
+DEFERRED_RETRY_S = 1.0
 SLOW_TENANT, SLOW_DOMAIN = "slow", "slow.test"
 DEMO_TENANT, DEMO_DOMAIN = "demo", "example.com"
 BASELINE = {
@@ -178,6 +179,7 @@ class Load:
         self._lock = threading.Lock()
         self.sent: list[Sent] = []
         self.errors: list[str] = []
+        self.deferred = 0
         self.started = time.monotonic()
         self._until = self.started + seconds
 
@@ -196,7 +198,11 @@ class Load:
             while (n := self._next()) is not None:
                 slow = self._slow and n % SLOW_EVERY == 0
                 tenant, domain = (SLOW_TENANT, SLOW_DOMAIN) if slow else (DEMO_TENANT, DEMO_DOMAIN)
-                smtp.mail("bench@sender.test", [f"SIZE={MESSAGE_BYTES}"])
+                if smtp.mail("bench@sender.test", [f"SIZE={MESSAGE_BYTES}"])[0] != 250:
+                    with self._lock:  # refused for now: like an MTA, try again a little later
+                        self.deferred += 1
+                    time.sleep(DEFERRED_RETRY_S)
+                    continue
                 smtp.rcpt(f"user{n}@{domain}")
                 code, reply = smtp.data(message(n))
                 acked_at = time.time()
@@ -275,6 +281,7 @@ def scenario(
         "slow_destination": f"1 in {SLOW_EVERY}, answers after {SLOW_HOLD_S:g} s" if slow else None,
         "accepted": accepted,
         "errors": len(load.errors),
+        "deferred_by_flow_control": load.deferred,
         "first_error": load.errors[0] if load.errors else None,
         "accepted_per_s": round(accepted / sending_s, 1),
         "not_final": not_final,

@@ -36,6 +36,7 @@ import tempfile
 import threading
 import time
 import uuid
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +77,11 @@ WARM_UP_PER_CLIENT = 3
 
 
 def message(n: int) -> bytes:
-    header = f"From: bench@sender.test\r\nTo: user{n}@example.com\r\nSubject: bench {n}\r\n\r\n"
+    header = (
+        f"From: Bench <bench@sender.test>\r\nTo: user{n}@example.com\r\nSubject: bench {n}\r\n"
+        f"Date: {formatdate()}\r\nMessage-ID: <bench.{n}.{uuid.uuid4().hex}@sender.test>\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
+    )
     line = b"x" * 76 + b"\r\n"
     body = line * ((MESSAGE_BYTES - len(header)) // len(line))
     return header.encode() + body

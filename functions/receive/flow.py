@@ -1,6 +1,9 @@
 """Inbound flow control: when the stages behind the front fall behind, the front answers MAIL
 FROM more slowly, so senders slow down instead of the backlog (and the time from "250" to
-delivery) growing without bound — what Postfix's ``in_flow_delay`` does.
+delivery) growing without bound — what Postfix's ``in_flow_delay`` does. A delay alone cannot
+bound the backlog: enough clients outpace any delay. So past twice the threshold the front
+refuses new transactions with a temporary reply, as Exchange's back pressure does; the senders
+retry later, and the mail already accepted keeps a bounded time to delivery.
 
 The backlog is the number of jobs waiting for (or held by) the scan stage plus the jobs waiting
 for a delivery worker; delayed retries and deliveries in progress do not count, so a slow
@@ -17,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from mailgate.observability import logger
 
 Backlog = Callable[[], int]
+REFUSE_AT = 2  # times the threshold
 
 
 class InFlow:
@@ -39,16 +43,19 @@ class InFlow:
         self._known = 0
         self._reading: asyncio.Lock | None = None
 
-    def delay_for(self, backlog: int) -> float:
+    def delay_for(self, backlog: int) -> float | None:
         """Nothing up to the threshold, then growing with the backlog to the full delay at
-        twice the threshold."""
+        twice the threshold; None (refuse for now) beyond."""
         if self._threshold <= 0 or backlog <= self._threshold:
             return 0.0
+        if backlog > REFUSE_AT * self._threshold:
+            return None
         over = (backlog - self._threshold) / self._threshold
-        return self._max_delay_s * min(1.0, over)
+        return self._max_delay_s * over
 
-    async def pace(self) -> float:
-        """Wait as long as the current backlog asks; returns the seconds waited."""
+    async def pace(self) -> float | None:
+        """Wait as long as the current backlog asks; returns the seconds waited, or None when
+        the transaction must be refused for now."""
         delay = self.delay_for(await self._current())
         if delay:
             await asyncio.sleep(delay)

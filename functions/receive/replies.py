@@ -55,6 +55,7 @@ SENDER_NOT_SERVED = "550 5.7.1 Relaying denied: sender domain {domain} is not se
 NO_RECIPIENTS = "554 5.5.1 No valid recipients"
 LOCAL_ERROR = "451 4.3.0 Local error in processing, try again later"
 TRY_LATER = "451 4.3.0 Temporary failure storing the message, try again later"
+BUSY = "452 4.3.1 Insufficient system resources, try again later"
 LOOKUP_FAILED = "451 4.3.0 Temporary failure looking up the domain, try again later"
 
 # Replies for refusals filed under "other" that are not relay refusals.

@@ -25,6 +25,7 @@ from functions.receive.protocol import FrontEnvelope, FrontSession, ehlo_lines
 from functions.receive.replies import (
     BAD_ADDRESS,
     BAD_SIZE,
+    BUSY,
     NO_RECIPIENTS,
     OK,
     QUEUED,
@@ -114,10 +115,10 @@ class FrontHandler:
             refused = await self._blocking(self._admission.sender, admitted, session.services)
             if refused is not None:
                 return decision_log.refused("MAIL", peer, sender, refused, started, size=declared)
+        if self._in_flow is not None and await self._in_flow.pace() is None:
+            return decision_log.refused("MAIL", peer, sender, Refused(BUSY), started)
         envelope.mail_from = address
         envelope.mail_options.extend(options)
-        if self._in_flow is not None:
-            await self._in_flow.pace()
         return OK
 
     async def handle_RCPT(

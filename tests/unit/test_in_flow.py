@@ -33,11 +33,15 @@ def flow(reader: Reader, threshold: int = 10, delay: float = 0.2) -> InFlow:
     return InFlow(reader, threshold, delay, direct, refresh_s=60)
 
 
-@pytest.mark.parametrize(
-    ("backlog", "delay"), [(0, 0.0), (10, 0.0), (15, 0.1), (20, 0.2), (500, 0.2)]
-)
+@pytest.mark.parametrize(("backlog", "delay"), [(0, 0.0), (10, 0.0), (15, 0.1), (20, 0.2)])
 def test_the_delay_grows_with_the_backlog_above_the_threshold(backlog: int, delay: float) -> None:
     assert flow(Reader(0)).delay_for(backlog) == pytest.approx(delay)
+
+
+@pytest.mark.parametrize("backlog", [21, 500])
+def test_past_twice_the_threshold_the_transaction_is_refused(backlog: int) -> None:
+    assert flow(Reader(0)).delay_for(backlog) is None
+    assert asyncio.run(flow(Reader(backlog)).pace()) is None
 
 
 def test_a_threshold_of_zero_turns_it_off() -> None:
@@ -45,7 +49,7 @@ def test_a_threshold_of_zero_turns_it_off() -> None:
 
 
 def test_sessions_wait_while_the_backlog_is_high_and_share_one_read() -> None:
-    reader = Reader(30)
+    reader = Reader(20)
     gate = flow(reader)
 
     async def sessions() -> list[float]:
