@@ -184,6 +184,8 @@ class TimelineEvent(BaseModel):
     cipher: str = ""
     reply: str = ""
     next_attempt_at: datetime | None = None
+    dane: str = ""  # "yes" / "no": the session was authenticated by DANE
+    mta_sts: str = ""  # "yes" / "no": the session satisfied the domain's MTA-STS policy
 
 
 class ExportTaskRecord(BaseModel):

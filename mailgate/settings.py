@@ -174,6 +174,17 @@ class DeliverSettings(TrackingTable, TenantsTable, MailBucket, DeliverQueue, Hos
     queue_lifetime_s: int = Field(5 * 24 * 3600, alias="MAILGATE_QUEUE_LIFETIME_S")
     smtp_timeout_s: float = Field(30.0, alias="MAILGATE_SMTP_TIMEOUT_S")
     outbound_port: int = Field(25, alias="MAILGATE_OUTBOUND_PORT")
+    # DNSSEC for DANE: the DS of the zone validation starts from (the root's KSK-2017).
+    dnssec_trust_anchor: str = Field(
+        ". 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D",
+        alias="MAILGATE_DNSSEC_TRUST_ANCHOR",
+    )
+    # MTA-STS: the HTTPS port policies are fetched on, and how long a fetch may take; the CA
+    # bundle (PEM) that policy hosts and MTA-STS mail servers are checked against ("": the
+    # system's).
+    mta_sts_port: int = Field(443, alias="MAILGATE_MTA_STS_PORT", ge=1, le=65535)
+    mta_sts_timeout_s: float = Field(10.0, alias="MAILGATE_MTA_STS_TIMEOUT_S", gt=0, le=60)
+    tls_ca_bundle: str = Field("", alias="MAILGATE_TLS_CA_BUNDLE")
     # How long a run holds the right to deliver a recipient: at least the longest a run can
     # last (the function's timeout), or a duplicate job could deliver while it still runs; a
     # claim left by a run that died holds its recipients back that long.

@@ -36,6 +36,7 @@ class Destination:
 
     domain: str
     servers: tuple[Server, ...]
+    mx: bool = False  # the recipient domain's MX hosts (DANE and MTA-STS apply)
 
 
 MxLookup = Callable[[str], list[Server]]
@@ -72,7 +73,7 @@ def destination(
     managed = domains.domain(domain)
     own = managed is not None and managed.tenant_id == tenant_id
     if direction is Direction.OUTBOUND and not own:
-        return Destination(domain, tuple(lookup_mx(domain)))
+        return Destination(domain, tuple(lookup_mx(domain)), mx=True)
     if managed is None or not own or not managed.inbound_servers:
         raise mdns.DomainNotFound(f"{domain} has no inbound server configured")
     return Destination(domain, tuple(configured(managed.inbound_servers)))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import _ssl
 import smtplib
 import socket
 import ssl
 from dataclasses import dataclass, field
+from typing import Any
 
 from functions.deliver.routing import Server
 from functions.deliver.tls_policy import OPPORTUNISTIC, TlsPolicy
@@ -40,6 +42,9 @@ class Attempt:
     peer_ip: str = ""
     tls: str = "none"
     cipher: str = ""
+    dane: str = ""  # "yes" / "no" once TLS was looked at (an MX destination)
+    mta_sts: str = ""
+    notes: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
 
@@ -90,18 +95,35 @@ def deliver(
     """Try each server in order until one answers. STARTTLS whenever offered; a server that
     cannot give the TLS ``policy`` requires is passed over, never sent the message."""
     attempt = Attempt(replies={})
+    checks = policy.authentication
     for server in servers:
+        refusal = checks.refusal(server.name) if checks else ""
+        if refusal:
+            attempt.errors.append(f"{_where(server)}: {refusal}")
+            continue
         smtp: smtplib.SMTP | None = None
         try:
             smtp = smtplib.SMTP(server.address, server.port, local_hostname=helo, timeout=timeout)
             smtp.ehlo()
+            verdict = None
             if smtp.has_extn("starttls"):
                 smtp.starttls(context=policy.context())
                 smtp.ehlo()
+                if checks is not None:
+                    verdict = checks.check(server.name, _chain(smtp.sock))
             elif policy.required:
                 _quit(smtp)
                 attempt.errors.append(f"{_where(server)}: does not offer STARTTLS")
                 continue
+            elif checks is not None:
+                verdict = checks.without_tls(server.name)
+            if verdict is not None:
+                if verdict.refusal:
+                    _quit(smtp)
+                    attempt.errors.append(f"{_where(server)}: {verdict.refusal}")
+                    continue
+                attempt.dane, attempt.mta_sts = verdict.dane, verdict.mta_sts
+                attempt.notes = list(verdict.notes)
             _describe(attempt, server, smtp.sock)
             attempt.replies = _transaction(smtp, sender, recipients, raw)
         except smtplib.SMTPResponseException as error:
@@ -121,9 +143,20 @@ def deliver(
     if not attempt.replies:
         detail = "; ".join(attempt.errors) or "no server to deliver to"
         failure = f"TLS required by {policy.reason}, not sent" if policy.required else ""
-        text = f"{failure or 'could not connect'}: {detail}"
+        refused = "not sent" if checks is not None and not failure else ""
+        text = f"{failure or refused or 'could not connect'}: {detail}"
         attempt.replies = _all(recipients, Reply(NOT_CONNECTED, text))
     return attempt
+
+
+def _chain(sock: Any) -> list[bytes]:
+    """The certificates the server sent, its own first (DER). Python 3.13 names it in public;
+    before, the same call sits on the SSL object."""
+    public = getattr(sock, "get_unverified_chain", None)
+    if public is not None:
+        return list(public())
+    certificates = sock._sslobj.get_unverified_chain() or []
+    return [c.public_bytes(_ssl.ENCODING_DER) for c in certificates]
 
 
 def _where(server: Server) -> str:

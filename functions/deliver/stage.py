@@ -9,6 +9,7 @@ recipient (server name and IP, TLS, the reply, the next attempt's time) and one 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -17,6 +18,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from functions.deliver import dsn, routing, tls_policy
+from functions.deliver.authentication import Authentication
+from functions.deliver.dnssec import Bogus
 from functions.deliver.routing import Destination, MxLookup, Server
 from functions.deliver.smtp_client import Attempt, Reply
 from functions.deliver.tls_policy import TlsPolicy
@@ -30,6 +33,7 @@ from mailgate.ports import Domains, Jobs, Mail, TenantConfigs, Tracking
 from mailgate.records import TimelineEvent
 
 Sender = Callable[[list[Server], str, list[str], bytes, TlsPolicy], Attempt]
+Authenticate = Callable[[str, list[Server]], Authentication]
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class DeliverStage:
         hostname: str,
         claim_s: int,
         originator: Originator,
+        authenticate: Authenticate | None = None,
     ) -> None:
         self._tracking = tracking
         self._tenants = tenants
@@ -66,6 +71,7 @@ class DeliverStage:
         self._hostname = hostname
         self._claim = timedelta(seconds=claim_s)
         self._originator = originator
+        self._authenticate = authenticate
 
     def run(self, job: DeliverJob) -> None:
         now = utcnow()
@@ -100,6 +106,13 @@ class DeliverStage:
         for destination, recipients in groups.items():
             started = time.perf_counter()
             policy = tls_policy.for_domain(peers, destination.domain)
+            try:
+                policy = self._secured(destination, policy)
+            except (Bogus, dns.DnsUnavailable) as error:
+                for recipient in recipients:
+                    outcomes[recipient] = Outcome(Reply(451, f"4.7.5 {error}"))
+                _log_attempt(job, [Reply(451, str(error))], None, len(raw), started)
+                continue
             sent = self._send(list(destination.servers), job.sender, recipients, raw, policy)
             _log_attempt(job, [sent.replies[r] for r in recipients], sent, len(raw), started)
             for recipient in recipients:
@@ -139,6 +152,14 @@ class DeliverStage:
             return Outcome(Reply(550, f"5.1.2 {error}"))
         except dns.DnsUnavailable as error:
             return Outcome(Reply(451, f"4.4.3 {error}"))
+
+    def _secured(self, destination: Destination, policy: TlsPolicy) -> TlsPolicy:
+        """DANE and MTA-STS apply to the recipient domain's MX hosts, not to configured
+        servers."""
+        if not destination.mx or self._authenticate is None:
+            return policy
+        checks = self._authenticate(destination.domain, list(destination.servers))
+        return dataclasses.replace(policy, authentication=checks)
 
     def _retry_later(self, job: DeliverJob, recipients: list[str]) -> datetime | None:
         """Queue the next attempt for ``recipients``; returns when it is due."""
@@ -185,6 +206,8 @@ class DeliverStage:
                 downstream_server=session.server,
                 downstream_tls=session.tls,
                 downstream_cipher=session.cipher,
+                downstream_dane=session.dane or "no",
+                downstream_mta_sts=session.mta_sts or "no",
             )
             if reply.accepted:
                 fields["delivered_to"] = session.peer_ip
@@ -204,6 +227,8 @@ class DeliverStage:
                 cipher=session.cipher if session else "",
                 reply=str(reply),
                 next_attempt_at=next_at,
+                dane=(session.dane or "no") if session else "",
+                mta_sts=(session.mta_sts or "no") if session else "",
             ),
         )
         if status in (Status.BOUNCED, Status.EXPIRED) and job.sender:
@@ -265,6 +290,8 @@ def _detail(
         text += f" by {session.server} [{session.peer_ip}]"
         if session.tls != "none":
             text += f" over {session.tls} {session.cipher}".rstrip()
+        if session.notes:
+            text += "; " + "; ".join(session.notes)
     if next_at is not None:
         text += f"; next attempt at {iso(next_at)}"
     if reply.accepted and job.released_by:

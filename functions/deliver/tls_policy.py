@@ -7,6 +7,7 @@ import ssl
 from dataclasses import dataclass
 from functools import cache
 
+from functions.deliver.authentication import Authentication
 from mailgate.tenant_config import OutboundTlsPeer, TlsVersion
 
 _SSL_VERSIONS: dict[TlsVersion, ssl.TLSVersion] = {
@@ -24,6 +25,8 @@ class TlsPolicy:
     required: bool = False
     min_version: TlsVersion | None = None
     reason: str = ""
+    # DANE and MTA-STS of an MX destination, when looked up.
+    authentication: Authentication | None = None
 
     def context(self) -> ssl.SSLContext:
         return _unverified(self.min_version)

@@ -5,6 +5,10 @@ from __future__ import annotations
 from functools import cache, partial
 
 from functions.deliver import routing, smtp_client
+from functions.deliver.authentication import Authenticator
+from functions.deliver.dane import DaneLookup
+from functions.deliver.dnssec import TrustAnchor, Validator
+from functions.deliver.mta_sts import PolicySource
 from functions.deliver.stage import DeliverStage
 from mailgate import dns
 from mailgate.origination import Originator
@@ -36,4 +40,18 @@ def stage() -> DeliverStage:
         hostname=settings.hostname,
         claim_s=settings.delivery_claim_s,
         originator=Originator(mail, tracking, queue, tenants),
+        authenticate=Authenticator(
+            DaneLookup(
+                Validator(
+                    dns.resolver(settings.dns_servers, timeout=settings.dns_timeout_s),
+                    TrustAnchor.parse(settings.dnssec_trust_anchor),
+                )
+            ),
+            PolicySource(
+                resolver,
+                port=settings.mta_sts_port,
+                ca_bundle=settings.tls_ca_bundle,
+                timeout=settings.mta_sts_timeout_s,
+            ),
+        ),
     )

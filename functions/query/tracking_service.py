@@ -133,6 +133,8 @@ class TrackingService:
                     cipher=e.cipher,
                     reply=e.reply,
                     next_attempt_at=iso(e.next_attempt_at) if e.next_attempt_at else None,
+                    dane=e.dane,
+                    mta_sts=e.mta_sts,
                 )
                 for e in mine
             ],
@@ -152,5 +154,7 @@ def _delivery(row: TrackingRow, events: list[TimelineEvent]) -> Delivery:
         cipher=row.downstream_cipher or None,
         reply=row.downstream_reply or None,
         next_attempt_at=iso(row.next_attempt_at) if row.next_attempt_at else None,
+        dane=row.downstream_dane or None,
+        mta_sts=row.downstream_mta_sts or None,
         undelivered=status is not Status.DELIVERED,
     )

@@ -142,6 +142,8 @@ class Delivery(BaseModel):
     cipher: str | None = None
     reply: str | None = None
     next_attempt_at: str | None = Field(None, description="while the status is temporary_error")
+    dane: str | None = Field(None, description="yes / no: the session was authenticated by DANE")
+    mta_sts: str | None = Field(None, description="yes / no: the session met the MTA-STS policy")
     undelivered: bool
 
 
@@ -157,6 +159,8 @@ class Event(BaseModel):
     cipher: str = ""
     reply: str = Field("", description="delivery attempts: the downstream reply")
     next_attempt_at: str | None = Field(None, description="a deferred attempt: the next one")
+    dane: str = Field("", description="delivery attempts: yes / no, authenticated by DANE")
+    mta_sts: str = Field("", description="delivery attempts: yes / no, met the MTA-STS policy")
 
 
 class EvaluatedPolicy(BaseModel):

@@ -60,8 +60,8 @@ def _accepted(row: TrackingRow, locale: Locale) -> tuple[Cell, ...]:
         (row.status or Status.PROCESSING).label(locale),
         row.upstream_tls,
         row.downstream_tls,
-        "",  # downstream DANE and MTA-STS: not recorded yet
-        "",
+        row.downstream_dane,
+        row.downstream_mta_sts,
         row.subject,
         row.size_kb,
         row.message_id,

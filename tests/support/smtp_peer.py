@@ -4,6 +4,7 @@ answering each recipient with scripted replies and keeping what it accepts."""
 from __future__ import annotations
 
 import asyncio
+import ssl
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ class ScriptedServer:
     rcpt_replies: deque[str] = field(default_factory=deque)
     received: list[Received] = field(default_factory=list)
     port: int = field(default_factory=free_port)
+    tls_context: ssl.SSLContext | None = None  # offers STARTTLS with it when given
     _controller: Controller | None = None
 
     async def handle_RCPT(
@@ -45,7 +47,9 @@ class ScriptedServer:
         return "250 2.0.0 Accepted"
 
     def start(self) -> Self:
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller = Controller(
+            self, hostname="127.0.0.1", port=self.port, tls_context=self.tls_context
+        )
         self._controller.start()
         return self
 
