@@ -156,7 +156,16 @@ POLICY = Table(
     ttl_attribute=EXPIRES_AT,
     indexes=(Index("by_time", Key("gsi1pk"), Key("gsi1sk")),),
 )
-TABLES = (TRACKING, TENANTS, EXPORTS, COUNTERS, POLICY)
+# The audit trail: who changed or searched a tenant's data (see mailgate.storage.audit); a
+# year's TTL, and re-delivery runs' progress ("REDELIVERY#<run>" partitions).
+AUDIT = Table(
+    id="audit",
+    env_var="MAILGATE_AUDIT_TABLE",
+    partition=Key("pk"),
+    sort=Key("sk"),
+    ttl_attribute=EXPIRES_AT,
+)
+TABLES = (TRACKING, TENANTS, EXPORTS, COUNTERS, POLICY, AUDIT)
 
 # Objects carrying this tag are export files, deleted a week after they are written.
 EXPORT_TAG = ("mailgate-kind", "export")

@@ -20,6 +20,7 @@ from mailgate.storage.quarantine import QuarantineStore
 from mailgate.storage.queues import JobQueue
 from mailgate.storage.tenants import TenantConfigStore, TenantStore
 from mailgate.storage.tracking import TrackingStore
+from mailgate.tenants import SuspendedTenants
 
 
 @dataclass(frozen=True)
@@ -55,3 +56,8 @@ def services() -> QueryServices:
 @cache
 def authorizer_tenants() -> TenantStore:
     return TenantStore(AuthorizerSettings().tenants_table)
+
+
+@cache
+def suspended_tenants() -> SuspendedTenants:
+    return SuspendedTenants(authorizer_tenants().tenant)

@@ -457,7 +457,7 @@ class TestApi:
         ("response_type", "status", "code"),
         [
             ("UNAUTHORIZED", "401", "unauthorized"),
-            ("ACCESS_DENIED", "403", "forbidden"),
+            ("ACCESS_DENIED", "403", "tenant_suspended"),
             ("REQUEST_TOO_LARGE", "413", "too_large"),
             ("DEFAULT_5XX", None, "gateway_error"),
         ],
