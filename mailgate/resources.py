@@ -236,14 +236,14 @@ FUNCTIONS = (
         reads=("tracking", "tenants", "cursor-key", "policy"),
         # The configuration API; a quarantine release or delete changes the entry and the
         # tracking rows, deletes the raw message or queues the release's scan job.
-        writes=("tenants", "policy", "tracking", "mail", "scan"),
+        writes=("tenants", "policy", "tracking", "mail", "scan", "audit"),
         api=True,
     ),
     Function(
         id="export",
         handler="functions.export.handler.handler",
         reads=("tracking", "policy", "mail"),  # reading "mail" lets it sign download links
-        writes=("exports", "export"),
+        writes=("exports", "export", "audit"),
         api=True,
     ),
     Function(
@@ -302,6 +302,7 @@ API_ROUTES = (
     ApiRoute("PUT", "/v1/policies/{direction}/rules/{rule_id}", "query"),
     ApiRoute("DELETE", "/v1/policies/{direction}/rules/{rule_id}", "query"),
     ApiRoute("PUT", "/v1/policies/{direction}/order", "query"),
+    ApiRoute("GET", "/v1/audit", "query"),
     ApiRoute("GET", "/v1/exports", "export"),
     ApiRoute("POST", "/v1/exports", "export"),
     ApiRoute("GET", "/v1/exports/{task_id}", "export"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
+from functions.query.audit_service import AuditService
 from functions.query.config_service import ConfigService
 from functions.query.events_service import EventsService
 from functions.query.policy_service import PolicyService
@@ -14,6 +15,7 @@ from functions.query.tracking_service import TrackingService
 from mailgate.search.cursor import CursorSigner
 from mailgate.secrets import secret_bytes
 from mailgate.settings import AuthorizerSettings, QuerySettings
+from mailgate.storage.audit import AuditStore
 from mailgate.storage.mail import MailStore
 from mailgate.storage.policy_events import PolicyEventStore
 from mailgate.storage.quarantine import QuarantineStore
@@ -30,6 +32,7 @@ class QueryServices:
     events: EventsService
     quarantine: QuarantineService
     policies: PolicyService
+    audit: AuditService
 
 
 @cache
@@ -42,6 +45,7 @@ def services() -> QueryServices:
         tracking=TrackingService(tracking, signer),
         config=config,
         policies=PolicyService(config),
+        audit=AuditService(audit_trail(), signer),
         events=EventsService(PolicyEventStore(settings.policy_table), signer),
         quarantine=QuarantineService(
             QuarantineStore(settings.policy_table),
@@ -61,3 +65,8 @@ def authorizer_tenants() -> TenantStore:
 @cache
 def suspended_tenants() -> SuspendedTenants:
     return SuspendedTenants(authorizer_tenants().tenant)
+
+
+@cache
+def audit_trail() -> AuditStore:
+    return AuditStore(QuerySettings().audit_table)

@@ -58,6 +58,7 @@ EXPECTED_ROUTES = (
     ("PUT", "/v1/policies/{direction}/rules/{rule_id}", "query", True),
     ("DELETE", "/v1/policies/{direction}/rules/{rule_id}", "query", True),
     ("PUT", "/v1/policies/{direction}/order", "query", True),
+    ("GET", "/v1/audit", "query", True),
     ("GET", "/v1/exports", "export", True),
     ("POST", "/v1/exports", "export", True),
     ("GET", "/v1/exports/{task_id}", "export", True),

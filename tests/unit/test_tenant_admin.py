@@ -33,11 +33,8 @@ def test_a_created_tenant_owns_its_domains_and_the_operator_is_recorded(parts) -
     assert view.domains == ["acme.test"] and view.tenant.status is TenantStatus.ACTIVE
     assert configs.get("acme")[1] == 1
     (entry,) = audit.entries
-    assert (entry.tenant_id, entry.actor, entry.action) == (
-        "acme",
-        "operator alice",
-        "tenant.create",
-    )
+    assert (entry.tenant_id, entry.actor) == ("acme", "operator alice")
+    assert entry.action == "tenant.create"
 
 
 @pytest.mark.parametrize("tenant_id", ["", "A", "acme#x", "a" * 41, "-acme"])
