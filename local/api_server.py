@@ -22,6 +22,7 @@ from local.lambda_context import LocalContext
 from mailgate.api.errors import (
     GATEWAY_ERROR_MESSAGE,
     MAX_REQUEST_BYTES,
+    SUSPENDED_MESSAGE,
     TOO_LARGE_MESSAGE,
     UNAUTHORIZED_MESSAGE,
     error_body,
@@ -35,6 +36,7 @@ Answer = tuple[int, dict[str, str], bytes]
 MAX_DISCARDED_BYTES = 8 * MAX_REQUEST_BYTES
 WORKERS = 16  # requests served at once; more wait for a free worker
 CLIENT_TIMEOUT_S = 30  # a client silent this long is disconnected, freeing its worker
+DENIED: dict[str, Any] = {}  # the authorizer's explicit Deny (compared by identity)
 LENGTH_REQUIRED_MESSAGE = "Send the request body with a Content-Length header, not chunked."
 
 
@@ -139,6 +141,8 @@ class LocalApi:
             context = self._authorize(event)
             if context is None:
                 return _json(401, error_body("unauthorized", UNAUTHORIZED_MESSAGE))
+            if context is DENIED:
+                return _json(403, error_body("tenant_suspended", SUSPENDED_MESSAGE))
             event["requestContext"]["authorizer"] = context
         handler = self._functions[route.function]
         response = handler(event, LocalContext(function_name=route.function))
@@ -150,6 +154,8 @@ class LocalApi:
         return int(response["statusCode"]), headers, data
 
     def _authorize(self, event: dict[str, Any]) -> dict[str, Any] | None:
+        """The authorizer's context; None for a refused key (401), ``DENIED`` for an explicit
+        Deny (API Gateway's 403)."""
         request = {
             "type": "REQUEST",
             "methodArn": (
@@ -165,6 +171,8 @@ class LocalApi:
             statements = result["policyDocument"]["Statement"]
         except Exception:  # API Gateway turns any authorizer failure into 401
             return None
+        if any(statement["Effect"] == "Deny" for statement in statements):
+            return DENIED
         if not any(statement["Effect"] == "Allow" for statement in statements):
             return None
         context: dict[str, Any] = {

@@ -11,8 +11,10 @@ from botocore.exceptions import ClientError
 
 from mailgate import aws, resources
 from mailgate.auth import SCOPES
-from mailgate.storage.tenants import ApiKey, TenantConfigStore, TenantStore
+from mailgate.clock import utcnow
+from mailgate.storage.tenants import TenantConfigStore, TenantStore
 from mailgate.tenant_config import DomainConfig, MailServer, Outbound, TenantConfig
+from mailgate.tenants import ApiKey
 
 DEMO_TENANT = "demo"
 DEMO_DOMAIN = "example.com"
@@ -130,8 +132,15 @@ def create_demo_tenant(
 ) -> None:
     """The demo tenant: ``example.com`` delivered to the local sink, outbound relay allowed
     from loopback. An existing configuration (changed through the API) is kept."""
-    tenants.put_tenant(DEMO_TENANT, "Demo tenant")
-    tenants.put_api_key(api_key, ApiKey(tenant_id=DEMO_TENANT, scopes=list(SCOPES), name="demo"))
+    tenants.put_tenant(DEMO_TENANT, "Demo tenant", utcnow())
+    # Stored as its digest, like every key. A key stored before keys had ids and a listing
+    # under their tenant is stored again, so that it can be listed and revoked.
+    stored = tenants.api_key(api_key)
+    if stored is None or not stored.key_id:
+        tenants.put_api_key(
+            api_key,
+            ApiKey(tenant_id=DEMO_TENANT, scopes=list(SCOPES), name="demo", created_at=utcnow()),
+        )
     _, version = configs.get(DEMO_TENANT)
     if version:
         return

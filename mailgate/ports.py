@@ -14,11 +14,13 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 
 from pydantic import BaseModel
 
+from mailgate.audit import AuditEntry
 from mailgate.catalog import Direction, Status
 from mailgate.dns import DomainStatus
 from mailgate.policy.records import PolicyEvent, QuarantineEntry
 from mailgate.records import TimelineEvent, TrackingRow
 from mailgate.tenant_config import Domain, TenantConfig
+from mailgate.tenants import ApiKey, Tenant, TenantStatus
 
 
 @dataclass(frozen=True)
@@ -185,3 +187,39 @@ class QuarantineIndex(Quarantine, ByTime[QuarantineEntry], Protocol):
     def mark_deleted(
         self, tenant_id: str, message_uuid: str, deleted_by: str, at: datetime
     ) -> bool: ...
+
+
+class ApiKeys(Protocol):
+    """API keys by their secret (``mailgate.storage.tenants.TenantStore``)."""
+
+    def api_key(self, api_key: str) -> ApiKey | None: ...
+
+    def touch_api_key(self, api_key: str, at: datetime) -> None: ...
+
+
+class TenantDirectory(ApiKeys, Protocol):
+    """Tenants and their keys (``mailgate.storage.tenants.TenantStore``)."""
+
+    def put_tenant(self, tenant_id: str, name: str, at: datetime | None = None) -> bool: ...
+
+    def tenant(self, tenant_id: str) -> Tenant | None: ...
+
+    def tenants(self) -> list[Tenant]: ...
+
+    def set_status(self, tenant_id: str, status: TenantStatus) -> bool: ...
+
+    def delete_tenant(self, tenant_id: str, domains: list[str]) -> None: ...
+
+    def put_api_key(self, api_key: str, key: ApiKey) -> ApiKey: ...
+
+    def api_keys(self, tenant_id: str) -> list[ApiKey]: ...
+
+    def revoke_api_key(self, tenant_id: str, key_id: str) -> bool: ...
+
+
+class TenantConfigWriter(TenantConfigs, Protocol):
+    def put(self, tenant_id: str, config: TenantConfig, expected_version: int) -> int: ...
+
+
+class AuditLog(Protocol):
+    def add(self, entry: AuditEntry) -> None: ...

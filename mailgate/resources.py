@@ -156,7 +156,16 @@ POLICY = Table(
     ttl_attribute=EXPIRES_AT,
     indexes=(Index("by_time", Key("gsi1pk"), Key("gsi1sk")),),
 )
-TABLES = (TRACKING, TENANTS, EXPORTS, COUNTERS, POLICY)
+# The audit trail: who changed or searched a tenant's data (see mailgate.storage.audit); a
+# year's TTL, and re-delivery runs' progress ("REDELIVERY#<run>" partitions).
+AUDIT = Table(
+    id="audit",
+    env_var="MAILGATE_AUDIT_TABLE",
+    partition=Key("pk"),
+    sort=Key("sk"),
+    ttl_attribute=EXPIRES_AT,
+)
+TABLES = (TRACKING, TENANTS, EXPORTS, COUNTERS, POLICY, AUDIT)
 
 # Objects carrying this tag are export files, deleted a week after they are written.
 EXPORT_TAG = ("mailgate-kind", "export")
@@ -227,14 +236,14 @@ FUNCTIONS = (
         reads=("tracking", "tenants", "cursor-key", "policy"),
         # The configuration API; a quarantine release or delete changes the entry and the
         # tracking rows, deletes the raw message or queues the release's scan job.
-        writes=("tenants", "policy", "tracking", "mail", "scan"),
+        writes=("tenants", "policy", "tracking", "mail", "scan", "audit"),
         api=True,
     ),
     Function(
         id="export",
         handler="functions.export.handler.handler",
         reads=("tracking", "policy", "mail"),  # reading "mail" lets it sign download links
-        writes=("exports", "export"),
+        writes=("exports", "export", "audit"),
         api=True,
     ),
     Function(
@@ -293,6 +302,7 @@ API_ROUTES = (
     ApiRoute("PUT", "/v1/policies/{direction}/rules/{rule_id}", "query"),
     ApiRoute("DELETE", "/v1/policies/{direction}/rules/{rule_id}", "query"),
     ApiRoute("PUT", "/v1/policies/{direction}/order", "query"),
+    ApiRoute("GET", "/v1/audit", "query"),
     ApiRoute("GET", "/v1/exports", "export"),
     ApiRoute("POST", "/v1/exports", "export"),
     ApiRoute("GET", "/v1/exports/{task_id}", "export"),

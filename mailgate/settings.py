@@ -52,6 +52,10 @@ class PolicyTable(_Settings):
     policy_table: str = Field(alias=resources.POLICY.env_var)
 
 
+class AuditTable(_Settings):
+    audit_table: str = Field(alias=resources.AUDIT.env_var)
+
+
 class MailBucket(_Settings):
     mail_bucket: str = Field(alias=resources.MAIL.env_var)
 
@@ -197,12 +201,19 @@ class DeliverSettings(TrackingTable, TenantsTable, MailBucket, DeliverQueue, Hos
 
 
 class QuerySettings(
-    TrackingTable, TenantsTable, PolicyTable, MailBucket, ScanQueue, CursorSecret, Engines
+    TrackingTable,
+    TenantsTable,
+    PolicyTable,
+    MailBucket,
+    ScanQueue,
+    CursorSecret,
+    Engines,
+    AuditTable,
 ):
     pass
 
 
-class ExportSettings(TrackingTable, PolicyTable, ExportsTable, MailBucket, ExportQueue):
+class ExportSettings(TrackingTable, PolicyTable, ExportsTable, MailBucket, ExportQueue, AuditTable):
     """The export API."""
 
 

@@ -8,6 +8,7 @@ from functools import cache
 from functions.export.export_all import ExportAll
 from functions.export.service import ExportService
 from mailgate.settings import ExportSettings, ExportWorkerSettings
+from mailgate.storage.audit import AuditStore
 from mailgate.storage.export_files import ExportFiles
 from mailgate.storage.exports import ExportStore
 from mailgate.storage.policy_events import PolicyEventStore
@@ -36,3 +37,8 @@ def export_all() -> ExportAll:
         ExportStore(settings.exports_table),
         ExportFiles(settings.mail_bucket),
     )
+
+
+@cache
+def audit_trail() -> AuditStore:
+    return AuditStore(ExportSettings().audit_table)

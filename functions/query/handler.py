@@ -5,15 +5,19 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.query import (
+    audit_routes,
     config_routes,
     event_routes,
     health_routes,
     policy_routes,
     quarantine_routes,
     routes,
+    wiring,
 )
 from mailgate.api import openapi
+from mailgate.api.audit_trail import audit_middleware
 from mailgate.api.resolver import build_resolver
+from mailgate.clock import utcnow
 from mailgate.observability import logger, tracer
 
 ROUTERS = (
@@ -23,9 +27,11 @@ ROUTERS = (
     config_routes.router,
     policy_routes.router,
     health_routes.router,
+    audit_routes.router,
     openapi.router,
 )
 app = build_resolver(*ROUTERS)
+app.use([audit_middleware(wiring.audit_trail, utcnow)])
 
 
 @logger.inject_lambda_context

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
+from functions.query.audit_service import AuditService
 from functions.query.config_service import ConfigService
 from functions.query.events_service import EventsService
 from functions.query.policy_service import PolicyService
@@ -14,12 +15,14 @@ from functions.query.tracking_service import TrackingService
 from mailgate.search.cursor import CursorSigner
 from mailgate.secrets import secret_bytes
 from mailgate.settings import AuthorizerSettings, QuerySettings
+from mailgate.storage.audit import AuditStore
 from mailgate.storage.mail import MailStore
 from mailgate.storage.policy_events import PolicyEventStore
 from mailgate.storage.quarantine import QuarantineStore
 from mailgate.storage.queues import JobQueue
 from mailgate.storage.tenants import TenantConfigStore, TenantStore
 from mailgate.storage.tracking import TrackingStore
+from mailgate.tenants import SuspendedTenants
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,7 @@ class QueryServices:
     events: EventsService
     quarantine: QuarantineService
     policies: PolicyService
+    audit: AuditService
 
 
 @cache
@@ -41,6 +45,7 @@ def services() -> QueryServices:
         tracking=TrackingService(tracking, signer),
         config=config,
         policies=PolicyService(config),
+        audit=AuditService(audit_trail(), signer),
         events=EventsService(PolicyEventStore(settings.policy_table), signer),
         quarantine=QuarantineService(
             QuarantineStore(settings.policy_table),
@@ -55,3 +60,13 @@ def services() -> QueryServices:
 @cache
 def authorizer_tenants() -> TenantStore:
     return TenantStore(AuthorizerSettings().tenants_table)
+
+
+@cache
+def suspended_tenants() -> SuspendedTenants:
+    return SuspendedTenants(authorizer_tenants().tenant)
+
+
+@cache
+def audit_trail() -> AuditStore:
+    return AuditStore(QuerySettings().audit_table)

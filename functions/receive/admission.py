@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from functions.receive import checks
@@ -23,6 +24,7 @@ from functions.receive.replies import (
     RELAY_DENIED,
     REPLIES,
     SENDER_NOT_SERVED,
+    TENANT_SUSPENDED,
 )
 from functions.receive.routing import DomainDirectory, domain_of
 from mailgate.catalog import BlockReason
@@ -69,22 +71,30 @@ class Admitted:
 
 class Admission:
     def __init__(
-        self, directory: DomainDirectory, configs: TtlCache[TenantConfig], blocked: BlockedLog
+        self,
+        directory: DomainDirectory,
+        configs: TtlCache[TenantConfig],
+        blocked: BlockedLog,
+        suspended: Callable[[str], bool] = lambda _: False,
     ) -> None:
         self._directory = directory
         self._configs = configs
         self._blocked = blocked
+        self._suspended = suspended
 
     def sender(self, admitted: Admitted, services: Services) -> Refused | None:
         """Relay MAIL: the refusal, or None when the sender's tenant takes it."""
         domain = domain_of(admitted.sender) if admitted.sender else ""
         try:
             found = self._directory.find(domain) if domain else None
+            suspended = found is not None and self._suspended(found.tenant_id)
         except Exception:
             log.exception("domain lookup failed")
             return Refused(LOOKUP_FAILED)
         if found is None:
             return Refused(SENDER_NOT_SERVED.format(domain=domain or "<>"))
+        if suspended:
+            return Refused(TENANT_SUSPENDED.format(domain=domain))
         try:
             tx = self._view(admitted, found.tenant_id, domain)
         except PolicyError:
@@ -104,11 +114,14 @@ class Admission:
             domain = domain_of(address)
             try:
                 found = self._directory.find(domain)
+                suspended = found is not None and self._suspended(found.tenant_id)
             except Exception:
                 log.exception("domain lookup failed")
                 return Refused(LOOKUP_FAILED)
             if found is None:
                 return Refused(RELAY_DENIED.format(domain=domain))
+            if suspended:
+                return Refused(TENANT_SUSPENDED.format(domain=domain))
             try:
                 tx = admitted.views.get(found.tenant_id) or self._view(
                     admitted, found.tenant_id, domain

@@ -30,6 +30,7 @@ from mailgate.storage.queues import JobQueue
 from mailgate.storage.tenants import TenantConfigStore, TenantStore
 from mailgate.storage.tracking import TrackingStore
 from mailgate.tenant_config import TenantConfig
+from mailgate.tenants import SuspendedTenants
 from mailgate.ttl_cache import TtlCache
 
 
@@ -67,7 +68,9 @@ def start_fronts(settings: ReceiveSettings) -> list[Controller]:
     scan_queue = JobQueue(settings.scan_queue_url)
     deliver_queue = JobQueue(settings.deliver_queue_url)
     intake = Intake(MailStore(settings.mail_bucket), tracking, scan_queue, writes)
-    admission = Admission(directory, configs, BlockedLog(tracking))
+    admission = Admission(
+        directory, configs, BlockedLog(tracking), suspended=SuspendedTenants(tenants.tenant)
+    )
     policy = system_policy(settings)
     counters = RateCounters(settings.counters_table)
     resolver = dns.resolver(settings.dns_servers, timeout=settings.dns_timeout_s)

@@ -57,6 +57,8 @@ LOCAL_ERROR = "451 4.3.0 Local error in processing, try again later"
 TRY_LATER = "451 4.3.0 Temporary failure storing the message, try again later"
 BUSY = "452 4.3.1 Insufficient system resources, try again later"
 LOOKUP_FAILED = "451 4.3.0 Temporary failure looking up the domain, try again later"
+# A suspended tenant's mail waits at the sender (a temporary reply) until it is resumed.
+TENANT_SUSPENDED = "451 4.7.1 Service for {domain} is suspended, try again later"
 
 # Replies for refusals filed under "other" that are not relay refusals.
 DNS_TEMPORARY = "451 4.4.3 DNS lookup failed, try again later"

@@ -14,8 +14,8 @@ from constructs import Construct
 
 from infra.constructs.source import pascal
 from mailgate.api.errors import (
-    FORBIDDEN_MESSAGE,
     GATEWAY_ERROR_MESSAGE,
+    SUSPENDED_MESSAGE,
     TOO_LARGE_MESSAGE,
     UNAUTHORIZED_MESSAGE,
 )
@@ -43,11 +43,12 @@ ERROR_RESPONSES = (
         "unauthorized",
         UNAUTHORIZED_MESSAGE,
     ),
+    # The authorizer denies only a suspended tenant's keys (scopes are the handlers' 403).
     ErrorResponse(
         apigateway.ResponseType.ACCESS_DENIED,
         403,
-        "forbidden",
-        FORBIDDEN_MESSAGE,
+        "tenant_suspended",
+        SUSPENDED_MESSAGE,
     ),
     ErrorResponse(
         apigateway.ResponseType.REQUEST_TOO_LARGE,

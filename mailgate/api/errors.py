@@ -83,6 +83,7 @@ def validation_sentence(loc: Sequence[int | str], kind: str, message: str) -> st
 # Bodies of the gateway's own answers (API Gateway responses in AWS; the local server alike).
 UNAUTHORIZED_MESSAGE = "Send a valid API key as 'Authorization: Bearer <key>'."
 FORBIDDEN_MESSAGE = "This API key does not have the scope this request needs."
+SUSPENDED_MESSAGE = "This tenant is suspended: its API keys are refused until it is resumed."
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 TOO_LARGE_MESSAGE = "The request is over 10 MB, the largest the API accepts."
 GATEWAY_ERROR_MESSAGE = "The API could not answer this request; try again later."

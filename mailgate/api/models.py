@@ -9,6 +9,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    JsonValue,
     ValidationError,
     field_validator,
     model_validator,
@@ -479,3 +480,18 @@ class ErrorBody(BaseModel):
 def error_response(description: str) -> dict[str, Any]:
     """An error answer of a route, for the OpenAPI document."""
     return {"description": description, "content": {"application/json": {"model": ErrorBody}}}
+
+
+class AuditItem(BaseModel):
+    time: str
+    actor: str = Field(description="the API key's name, or 'operator <name>'")
+    actor_kind: Literal["api_key", "operator"]
+    action: str = Field(description="e.g. quarantine.release, tracking.search, api_key.create")
+    target: str
+    ip: str
+    details: dict[str, JsonValue]
+
+
+class AuditPage(BaseModel):
+    items: list[AuditItem]
+    next_cursor: str | None

@@ -58,6 +58,7 @@ EXPECTED_ROUTES = (
     ("PUT", "/v1/policies/{direction}/rules/{rule_id}", "query", True),
     ("DELETE", "/v1/policies/{direction}/rules/{rule_id}", "query", True),
     ("PUT", "/v1/policies/{direction}/order", "query", True),
+    ("GET", "/v1/audit", "query", True),
     ("GET", "/v1/exports", "export", True),
     ("POST", "/v1/exports", "export", True),
     ("GET", "/v1/exports/{task_id}", "export", True),
@@ -457,7 +458,7 @@ class TestApi:
         ("response_type", "status", "code"),
         [
             ("UNAUTHORIZED", "401", "unauthorized"),
-            ("ACCESS_DENIED", "403", "forbidden"),
+            ("ACCESS_DENIED", "403", "tenant_suspended"),
             ("REQUEST_TOO_LARGE", "413", "too_large"),
             ("DEFAULT_5XX", None, "gateway_error"),
         ],
