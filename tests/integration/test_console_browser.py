@@ -160,6 +160,13 @@ def test_switching_the_language_relabels_the_screen(
     Select(console.find("#language")).select_by_value("en")
     console.text_appears("Mail tracking")
 
+    console.find("#nav-events").click()
+    console.find("#events-search").click()
+    console.find(".results")
+    threats = console.find('[data-field="threats"]').text
+    assert "Graymail" in threats and "Domain-based authentication" in threats
+    console.shot("events")
+
 
 def test_releasing_a_quarantined_message_confirms_how_many(
     console: Console, tenant: tuple[str, str, ApiClient]
