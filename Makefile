@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test engines lint typecheck openapi synth lambda-deps clean
+.PHONY: run test engines browser lint typecheck openapi console-messages synth lambda-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,14 +16,18 @@ $(STAMP): pyproject.toml
 engines:
 	@sh local/engines/install.sh
 
+# Debian's chromium and its driver, for the console's browser tests; quick when installed.
+browser:
+	@sh tests/browser/install.sh
+
 run: $(STAMP) engines
 	$(BIN)/mailgate up
 
-test: $(STAMP) engines
+test: $(STAMP) engines browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy mailgate functions infra local tests/support
-	$(BIN)/pytest -q
+	MAILGATE_BROWSER_REQUIRED=1 $(BIN)/pytest -q
 	# The slow tests (e.g. a 50,000-row export) on a gateway of their own, so the rows they
 	# write do not slow every other test's queries.
 	$(BIN)/pytest -q -m slow
@@ -38,6 +42,10 @@ typecheck: $(STAMP)
 # The API's OpenAPI document, generated from the routers (a test fails when it is stale).
 openapi: $(STAMP)
 	$(BIN)/python -m local.openapi
+
+# The admin console's message catalog (web/messages.json) from mailgate/catalog.py.
+console-messages: $(STAMP)
+	$(BIN)/python -m local.console_messages
 
 # Offline, no Docker: one template per region and the staged assets in cdk.out/.
 # A deployable synth needs `make lambda-deps` first (otherwise the layer is empty).

@@ -8,6 +8,7 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from infra.constructs.api import Api
+from infra.constructs.console import Console
 from infra.constructs.ingress import Ingress
 from infra.constructs.pipeline import Pipeline
 from infra.constructs.storage import Storage
@@ -29,6 +30,7 @@ class MailgateStack(Stack):
         storage = Storage(self, "Storage")
         pipeline = Pipeline(self, "Pipeline", storage=storage, region_code=region_code)
         api = Api(self, "Api", functions=pipeline.functions)
+        console = Console(self, "Console", rest_api=api.rest_api)
         ingress = Ingress(
             self,
             "Ingress",
@@ -38,6 +40,12 @@ class MailgateStack(Stack):
         )
 
         CfnOutput(self, "ApiUrl", value=api.rest_api.url, description="Tenant API base URL")
+        CfnOutput(
+            self,
+            "ConsoleUrl",
+            value=f"https://{console.distribution.distribution_domain_name}/",
+            description="Admin console (the API is also at /v1/ there)",
+        )
         CfnOutput(
             self,
             "SmtpHost",

@@ -1,5 +1,8 @@
 """A local stand-in for API Gateway: HTTP requests become REST API proxy events.
 
+Outside ``/v1/`` it serves the admin console's static files (as CloudFront does in AWS), so the
+console and the API share one origin.
+
 The same authorizer function as in AWS runs first (except for the public OpenAPI document);
 its context is put into ``requestContext.authorizer`` as API Gateway does.
 """
@@ -15,9 +18,11 @@ import threading
 import uuid
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from local.console_files import console_file
 from local.lambda_context import LocalContext
 from mailgate.api.errors import (
     GATEWAY_ERROR_MESSAGE,
@@ -91,9 +96,12 @@ class LocalApi:
         region: str,
         authorizer: Handler,
         functions: dict[str, Handler],
+        console: Path | None = None,
     ) -> None:
-        """``functions``: function id (as in ``API_ROUTES``) → its Lambda handler."""
+        """``functions``: function id (as in ``API_ROUTES``) → its Lambda handler;
+        ``console``: the directory of the console's files, None to serve none."""
         self._region = region
+        self._console = console
         self._authorizer = authorizer
         self._functions = functions
         api = self
@@ -133,6 +141,14 @@ class LocalApi:
             return body
         url = urlsplit(request.path)
         route = find_route(request.command, url.path)
+        if (
+            route is None
+            and self._console
+            and request.command == "GET"
+            and not url.path.startswith("/v1/")
+            and (found := console_file(self._console, url.path))
+        ):
+            return found
         if route is None:  # API Gateway's own answer for a missing resource or method
             return _json(404, error_body("not_found", "No such resource."))
         event = self._event(request.command, url.path, url.query, dict(request.headers), body)

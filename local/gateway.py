@@ -128,6 +128,7 @@ class LocalGateway:
             s.region,
             authorizer=_handler("authorizer"),
             functions={route.function: _handler(route.function) for route in API_ROUTES},
+            console=Path(s.console_dir) if s.console_dir else None,
         )
         api.start()
         self._stoppers.append(api.stop)

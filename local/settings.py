@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from local.console_files import CONSOLE_DIR
 from local.sqs_runner import MAX_BATCH_SIZE, Scaling
 from mailgate.settings import DnsServers, SmtpListeners
 
@@ -13,6 +14,8 @@ class LocalSettings(SmtpListeners, DnsServers):
     """``mailgate up``: the whole gateway on one machine (ports and state directory)."""
 
     api_port: int = Field(8080, alias="MAILGATE_API_PORT")
+    # The admin console's files, served beside the API on its port; empty: no console.
+    console_dir: str = Field(str(CONSOLE_DIR), alias="MAILGATE_CONSOLE_DIR")
     aws_port: int = Field(4566, alias="MAILGATE_AWS_PORT")
     sink_port: int = Field(2526, alias="MAILGATE_SINK_PORT")
     state_dir: str = Field(".mailgate", alias="MAILGATE_STATE_DIR")
