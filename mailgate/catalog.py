@@ -71,6 +71,7 @@ class Status(StrEnum):
     REDIRECTED = "redirected"
     SANDBOX = "sandbox"
     PASSWORD_ANALYSIS = "password_analysis"  # noqa: S105 (a status, not a secret)
+    DEAD_LETTERED = "dead_lettered"  # ours, beyond catalog.md: see OWN_STATUSES
 
     def label(self, locale: Locale) -> str:
         return STATUSES[self].text(locale)
@@ -87,7 +88,12 @@ STATUSES: Mapping[Status, Label] = {
     Status.REDIRECTED: Label("Redirected", "リダイレクト済み"),
     Status.SANDBOX: Label("Submitted to sandbox", "サンドボックスに送信済み"),
     Status.PASSWORD_ANALYSIS: Label("Password analysis in progress", "パスワード解析中"),
+    Status.DEAD_LETTERED: Label("Held for an operator", "運用者の対応待ち"),
 }
+# Statuses of the project beyond catalog.md (whose codes are kept as they are). dead_lettered:
+# the job of a stage failed every run for a reason of ours, not the destination's, and waits in
+# the stage's dead-letter queue until an operator redrives it (docs/records.md).
+OWN_STATUSES: frozenset[Status] = frozenset({Status.DEAD_LETTERED})
 
 # Delivery is over for these; the others may still move on (a quarantined message can be
 # released, a temporary error retried).

@@ -48,6 +48,8 @@ class DeliverJob(MessageJob):
     deliver_to: MailServer | None = None
     # SQS delays a message by at most 15 minutes; a later retry is re-queued until due.
     not_before: datetime | None = None
+    # The sender was warned that these recipients are delayed (one warning per recipient).
+    delay_warned: bool = False
 
 
 J = TypeVar("J", bound=Job)

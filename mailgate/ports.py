@@ -75,6 +75,14 @@ class Tracking(Protocol):
         self, tenant_id: str, message_uuid: str
     ) -> tuple[list[TrackingRow], list[TimelineEvent]]: ...
 
+    def release(
+        self, tenant_id: str, message_uuid: str, recipient: str, until: datetime
+    ) -> None: ...
+
+    def dead_letter(
+        self, tenant_id: str, message_uuid: str, recipient: str, event: TimelineEvent
+    ) -> bool: ...
+
 
 class Jobs(Protocol):
     """A queue that carries jobs to the next stage."""

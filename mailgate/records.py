@@ -28,6 +28,9 @@ STATUS_RANK: dict[Status, int] = {
     Status.EXPIRED: 3,
     Status.DELETED: 3,
     Status.REDIRECTED: 3,
+    # Not a step forward: the job that would move the row sits in a dead-letter queue, and
+    # once redriven any later status may follow (mailgate.storage.tracking.dead_letter).
+    Status.DEAD_LETTERED: 0,
 }
 # Statuses that may be written again over themselves (each retry updates the row).
 REPEATABLE = frozenset({Status.TEMPORARY_ERROR})
@@ -92,6 +95,7 @@ class TrackingRow(BaseModel):
     downstream_dane: str = ""  # "yes" / "no" once a delivery attempt was made
     downstream_mta_sts: str = ""
     next_attempt_at: datetime | None = None  # while in temporary_error
+    dead_letter_reason: str = ""  # while dead_lettered: why the stage's job failed
     smtp_reply: str = ""  # what the front answered when it refused the message
     mail_key: str = ""
     attachments: list[AttachmentRecord] = Field(default_factory=list)

@@ -276,6 +276,7 @@ class ApiRoute:
 # The tenant API (spec/api.md); API Gateway in AWS and the local server both route from this.
 API_ROUTES = (
     ApiRoute("POST", "/v1/tracking/search", "query"),
+    ApiRoute("POST", "/v1/tracking/reconcile", "query"),
     ApiRoute("GET", "/v1/tracking/{message_uuid}", "query"),
     ApiRoute("POST", "/v1/events/search", "query"),
     ApiRoute("GET", "/v1/events/{event_id}", "query"),

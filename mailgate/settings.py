@@ -101,6 +101,16 @@ class Engines(_Settings):
     rspamd_rules_version: str = Field("packaged", alias="MAILGATE_RSPAMD_RULES_VERSION")
 
 
+class FailedJobs(_Settings):
+    """A job whose run failed is received again after this many seconds, not the queue's
+    visibility timeout (none: the visibility timeout), until its last receive sends it to the
+    dead-letter queue."""
+
+    failed_job_retry_s: int | None = Field(
+        None, alias="MAILGATE_FAILED_JOB_RETRY_S", ge=0, le=43200
+    )
+
+
 class SmtpListeners(_Settings):
     """Where the SMTP front listens: inbound mail and the tenants' outbound relay."""
 
@@ -169,13 +179,18 @@ class ScanSettings(
     engine_retry_s: int = Field(60, alias="MAILGATE_ENGINE_RETRY_S", ge=0, le=43200)
 
 
-class DeliverSettings(TrackingTable, TenantsTable, MailBucket, DeliverQueue, Hostname, DnsServers):
+class DeliverSettings(
+    TrackingTable, TenantsTable, MailBucket, DeliverQueue, Hostname, DnsServers, FailedJobs
+):
     # Seconds to wait before each further delivery attempt; the last value repeats.
     retry_schedule_s: CommaInts = Field(
         default=[60, 300, 900, 1800, 3600], alias="MAILGATE_RETRY_SCHEDULE_S"
     )
     # How long a message may stay undeliverable before it expires.
     queue_lifetime_s: int = Field(5 * 24 * 3600, alias="MAILGATE_QUEUE_LIFETIME_S")
+    # A recipient still deferred this long after the message was received gets its sender one
+    # delay warning (a DSN with Action: delayed); none: no warnings.
+    delay_warning_s: int | None = Field(None, alias="MAILGATE_DELAY_WARNING_S", ge=0)
     smtp_timeout_s: float = Field(30.0, alias="MAILGATE_SMTP_TIMEOUT_S")
     outbound_port: int = Field(25, alias="MAILGATE_OUTBOUND_PORT")
     # DNSSEC for DANE: the DS of the zone validation starts from (the root's KSK-2017).

@@ -1,6 +1,7 @@
 """Delivery status notifications (RFC 3464): the report a sender gets when a recipient bounced
-or expired, as a multipart/report of a readable text, the machine-readable delivery status and
-the original message's headers (RFC 6522)."""
+or expired (Action: failed) or is still being retried (Action: delayed, the delay warning), as
+a multipart/report of a readable text, the machine-readable delivery status and the original
+message's headers (RFC 6522)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ class Failure:
     """One recipient's final failure: ``reply`` is the downstream reply (or ours)."""
 
     recipient: str
-    status: Status  # bounced or expired
+    status: Status  # bounced or expired; temporary_error: a delay warning
     reply: str
     remote_mta: str = ""  # the server's name, when one answered
 
@@ -41,7 +42,7 @@ def status_code(failure: Failure) -> str:
         parts = word.split(".")
         if len(parts) == 3 and parts[0] in ("4", "5") and all(p.isdigit() for p in parts[1:]):
             return "5" + word[1:] if failure.status is Status.EXPIRED else word
-    return "4.4.7" if failure.status is Status.EXPIRED else "5.0.0"
+    return {Status.EXPIRED: "4.4.7", Status.TEMPORARY_ERROR: "4.0.0"}.get(failure.status, "5.0.0")
 
 
 def _header_block(raw: bytes) -> str:
@@ -63,24 +64,32 @@ def build(
     received_at: datetime,
     now: datetime,
     dsn_id: str,
+    retry_until: datetime | None = None,
 ) -> bytes:
+    """``retry_until``: when the queue lifetime ends (a delay warning says so)."""
     expired = failure.status is Status.EXPIRED
+    delayed = failure.status is Status.TEMPORARY_ERROR
     report = MIMEMultipart("report", report_type="delivery-status")
     report["From"] = f"Mail Delivery System <MAILER-DAEMON@{reporting_mta}>"
     report["To"] = _field_text(original_sender)
-    report["Subject"] = (
-        "Delivery Status Notification (Delay expired)"
-        if expired
-        else "Undelivered Mail Returned to Sender"
-    )
+    if delayed:
+        report["Subject"] = "Delivery Status Notification (Delay)"
+    elif expired:
+        report["Subject"] = "Delivery Status Notification (Delay expired)"
+    else:
+        report["Subject"] = "Undelivered Mail Returned to Sender"
     report["Date"] = format_datetime(now)
     report["Message-ID"] = f"<{dsn_id}@{reporting_mta}>"
     report["Auto-Submitted"] = "auto-replied"  # RFC 3834: never answered automatically
-    why = (
-        "could not be delivered before the queue lifetime ended"
-        if expired
-        else "was refused by the recipient's server"
-    )
+    if delayed:
+        why = "has not been delivered yet; delivery will be tried again"
+        if retry_until is not None:
+            why += f" until {format_datetime(retry_until)}"
+        why += ". You do not need to send it again"
+    elif expired:
+        why = "could not be delivered before the queue lifetime ended"
+    else:
+        why = "was refused by the recipient's server"
     report.attach(
         MIMEText(
             f"This is the mail system at {reporting_mta}.\n\n"
@@ -95,7 +104,7 @@ def build(
     per_message["Arrival-Date"] = format_datetime(received_at)
     per_recipient = Message()
     per_recipient["Final-Recipient"] = f"rfc822; {_field_text(failure.recipient)}"
-    per_recipient["Action"] = "failed"
+    per_recipient["Action"] = "delayed" if delayed else "failed"
     per_recipient["Status"] = status_code(failure)
     if failure.remote_mta:
         per_recipient["Remote-MTA"] = f"dns; {_field_text(failure.remote_mta)}"
@@ -104,6 +113,8 @@ def build(
     else:
         per_recipient["Diagnostic-Code"] = f"X-mailgate; {_field_text(failure.reply)}"
     per_recipient["Last-Attempt-Date"] = format_datetime(now)
+    if delayed and retry_until is not None:
+        per_recipient["Will-Retry-Until"] = format_datetime(retry_until)
     status = MIMEBase("message", "delivery-status")
     status.set_payload([per_message, per_recipient])
     report.attach(status)

@@ -14,4 +14,4 @@ from mailgate.queue_consumer import consume
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return consume(event, context, DeliverRecord, "deliver", wiring.stage().run)
+    return consume(event, context, DeliverRecord, "deliver", wiring.stage().run, wiring.failures())

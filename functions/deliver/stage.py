@@ -2,7 +2,8 @@
 
 Recipients are grouped per destination (see ``routing``), one SMTP transaction each. 2xx →
 ``delivered``; 5xx → ``bounced``; 4xx or no connection → ``temporary_error`` and a new job after
-the retry delay, until the queue lifetime ends (``expired``). Recipients whose row is already
+the retry delay, until the queue lifetime ends (``expired``), with an optional delay warning to
+the sender once a recipient has waited ``delay_warning_s``. Recipients whose row is already
 final are skipped, so a repeated job is harmless. Each attempt is one timeline event per
 recipient (server name and IP, TLS, the reply, the next attempt's time) and one log line.
 """
@@ -58,6 +59,7 @@ class DeliverStage:
         claim_s: int,
         originator: Originator,
         authenticate: Authenticate | None = None,
+        delay_warning_s: int | None = None,
     ) -> None:
         self._tracking = tracking
         self._tenants = tenants
@@ -72,6 +74,9 @@ class DeliverStage:
         self._claim = timedelta(seconds=claim_s)
         self._originator = originator
         self._authenticate = authenticate
+        self._delay_warning = (
+            None if delay_warning_s is None else timedelta(seconds=delay_warning_s)
+        )
 
     def run(self, job: DeliverJob) -> None:
         now = utcnow()
@@ -97,6 +102,16 @@ class DeliverStage:
             self._queue.send(later, delay_s=int(self._claim.total_seconds()))
         if not pending:
             return
+        try:
+            self._deliver(job, pending)
+        except Exception:
+            # A run that raises gives its claims back (a recorded outcome already did), so the
+            # job received again runs at once instead of waiting for them to lapse.
+            for recipient in pending:
+                self._tracking.release(job.tenant_id, job.message_uuid, recipient, until)
+            raise
+
+    def _deliver(self, job: DeliverJob, pending: list[str]) -> None:
         raw = self._mail.get(job.mail_key)
         outcomes: dict[str, Outcome] = {}
         groups = self._destinations(job, pending, outcomes)
@@ -169,13 +184,29 @@ class DeliverStage:
         delay = self._retry_schedule_s[index]
         due = utcnow() + timedelta(seconds=delay)
         retry = job.model_copy(
-            update={"recipients": recipients, "attempt": job.attempt + 1, "not_before": due}
+            update={
+                "recipients": recipients,
+                "attempt": job.attempt + 1,
+                "not_before": due,
+                "delay_warned": job.delay_warned or self._warn_of_delay(job),
+            }
         )
         self._queue.send(retry, delay_s=delay)
         return due
 
     def _expired(self, job: DeliverJob) -> bool:
         return utcnow() - job.received_at >= self._lifetime
+
+    def _warn_of_delay(self, job: DeliverJob) -> bool:
+        """Whether this attempt's deferred recipients get the delay warning: the first attempt
+        at least ``delay_warning`` after the message was received (the retry job carries
+        ``delay_warned`` on, so there is one per recipient)."""
+        return (
+            self._delay_warning is not None
+            and not job.delay_warned
+            and bool(job.sender)
+            and utcnow() - job.received_at >= self._delay_warning
+        )
 
     def _record(
         self,
@@ -231,10 +262,12 @@ class DeliverStage:
                 mta_sts=(session.mta_sts or "no") if session else "",
             ),
         )
+        remote = session.server if session else ""
         if status in (Status.BOUNCED, Status.EXPIRED) and job.sender:
             # Before the final status: a crash in between repeats the report, never loses it.
-            failure = dsn.Failure(recipient, status, str(reply), session.server if session else "")
-            self._report(job, raw, failure)
+            self._report(job, raw, dsn.Failure(recipient, status, str(reply), remote))
+        elif status is Status.TEMPORARY_ERROR and self._warn_of_delay(job):
+            self._report(job, raw, dsn.Failure(recipient, status, str(reply), remote))
         self._tracking.set_status(job.tenant_id, job.message_uuid, recipient, status, **fields)
 
     def _report(self, job: DeliverJob, raw: bytes, failure: dsn.Failure) -> None:
@@ -251,6 +284,7 @@ class DeliverStage:
             received_at=job.received_at,
             now=now,
             dsn_id=dsn_id,
+            retry_until=job.received_at + self._lifetime,
         )
         about = f"{failure.recipient} {failure.status.value}"
         self._originator.send(

@@ -10,8 +10,10 @@ from functions.deliver.dane import DaneLookup
 from functions.deliver.dnssec import TrustAnchor, Validator
 from functions.deliver.mta_sts import PolicySource
 from functions.deliver.stage import DeliverStage
-from mailgate import dns
+from mailgate import dns, resources
+from mailgate.dead_letters import DeadLetterMarker
 from mailgate.origination import Originator
+from mailgate.queue_consumer import Failures
 from mailgate.settings import DeliverSettings
 from mailgate.storage.mail import MailStore
 from mailgate.storage.queues import JobQueue
@@ -20,38 +22,62 @@ from mailgate.storage.tracking import TrackingStore
 
 
 @cache
+def settings() -> DeliverSettings:
+    return DeliverSettings()
+
+
+@cache
+def tracking() -> TrackingStore:
+    return TrackingStore(settings().tracking_table)
+
+
+@cache
+def queue() -> JobQueue:
+    return JobQueue(settings().deliver_queue_url)
+
+
+@cache
 def stage() -> DeliverStage:
-    settings = DeliverSettings()
-    resolver = dns.resolver(settings.dns_servers, timeout=settings.dns_timeout_s)
-    tracking = TrackingStore(settings.tracking_table)
-    tenants = TenantStore(settings.tenants_table)
-    mail = MailStore(settings.mail_bucket)
-    queue = JobQueue(settings.deliver_queue_url)
+    s = settings()
+    resolver = dns.resolver(s.dns_servers, timeout=s.dns_timeout_s)
+    tenants = TenantStore(s.tenants_table)
+    mail = MailStore(s.mail_bucket)
     return DeliverStage(
-        tracking=tracking,
+        tracking=tracking(),
         tenants=tenants,
-        configs=CachedTenantConfigs(TenantConfigStore(settings.tenants_table)),
+        configs=CachedTenantConfigs(TenantConfigStore(s.tenants_table)),
         mail=mail,
-        queue=queue,
-        send=partial(smtp_client.deliver, helo=settings.hostname, timeout=settings.smtp_timeout_s),
-        lookup_mx=partial(routing.mx_servers, res=resolver, port=settings.outbound_port),
-        retry_schedule_s=settings.retry_schedule_s,
-        queue_lifetime_s=settings.queue_lifetime_s,
-        hostname=settings.hostname,
-        claim_s=settings.delivery_claim_s,
-        originator=Originator(mail, tracking, queue, tenants),
+        queue=queue(),
+        send=partial(smtp_client.deliver, helo=s.hostname, timeout=s.smtp_timeout_s),
+        lookup_mx=partial(routing.mx_servers, res=resolver, port=s.outbound_port),
+        retry_schedule_s=s.retry_schedule_s,
+        queue_lifetime_s=s.queue_lifetime_s,
+        hostname=s.hostname,
+        claim_s=s.delivery_claim_s,
+        originator=Originator(mail, tracking(), queue(), tenants),
         authenticate=Authenticator(
             DaneLookup(
                 Validator(
-                    dns.resolver(settings.dns_servers, timeout=settings.dns_timeout_s),
-                    TrustAnchor.parse(settings.dnssec_trust_anchor),
+                    dns.resolver(s.dns_servers, timeout=s.dns_timeout_s),
+                    TrustAnchor.parse(s.dnssec_trust_anchor),
                 )
             ),
             PolicySource(
                 resolver,
-                port=settings.mta_sts_port,
-                ca_bundle=settings.tls_ca_bundle,
-                timeout=settings.mta_sts_timeout_s,
+                port=s.mta_sts_port,
+                ca_bundle=s.tls_ca_bundle,
+                timeout=s.mta_sts_timeout_s,
             ),
         ),
+        delay_warning_s=s.delay_warning_s,
+    )
+
+
+@cache
+def failures() -> Failures:
+    return Failures(
+        max_receive_count=resources.DELIVER_QUEUE.max_receive_count,
+        on_last=DeadLetterMarker(tracking(), "deliver"),
+        retry_later=queue().retry_later,
+        retry_s=settings().failed_job_retry_s,
     )

@@ -7,7 +7,13 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from functions.query import wiring
 from functions.query.tracking_service import TrackingService
-from mailgate.api.models import TrackingDetail, TrackingPage, TrackingSearch
+from mailgate.api.models import (
+    TrackingDetail,
+    TrackingPage,
+    TrackingReconcile,
+    TrackingReconciliation,
+    TrackingSearch,
+)
 from mailgate.api.resolver import tenant_of
 
 router = APIGatewayRouter()
@@ -20,6 +26,22 @@ def _service() -> TrackingService:
 @router.post("/v1/tracking/search", summary="Search mail tracking rows", tags=["tracking"])
 def search_tracking(request: Annotated[TrackingSearch, Body()]) -> TrackingPage:
     return _service().search(tenant_of(router, "logs:read"), request)
+
+
+@router.post(
+    "/v1/tracking/reconcile",
+    summary="Account for every accepted row of a period",
+    description="Counts the accepted rows of the period by where they stand: final (per "
+    "status), retrying (with the soonest and latest next try), dead-lettered, held (quarantined) "
+    "and in flight; and lists the rows that are none of these: processing longer than any job "
+    "of a stage lives, or temporary_error long after its retry was due. A healthy gateway "
+    "has 0 unaccounted.",
+    tags=["tracking"],
+)
+def reconcile_tracking(
+    request: Annotated[TrackingReconcile, Body()],
+) -> TrackingReconciliation:
+    return _service().reconcile(tenant_of(router, "logs:read"), request)
 
 
 @router.get(

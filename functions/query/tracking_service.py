@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from mailgate.api.errors import BadRequest, NotFound
 from mailgate.api.models import (
     AcceptedItem,
@@ -11,14 +13,30 @@ from mailgate.api.models import (
     Event,
     Processing,
     Received,
+    ReconcilePeriod,
+    Retrying,
     Summary,
     TrackingDetail,
     TrackingPage,
+    TrackingReconcile,
+    TrackingReconciliation,
     TrackingSearch,
+    UnaccountedRow,
 )
-from mailgate.catalog import BLOCK_REASONS, BlockReason, Status, TrackingType
-from mailgate.clock import iso
+from mailgate.catalog import (
+    BLOCK_REASONS,
+    EXPORT_ALL_MAX_ROWS,
+    FINAL_STATUSES,
+    MAX_PAGE_SIZE,
+    BlockReason,
+    Direction,
+    Status,
+    TrackingType,
+)
+from mailgate.clock import iso, utcnow
 from mailgate.records import TimelineEvent, TrackingRow
+from mailgate.search import period as periods
+from mailgate.search import reconcile
 from mailgate.search import tracking as tracking_search
 from mailgate.search.cursor import CursorSigner
 from mailgate.search.matching import NULL_SENDER
@@ -62,6 +80,10 @@ def to_item(row: TrackingRow) -> AcceptedItem | BlockedItem:
     )
 
 
+def _iso_or_none(moment: datetime | None) -> str | None:
+    return None if moment is None else iso(moment)
+
+
 class TrackingService:
     def __init__(self, store: TrackingStore, signer: CursorSigner) -> None:
         self._store = store
@@ -74,6 +96,49 @@ class TrackingService:
         page = tracking_search.search(self._store, query, start)
         return TrackingPage(
             items=[to_item(row) for row in page.rows], next_cursor=paging.cursor(page.next)
+        )
+
+    def reconcile(self, tenant_id: str, request: TrackingReconcile) -> TrackingReconciliation:
+        now = utcnow()
+        period = periods.requested(request.period, now)
+        directions = [request.direction] if request.direction else list(Direction)
+        rows = (
+            row
+            for direction in directions
+            for row in tracking_search.all_rows(
+                self._store,
+                tracking_search.TrackingQuery(
+                    tenant_id, direction, TrackingType.ACCEPTED, "asc", MAX_PAGE_SIZE
+                ),
+                period,
+            )
+        )
+        found = reconcile.reconcile(rows, now, EXPORT_ALL_MAX_ROWS)
+        return TrackingReconciliation(
+            period=ReconcilePeriod(start=iso(period.start), end=iso(period.end)),
+            accepted=found.accepted,
+            final={status: found.final[status] for status in Status if status in FINAL_STATUSES},
+            retrying=Retrying(
+                count=found.retrying,
+                next_attempt_soonest=_iso_or_none(found.next_attempt_soonest),
+                next_attempt_latest=_iso_or_none(found.next_attempt_latest),
+            ),
+            dead_lettered=found.dead_lettered,
+            held={status: found.held[status] for status in Status if status in reconcile.HELD},
+            in_flight=found.in_flight,
+            unaccounted=len(found.unaccounted),
+            unaccounted_rows=[
+                UnaccountedRow(
+                    message_uuid=row.message_uuid,
+                    recipient=row.recipient,
+                    direction=row.direction,
+                    time=iso(row.time),
+                    status=row.status or Status.PROCESSING,
+                    why=why,
+                )
+                for row, why in found.unaccounted[:MAX_PAGE_SIZE]
+            ],
+            truncated=found.truncated,
         )
 
     def detail(self, tenant_id: str, message_uuid: str, recipient: str | None) -> TrackingDetail:

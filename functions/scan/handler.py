@@ -27,4 +27,4 @@ def _run(record: ScanRecord) -> None:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return consume_records(event, context, ScanRecord, "scan", _run)
+    return consume_records(event, context, ScanRecord, "scan", _run, wiring.failures())

@@ -13,10 +13,12 @@ from functions.scan.evidence.urls.reputation import UrlReputation, zones
 from functions.scan.evidence.verdicts import Producer
 from functions.scan.evidence.virus import VirusProducer
 from functions.scan.stage import ScanStage
-from mailgate import dns
+from mailgate import dns, resources
+from mailgate.dead_letters import DeadLetterMarker
 from mailgate.engines.clamd import ClamdClient
 from mailgate.engines.rspamd import RspamdClient
 from mailgate.origination import Originator
+from mailgate.queue_consumer import Failures
 from mailgate.settings import ScanSettings
 from mailgate.storage.mail import MailStore
 from mailgate.storage.policy_events import PolicyEventStore
@@ -82,3 +84,11 @@ def stage() -> ScanStage:
         Bec(configs.find),
     ]
     return ScanStage(tracking, mail, configs.find, detectors, applier)
+
+
+@cache
+def failures() -> Failures:
+    """A failed scan comes back after the queue's visibility timeout, or the engine retry's
+    own delay (``EnginesUnavailable``); its last run marks the rows."""
+    tracking = TrackingStore(settings().tracking_table)
+    return Failures(resources.SCAN_QUEUE.max_receive_count, DeadLetterMarker(tracking, "scan"))

@@ -49,7 +49,17 @@ class CustomPeriod(_Strict):
 
 AddressFilter = Annotated[str, Field(min_length=1, max_length=320)]
 TlsFilter = Literal["any", "none", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
-ACCEPTED_ONLY = ("statuses", "subject", "message_id")
+YesNoFilter = Literal["any", "yes", "no"]
+ACCEPTED_ONLY = (
+    "statuses",
+    "subject",
+    "message_id",
+    "delivered_to",
+    "downstream_tls",
+    "downstream_dane",
+    "downstream_mta_sts",
+)
+OUTBOUND_ONLY = ("downstream_dane", "downstream_mta_sts")
 BLOCKED_ONLY = ("block_reasons",)
 
 
@@ -65,6 +75,12 @@ class TrackingSearch(_Strict):
     subject: str | None = Field(None, max_length=998, description="accepted only")
     message_id: str | None = Field(None, max_length=998, description="accepted only")
     block_reasons: list[BlockReason] = Field(default_factory=list, description="blocked only")
+    delivered_to: str | None = Field(
+        None, max_length=45, description="accepted only: prefix of the IP delivered to"
+    )
+    downstream_tls: TlsFilter = Field("any", description="accepted only")
+    downstream_dane: YesNoFilter = Field("any", description="outbound accepted only")
+    downstream_mta_sts: YesNoFilter = Field("any", description="outbound accepted only")
     sort: Literal["desc", "asc"] = "desc"
     limit: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
     cursor: str | None = Field(None, max_length=4096)
@@ -73,9 +89,54 @@ class TrackingSearch(_Strict):
     def _fields_of_the_type(self) -> TrackingSearch:
         other = BLOCKED_ONLY if self.type is TrackingType.ACCEPTED else ACCEPTED_ONLY
         for name in other:
-            if getattr(self, name):
+            if getattr(self, name) not in (None, "any", [], ""):
                 raise ValueError(f"{name} does not apply to {self.type} traffic")
+        if self.direction is Direction.INBOUND:
+            for name in OUTBOUND_ONLY:
+                if getattr(self, name) != "any":
+                    raise ValueError(f"{name} applies to outbound traffic only")
         return self
+
+
+class TrackingReconcile(_Strict):
+    period: Preset | CustomPeriod = "24h"
+    direction: Direction | None = Field(None, description="both directions when absent")
+
+
+class ReconcilePeriod(BaseModel):
+    start: str
+    end: str
+
+
+class Retrying(BaseModel):
+    count: int
+    next_attempt_soonest: str | None = Field(description="the soonest next try of these rows")
+    next_attempt_latest: str | None = Field(description="the latest next try of these rows")
+
+
+class UnaccountedRow(BaseModel):
+    message_uuid: str
+    recipient: str
+    direction: Direction
+    time: str
+    status: Status
+    why: str
+
+
+class TrackingReconciliation(BaseModel):
+    """Every accepted row of the period by where it stands; ``unaccounted`` is 0 for a healthy
+    gateway."""
+
+    period: ReconcilePeriod
+    accepted: int = Field(description="accepted rows read")
+    final: dict[Status, int] = Field(description="rows with a final status, per status")
+    retrying: Retrying = Field(description="temporary_error rows whose next try is coming")
+    dead_lettered: int = Field(description="rows whose job waits in a dead-letter queue")
+    held: dict[Status, int] = Field(description="quarantined (or under analysis), per status")
+    in_flight: int = Field(description="processing rows whose job is still alive")
+    unaccounted: int = Field(description="rows that are none of these")
+    unaccounted_rows: list[UnaccountedRow] = Field(description="at most 1000 of them")
+    truncated: bool = Field(description="the period has more rows than one answer reads")
 
 
 class _TrackingItem(BaseModel):

@@ -49,6 +49,10 @@ class RowFilter:
     subject: str | None = None
     message_id: str | None = None
     block_reasons: frozenset[str] = frozenset()
+    delivered_to: str | None = None
+    downstream_tls: str = "any"
+    downstream_dane: str = "any"
+    downstream_mta_sts: str = "any"
 
     def matches(self, row: TrackingRow) -> bool:
         if self.senders and not addresses_match(self.senders, [row.sender or NULL_SENDER]):
@@ -63,6 +67,15 @@ class RowFilter:
             return False
         if self.block_reasons and (row.block_reason or "") not in self.block_reasons:
             return False
+        if self.delivered_to and not row.delivered_to.lower().startswith(self.delivered_to.lower()):
+            return False
+        for wanted, value in (
+            (self.downstream_tls, row.downstream_tls),
+            (self.downstream_dane, row.downstream_dane),
+            (self.downstream_mta_sts, row.downstream_mta_sts),
+        ):
+            if wanted != "any" and value != wanted:
+                return False
         if self.message_id and not message_id_matches(self.message_id, row.message_id):
             return False
         return not self.subject or subject_matches(self.subject, row.subject)

@@ -54,6 +54,10 @@ def query_of(tenant_id: str, request: TrackingSearch, limit: int | None = None) 
             subject=request.subject,
             message_id=request.message_id,
             block_reasons=frozenset(request.block_reasons),
+            delivered_to=request.delivered_to,
+            downstream_tls=request.downstream_tls,
+            downstream_dane=request.downstream_dane,
+            downstream_mta_sts=request.downstream_mta_sts,
         ),
     )
 

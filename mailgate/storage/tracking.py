@@ -221,6 +221,49 @@ class TrackingStore:
             raise
         return True
 
+    def release(self, tenant_id: str, message_uuid: str, recipient: str, until: datetime) -> None:
+        """Give back a claim taken until ``until`` by a run that ends without an outcome; a
+        claim taken since by another run is left alone."""
+        try:
+            self._table.update_item(
+                Key={"pk": _message_pk(tenant_id, message_uuid), "sk": _row_sk(recipient)},
+                UpdateExpression="SET claimed_until = :free",
+                ConditionExpression=Attr("claimed_until").eq(iso(until)),
+                ExpressionAttributeValues={":free": ""},
+            )
+        except ClientError as error:
+            if not conditional_failed(error):
+                raise
+
+    def dead_letter(
+        self, tenant_id: str, message_uuid: str, recipient: str, event: TimelineEvent
+    ) -> bool:
+        """Mark a row whose job goes to a dead-letter queue ``dead_lettered``, with the event's
+        detail as the reason, unless it is final (False then). Its rank drops to that of
+        ``processing``: once redriven, the job moves the row on to any later status. The event
+        goes on the timeline once the row is marked."""
+        try:
+            self._table.update_item(
+                Key={"pk": _message_pk(tenant_id, message_uuid), "sk": _row_sk(recipient)},
+                UpdateExpression="SET #status = :status, status_rank = :rank, "
+                "dead_letter_reason = :reason, next_attempt_at = :none",
+                ConditionExpression=Attr("pk").exists()
+                & Attr("status_rank").lt(STATUS_RANK[Status.DELIVERED]),
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":status": Status.DEAD_LETTERED.value,
+                    ":rank": STATUS_RANK[Status.DEAD_LETTERED],
+                    ":reason": event.detail,
+                    ":none": None,
+                },
+            )
+        except ClientError as error:
+            if conditional_failed(error):
+                return False
+            raise
+        self.record(tenant_id, message_uuid, event)
+        return True
+
     def annotate(self, tenant_id: str, message_uuid: str, recipient: str, **fields: Any) -> None:
         """Set fields of an existing row (not its status), e.g. what stage 2 found."""
         values: dict[str, Any] = to_jsonable_python(fields)

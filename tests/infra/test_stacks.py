@@ -32,6 +32,7 @@ WRITE_ACTIONS = {
 # spec/api.md: (method, path, function, behind the authorizer)
 EXPECTED_ROUTES = (
     ("POST", "/v1/tracking/search", "query", True),
+    ("POST", "/v1/tracking/reconcile", "query", True),
     ("GET", "/v1/tracking/{message_uuid}", "query", True),
     ("POST", "/v1/events/search", "query", True),
     ("GET", "/v1/events/{event_id}", "query", True),

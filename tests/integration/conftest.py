@@ -148,6 +148,9 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
         MAILGATE_SMTP_TIMEOUT_S="5",
         # An engine that fails is retried twice, a second apart, before its rule's fallback.
         MAILGATE_ENGINE_RETRY_S="1",
+        # A deliver job that fails is received again a second later, so a poison job reaches
+        # the dead-letter queue within seconds.
+        MAILGATE_FAILED_JOB_RETRY_S="1",
         MAILGATE_ENGINE_TIMEOUT_S="5",
     )
     settings = LocalSettings()

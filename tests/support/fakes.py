@@ -117,6 +117,36 @@ class FakeTracking:
         rows = [row for key, row in self.rows.items() if key[:2] == (tenant_id, message_uuid)]
         return rows, list(self.events.get((tenant_id, message_uuid), []))
 
+    def release(self, tenant_id: str, message_uuid: str, recipient: str, until: datetime) -> None:
+        key = (tenant_id, message_uuid, recipient.lower())
+        if self.claims.get(key) == until:
+            del self.claims[key]
+
+    def dead_letter(
+        self, tenant_id: str, message_uuid: str, recipient: str, event: TimelineEvent
+    ) -> bool:
+        key = (tenant_id, message_uuid, recipient)
+        row = self.rows.get(key)
+        if row is None or row.status in FINAL_STATUSES:
+            return False
+        self.record(tenant_id, message_uuid, event)
+        self.rows[key] = row.model_copy(
+            update={
+                "status": Status.DEAD_LETTERED,
+                "dead_letter_reason": event.detail,
+                "next_attempt_at": None,
+            }
+        )
+        return True
+
+    def rows_at(self, tenant_id: str, keys: Iterable[tuple[str, str]]) -> list[TrackingRow]:
+        wanted = {(m, r.lower()) for m, r in keys}
+        return [
+            row
+            for (tenant, message_uuid, recipient), row in self.rows.items()
+            if tenant == tenant_id and (message_uuid, recipient.lower()) in wanted
+        ]
+
 
 class FakeQueue:
     def __init__(self) -> None:

@@ -177,7 +177,7 @@ def job(
     )
 
 
-def world(rows: list[TrackingRow] | None = None) -> World:
+def world(rows: list[TrackingRow] | None = None, delay_warning_s: int | None = None) -> World:
     """An inbound-ready setup: example.com is managed with two inbound servers."""
     tracking = FakeTracking(rows if rows is not None else [row(BOB), row(CAROL)])
     tenants = FakeDomains([Domain(name="example.com", tenant_id=TENANT, inbound_servers=INBOUND)])
@@ -199,6 +199,7 @@ def world(rows: list[TrackingRow] | None = None) -> World:
         hostname="gateway.test",
         claim_s=CLAIM_S,
         originator=Originator(mail, tracking, queue, tenants),
+        delay_warning_s=delay_warning_s,
     )
     return World(tracking, tenants, configs, mail, queue, smtp, mx, stage)
 
@@ -681,9 +682,9 @@ def test_a_crash_before_the_bounce_is_recorded_repeats_the_same_dsn_once() -> No
         w.stage.run(job(BOB))
     w.tracking.set_status = original  # type: ignore[method-assign]
 
-    # When the job is received again once the dead run's claim has lapsed, and runs to the end
-    assert list(w.tracking.claims) == [(TENANT, UUID, BOB)]
-    w.tracking.claims.clear()
+    # When the job is received again (the run that raised gave its claim back) and runs to
+    # the end
+    assert w.tracking.claims == {}
     w.stage.run(job(BOB))
 
     # Then bob is bounced, and both runs name the same DSN: one row, one message
@@ -753,3 +754,59 @@ def test_a_recorded_outcome_releases_the_claim_for_the_next_attempt(w: World) ->
 
     assert w.status(BOB) is Status.DELIVERED
     assert w.tracking.claims == {}
+
+
+def warning_world() -> World:
+    """Delay warnings after an hour."""
+    return world(delay_warning_s=3600)
+
+
+def test_a_recipient_deferred_past_the_delay_warning_time_gets_one_delay_warning() -> None:
+    # Given warnings after an hour, and bob greylisted on attempts 2h and 3h after receipt
+    w = warning_world()
+    w.smtp.replies[BOB] = GREYLISTED
+
+    # When the first attempt past the hour runs, then the retry it queued
+    w.stage.run(job(BOB, attempt=3, age=timedelta(hours=2)))
+    [(retry, _)] = w.sent
+    w.stage.run(retry.model_copy(update={"not_before": None}))
+
+    # Then the sender got one delay warning, a DSN saying "delayed", and bob is still retried
+    [warning] = w.reports
+    assert warning.recipients == ["alice@sender.example"]
+    content = w.mail.objects[warning.mail_key]
+    assert b"Action: delayed" in content and b"Will-Retry-Until:" in content
+    assert w.status(BOB) is Status.TEMPORARY_ERROR
+    assert [e.event for e in w.events].count("dsn_sent") == 1
+
+
+def test_no_delay_warning_before_its_time_nor_to_the_null_sender() -> None:
+    w = warning_world()
+    w.smtp.replies[BOB] = GREYLISTED
+
+    w.stage.run(job(BOB, age=timedelta(minutes=59)))
+    w.stage.run(job(BOB, attempt=2, age=timedelta(hours=2)).model_copy(update={"sender": ""}))
+
+    assert w.reports == []
+
+
+def test_without_a_delay_warning_time_no_warning_is_sent(w: World) -> None:
+    w.smtp.replies[BOB] = GREYLISTED
+
+    w.stage.run(job(BOB, age=timedelta(days=4)))
+
+    assert w.reports == []
+
+
+def test_a_run_that_raises_gives_its_claims_back(w: World) -> None:
+    # Given a job whose raw message cannot be read (a fault of ours, not the destination's)
+    w.mail.objects.clear()
+
+    # When it runs, it fails, and the job received again is not held back by its own claims
+    with pytest.raises(KeyError):
+        w.stage.run(job(BOB, CAROL))
+    assert w.tracking.claims == {}
+    w.mail.objects[MAIL_KEY] = RAW
+    w.stage.run(job(BOB, CAROL))
+    assert (w.status(BOB), w.status(CAROL)) == (Status.DELIVERED, Status.DELIVERED)
+    assert w.queue.sent == []

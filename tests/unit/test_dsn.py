@@ -106,3 +106,27 @@ def test_the_dsn_id_is_the_same_for_the_same_recipient_event_only() -> None:
     assert first == dsn_uuid("m-1", "bob@example.com", Status.BOUNCED)
     assert first != dsn_uuid("m-1", "bob@example.com", Status.EXPIRED)
     assert first != dsn_uuid("m-2", "bob@example.com", Status.BOUNCED)
+
+
+def test_a_delay_warning_says_delayed_and_until_when_it_is_retried() -> None:
+    until = datetime(2026, 1, 6, 0, 0, 0, tzinfo=UTC)
+    content = build(
+        RAW,
+        original_sender="alice@sender.example",
+        failure=Failure("bob@example.com", Status.TEMPORARY_ERROR, "451 4.7.1 Greylisted"),
+        reporting_mta="gateway.test",
+        received_at=RECEIVED,
+        now=NOW,
+        dsn_id="0000-dsn",
+        retry_until=until,
+    )
+    message = message_from_bytes(content, policy=policy.default)
+
+    assert message["Subject"] == "Delivery Status Notification (Delay)"
+    text, status, _ = parts(message)
+    assert "not been delivered yet" in text.get_content()
+    _, per_recipient = parts(status)
+    assert per_recipient["Action"] == "delayed"
+    assert per_recipient["Status"] == "4.7.1"
+    assert per_recipient["Will-Retry-Until"] == "Tue, 06 Jan 2026 00:00:00 +0000"
+    assert b"Confidential body text" not in content

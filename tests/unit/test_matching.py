@@ -67,3 +67,38 @@ def test_row_filters(row_filter: RowFilter, expected: bool) -> None:
 def test_null_sender_is_matched_as_angle_brackets() -> None:
     assert RowFilter(senders=("<>",)).matches(row(sender=""))
     assert not RowFilter(senders=("*@*",)).matches(row(sender=""))
+
+
+DELIVERED_OVER_DANE = {
+    "delivered_to": "2001:DB8::25",
+    "downstream_tls": "TLSv1.3",
+    "downstream_dane": "yes",
+    "downstream_mta_sts": "no",
+}
+
+
+@pytest.mark.parametrize(
+    ("row_filter", "expected"),
+    [
+        (RowFilter(delivered_to="2001:db8::"), True),
+        (RowFilter(delivered_to="2001:db9"), False),
+        (RowFilter(downstream_tls="TLSv1.3"), True),
+        (RowFilter(downstream_tls="none"), False),
+        (RowFilter(downstream_dane="yes"), True),
+        (RowFilter(downstream_dane="no"), False),
+        (RowFilter(downstream_mta_sts="no"), True),
+        (RowFilter(downstream_mta_sts="yes"), False),
+        (RowFilter(downstream_dane="yes", downstream_mta_sts="no", delivered_to="2001"), True),
+    ],
+)
+def test_downstream_filters(row_filter: RowFilter, expected: bool) -> None:
+    assert row_filter.matches(row(**DELIVERED_OVER_DANE)) is expected
+
+
+def test_a_row_never_delivered_matches_no_downstream_value() -> None:
+    waiting = row(status=Status.TEMPORARY_ERROR)
+
+    assert not RowFilter(delivered_to="1").matches(waiting)
+    assert not RowFilter(downstream_dane="no").matches(waiting)
+    assert not RowFilter(downstream_tls="none").matches(waiting)
+    assert RowFilter(downstream_dane="any", downstream_tls="any").matches(waiting)
