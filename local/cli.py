@@ -19,7 +19,7 @@ BANNER = """\
 mailgate is running (Ctrl-C stops it; state is kept in {state})
   inbound SMTP   {bind}:{smtp}   mail to *@{domain} is accepted for the demo tenant
   outbound relay {bind}:{relay}   the demo tenant relays from *@{domain}
-  admin console  http://{bind}:{api}/   (sign in with the demo API key)
+  admin console  http://{bind}:{api}/   (sign in with the key below)
   tenant API     http://{bind}:{api}/v1/   (OpenAPI: /v1/openapi.json)
   AWS (moto)     http://{bind}:{aws}
   demo mail server {bind}:{sink} keeps delivered mail in {sink_dir}
@@ -52,7 +52,7 @@ def up() -> None:
     try:
         running = gateway.start()
     except (PortInUse, EmulatorFailed, EngineNotStarted) as error:
-        raise click.ClickException(str(error)) from None
+        raise SystemExit(f"mailgate: {error}") from None
     except BaseException:
         gateway.stop()
         raise

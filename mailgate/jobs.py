@@ -30,6 +30,7 @@ class MessageJob(Job):
     received_at: datetime
     sender_ip: str
     helo: str = ""  # what the client said in HELO/EHLO (SPF checks it for the null sender)
+    upstream_tls: str = "none"  # the TLS of the client's session, for rows scan writes itself
     # The API key name of the administrator who released the message from quarantine.
     released_by: str | None = None
 

@@ -191,6 +191,17 @@ class TimelineEvent(BaseModel):
     dane: str = ""  # "yes" / "no": the session was authenticated by DANE
     mta_sts: str = ""  # "yes" / "no": the session satisfied the domain's MTA-STS policy
 
+    @classmethod
+    def received(cls, peer: Peer, time: datetime, note: str = "") -> TimelineEvent:
+        detail = f"from {peer.ip} ({peer.helo or 'no HELO'})"
+        return cls(
+            time=time,
+            event_id="0-received",
+            stage="receive",
+            event="received",
+            detail=f"{detail}; {note}" if note else detail,
+        )
+
 
 class ExportTaskRecord(BaseModel):
     """An "export all" task as stored: what to export, how, and how it went."""

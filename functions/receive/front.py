@@ -60,14 +60,9 @@ def start_fronts(settings: ReceiveSettings) -> list[Controller]:
     directory = DomainDirectory(tenants.domain)
     configs: TtlCache[TenantConfig] = TtlCache(lambda tenant: configs_store.get(tenant)[0])
     pool = ThreadPoolExecutor(max_workers=settings.worker_threads, thread_name_prefix="front")
-    # The hand-off's parallel writes get threads of their own: were they taken from ``pool``,
-    # sessions waiting on them could hold every thread and wait forever.
-    writes = ThreadPoolExecutor(
-        max_workers=2 * settings.worker_threads, thread_name_prefix="handoff"
-    )
     scan_queue = JobQueue(settings.scan_queue_url)
     deliver_queue = JobQueue(settings.deliver_queue_url)
-    intake = Intake(MailStore(settings.mail_bucket), tracking, scan_queue, writes)
+    intake = Intake(MailStore(settings.mail_bucket), tracking, scan_queue)
     admission = Admission(
         directory, configs, BlockedLog(tracking), suspended=SuspendedTenants(tenants.tenant)
     )

@@ -1,14 +1,18 @@
-"""Stage 1 hand-off: a message the front accepts is stored, recorded and queued before "250".
+"""Stage 1 hand-off: a message the front accepts is stored, queued and recorded before "250".
 
 A transaction whose recipients belong to several tenants becomes one message per tenant, each
 with its own UUID, S3 object (under the tenant's prefix), rows and scan job.
+
+The scan job is the commit point: the S3 object before it, the rows after it. A front that dies
+between two steps leaves either an object no job names (expired by the bucket's lifecycle) or a
+job whose rows scan writes itself (``functions/scan/stage.py``) — never rows in ``processing``
+that no job will move.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -47,12 +51,10 @@ class Intake:
         mail: Mail,
         tracking: Tracking,
         scan_queue: Jobs,
-        pool: ThreadPoolExecutor,
     ) -> None:
         self._mail = mail
         self._tracking = tracking
         self._scan_queue = scan_queue
-        self._pool = pool  # the S3 object and the rows are written side by side
 
     def accept(
         self, message: Message, recipients_by_tenant: dict[str, list[str]]
@@ -90,13 +92,6 @@ class Intake:
             )
             for recipient in recipients
         ]
-        received_event = TimelineEvent(
-            time=received,
-            event_id="0-received",
-            stage="receive",
-            event="received",
-            detail=f"from {message.peer.ip} ({message.peer.helo or 'no HELO'})",
-        )
         job = ScanJob(
             tenant_id=tenant_id,
             message_uuid=message_uuid,
@@ -107,26 +102,27 @@ class Intake:
             received_at=received,
             sender_ip=message.peer.ip,
             helo=message.peer.helo,
+            upstream_tls=message.peer.tls,
         )
-        writes = [
-            self._pool.submit(self._mail.put, key, message.raw),
-            self._pool.submit(self._tracking.add, rows, [received_event]),
-        ]
         try:
-            for write in writes:
-                write.result()
+            self._mail.put(key, message.raw)
             self._scan_queue.send(job)
         except Exception as error:
             log.exception(
                 "hand-off failed", extra={"tenant": tenant_id, "message_uuid": message_uuid}
             )
-            wait(writes)
             self._undo(tenant_id, message_uuid, key)
             raise HandOffFailed(str(error)) from error
+        try:
+            self._tracking.add(rows, [TimelineEvent.received(message.peer, received)])
+        except Exception:  # the message is committed: scan writes the rows in our stead
+            log.exception(
+                "rows not written; scan will write them",
+                extra={"tenant": tenant_id, "message_uuid": message_uuid},
+            )
 
     def _undo(self, tenant_id: str, message_uuid: str, key: str) -> None:
         try:
-            self._tracking.remove(tenant_id, message_uuid)
             self._mail.delete(key)
         except Exception:
             log.exception(

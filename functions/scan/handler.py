@@ -6,7 +6,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.scan import wiring
-from functions.scan.stage import EnginesUnavailable
+from functions.scan.stage import EnginesUnavailable, RowsNotWritten
 from mailgate.jobs import ScanRecord
 from mailgate.observability import logger, tracer
 from mailgate.queue_consumer import consume_records
@@ -21,6 +21,10 @@ def _run(record: ScanRecord) -> None:
         # Received again sooner than the queue's visibility timeout: engines come back quickly.
         logger.warning("no verdict, the job is retried", attempt=attempt, engines=str(error))
         wiring.scan_queue().retry_later(record.receiptHandle, settings.engine_retry_s)
+        raise
+    except RowsNotWritten as error:
+        logger.info("rows not written yet, the job is looked at again", retry_s=error.retry_s)
+        wiring.scan_queue().retry_later(record.receiptHandle, error.retry_s)
         raise
 
 

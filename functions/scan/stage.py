@@ -3,11 +3,16 @@ applier's effects (docs/stage2.md).
 
 Runs at least once per job: a message whose rows are all final (or in quarantine, unless this
 is its release) is not scanned again, and every write of the applier is keyed.
+
+The front writes a message's rows just after its job (functions/receive/intake.py). A job whose
+rows are missing is received again shortly; still missing once the front cannot be writing them
+any more (``rows_grace``), the front died in between, and scan writes them itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 
 from functions.scan.actions import Applier
 from functions.scan.evidence.mime.model import Limits, Message
@@ -15,14 +20,32 @@ from functions.scan.evidence.mime.parse import parse
 from functions.scan.evidence.verdicts import Envelope, Producer, collect
 from functions.scan.policy.engine import decide
 from mailgate.catalog import FINAL_STATUSES, Direction, Status
+from mailgate.clock import utcnow
 from mailgate.config_fields import in_networks, pattern_matches
 from mailgate.jobs import ScanJob
+from mailgate.message_summary import summarize
+from mailgate.peer import Peer
 from mailgate.ports import Mail, Tracking
+from mailgate.records import TimelineEvent, TrackingRow
 from mailgate.tenant_config import TenantConfig
 
 
 class EnginesUnavailable(Exception):
     """An engine gave no verdict and the job has runs left: it is received again later."""
+
+
+class RowsNotWritten(Exception):
+    """The front may still be writing the message's rows: the job is received again in
+    ``retry_s`` seconds."""
+
+    def __init__(self, retry_s: int) -> None:
+        super().__init__(f"rows not written yet; retried in {retry_s} s")
+        self.retry_s = retry_s
+
+
+# The first look again comes soon: the front writes the rows milliseconds after the job; the
+# next at the end of the grace, so a job spends at most two extra receives of its redrive limit.
+ROWS_RECHECK_S = 2
 
 
 def spam_exemption(config: TenantConfig, job: ScanJob, message: Message) -> str:
@@ -51,6 +74,7 @@ class ScanStage:
         producers: Sequence[Producer],
         applier: Applier,
         limits: Limits | None = None,
+        rows_grace: timedelta = timedelta(minutes=2),
     ) -> None:
         self._tracking = tracking
         self._mail = mail
@@ -58,13 +82,19 @@ class ScanStage:
         self._producers = producers
         self._applier = applier
         self._limits = limits or Limits()
+        self._rows_grace = rows_grace
 
     def run(self, job: ScanJob, last_attempt: bool = True) -> None:
         """``last_attempt``: an engine that gives no verdict no longer delays the message; the
         catalog's engine-failure rule applies instead."""
-        if self._done(job):
+        statuses = self._tracking.statuses(job.tenant_id, job.message_uuid, job.recipients)
+        settled = FINAL_STATUSES if job.released_by else FINAL_STATUSES | {Status.QUARANTINED}
+        missing = [r for r in dict.fromkeys(job.recipients) if r.lower() not in statuses]
+        if not missing and all(status in settled for status in statuses.values()):
             return
         raw = self._mail.get(job.mail_key)
+        if missing:
+            self._write_missing_rows(job, raw, missing)
         message = parse(raw, self._limits)
         config = self._configs(job.tenant_id)
         envelope = Envelope(
@@ -92,7 +122,26 @@ class ScanStage:
         )
         self._applier.apply(job, message, raw, decision)
 
-    def _done(self, job: ScanJob) -> bool:
-        statuses = self._tracking.statuses(job.tenant_id, job.message_uuid, job.recipients)
-        settled = FINAL_STATUSES if job.released_by else FINAL_STATUSES | {Status.QUARANTINED}
-        return bool(statuses) and all(status in settled for status in statuses.values())
+    def _write_missing_rows(self, job: ScanJob, raw: bytes, recipients: list[str]) -> None:
+        waited = utcnow() - job.received_at
+        if waited < self._rows_grace:
+            early = waited < timedelta(seconds=ROWS_RECHECK_S)
+            remaining = (self._rows_grace - waited).total_seconds()
+            raise RowsNotWritten(ROWS_RECHECK_S if early else max(1, round(remaining)))
+        peer = Peer(job.direction, job.sender_ip, job.helo, job.upstream_tls)
+        summary = summarize(raw)
+        note = "rows written by scan: the front stopped before writing them"
+        event = TimelineEvent.received(peer, job.received_at, note)
+        for recipient in recipients:
+            row = TrackingRow.accepted(
+                peer,
+                tenant_id=job.tenant_id,
+                message_uuid=job.message_uuid,
+                recipient=recipient,
+                time=job.received_at,
+                sender=job.sender,
+                size=len(raw),
+                mail_key=job.mail_key,
+                summary=summary,
+            )
+            self._tracking.add_once(row, [event])

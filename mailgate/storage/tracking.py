@@ -149,12 +149,6 @@ class TrackingStore:
             self.record(row.tenant_id, row.message_uuid, event)
         return created
 
-    def remove(self, tenant_id: str, message_uuid: str) -> None:
-        """Undo ``add`` for a message whose hand-off failed before the client was answered."""
-        with self._table.batch_writer() as batch:
-            for item in self._message_items(tenant_id, message_uuid):
-                batch.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
-
     def record(self, tenant_id: str, message_uuid: str, event: TimelineEvent) -> None:
         try:
             self._table.put_item(

@@ -51,7 +51,7 @@ def front() -> Iterator[int]:
     admission = Admission(
         DomainDirectory(domains.domain), TtlCache(lambda _: config), BlockedLog(tracking)
     )
-    intake = Intake(FakeMail(), tracking, FakeQueue(), pool)
+    intake = Intake(FakeMail(), tracking, FakeQueue())
     port = free_port()
     controller = FrontController(
         FrontHandler(Direction.INBOUND, admission, intake, 100, pool),

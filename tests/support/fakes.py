@@ -50,11 +50,6 @@ class FakeTracking:
             self.record(row.tenant_id, row.message_uuid, event)
         return created
 
-    def remove(self, tenant_id: str, message_uuid: str) -> None:
-        for key in [key for key in self.rows if key[:2] == (tenant_id, message_uuid)]:
-            del self.rows[key]
-        self.events.pop((tenant_id, message_uuid), None)
-
     def record(self, tenant_id: str, message_uuid: str, event: TimelineEvent) -> None:
         timeline = self.events.setdefault((tenant_id, message_uuid), [])
         if all(known.event_id != event.event_id for known in timeline):

@@ -51,7 +51,7 @@ def front(tracking: FakeTracking, pool: ThreadPoolExecutor) -> FrontHandler:
         TtlCache(lambda _tenant: config),
         BlockedLog(tracking),
     )
-    intake = Intake(FakeMail(), tracking, FakeQueue(), pool)
+    intake = Intake(FakeMail(), tracking, FakeQueue())
     return FrontHandler(Direction.INBOUND, admission, intake, 100, pool)
 
 

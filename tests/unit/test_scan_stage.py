@@ -4,7 +4,7 @@ twice (or a release) writes everything once."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
@@ -15,7 +15,7 @@ import pytest
 from functions.scan.actions import Applier
 from functions.scan.evidence.verdicts import Producer
 from functions.scan.evidence.virus import VirusProducer
-from functions.scan.stage import EnginesUnavailable, ScanStage
+from functions.scan.stage import EnginesUnavailable, RowsNotWritten, ScanStage
 from mailgate.catalog import Direction, Status, ThreatType
 from mailgate.engines.clamd import ClamdClient
 from mailgate.jobs import DeliverJob, ScanJob
@@ -295,3 +295,33 @@ def test_an_engine_down_delays_the_job_until_its_last_attempt_then_the_catalog_r
     (event,) = world.events.events.values()
     assert (event.threat_type, event.subtype) == ("scan_exclusion", "other_exclusion")
     assert "clamd at 127.0.0.1:1" in event.details["engine"]
+
+
+@pytest.mark.parametrize(("age_s", "retry_s"), [(0, 2), (30, 90)])
+def test_a_job_without_rows_waits_for_the_front_to_write_them(age_s: int, retry_s: int) -> None:
+    world = World([], raw_message())
+    world.tracking.rows.clear()
+    received = datetime.now(UTC) - timedelta(seconds=age_s)
+    with pytest.raises(RowsNotWritten) as waiting:
+        world.stage.run(world.job(received_at=received))
+    assert abs(waiting.value.retry_s - retry_s) <= 1
+    assert world.tracking.rows == {} and world.jobs() == []
+
+
+def test_a_job_whose_front_died_before_its_rows_gets_them_from_scan_and_goes_on() -> None:
+    world = World([], raw_message())
+    world.tracking.rows.clear()
+    received = datetime.now(UTC) - timedelta(minutes=3)
+    world.stage.run(world.job(received_at=received, upstream_tls="TLSv1.3", helo="mx.sender"))
+    row = world.tracking.rows[TENANT, "m1", BOB]
+    assert (row.time, row.subject, row.upstream_tls, row.sender_ip) == (
+        received,
+        "Your invoice",
+        "TLSv1.3",
+        "192.0.2.1",
+    )
+    assert world.timeline()[0] == (
+        "from 192.0.2.1 (mx.sender); rows written by scan: the front stopped before writing them"
+    )
+    (job,) = world.jobs()
+    assert job.recipients == [BOB]
