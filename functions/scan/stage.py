@@ -13,7 +13,7 @@ from functions.scan.actions import Applier
 from functions.scan.evidence.mime.model import Limits, Message
 from functions.scan.evidence.mime.parse import parse
 from functions.scan.evidence.verdicts import Envelope, Producer, collect
-from functions.scan.policy.engine import decide
+from functions.scan.policy.engine import decide, threats_read
 from mailgate.catalog import FINAL_STATUSES, Direction, Status
 from mailgate.config_fields import in_networks, pattern_matches
 from mailgate.jobs import ScanJob
@@ -61,7 +61,8 @@ class ScanStage:
 
     def run(self, job: ScanJob, last_attempt: bool = True) -> None:
         """``last_attempt``: an engine that gives no verdict no longer delays the message; the
-        catalog's engine-failure rule applies instead."""
+        catalog's engine-failure rule applies instead. Before it, a job is retried only when a
+        rule met an engine failure that asking again may cure."""
         if self._done(job):
             return
         raw = self._mail.get(job.mail_key)
@@ -75,21 +76,16 @@ class ScanStage:
             client_ip=job.sender_ip,
             helo=job.helo,
         )
-        evidence = collect(self._producers, raw, message, envelope)
-        failures = sorted(
-            {f"{v.engine}: {v.failure}" for v in evidence.verdicts.values() if v.failure}
-        )
-        if failures and not last_attempt:
-            raise EnginesUnavailable("; ".join(failures))
         rules = config.policies.in_evaluation_order(job.direction)
         if job.direction is Direction.INBOUND:
             rules = [*config.domain_auth.rules(), *rules]
-        decision = decide(
-            rules,
-            evidence,
-            resume_after=job.resume_after_rule,
-            spam_exempt=spam_exemption(config, job, message),
+        exempt = spam_exemption(config, job, message)
+        evidence = collect(
+            self._producers, raw, message, envelope, threats_read(rules, spam_exempt=exempt)
         )
+        decision = decide(rules, evidence, resume_after=job.resume_after_rule, spam_exempt=exempt)
+        if decision.retryable and not last_attempt:
+            raise EnginesUnavailable("; ".join(sorted(set(decision.retryable))))
         self._applier.apply(job, message, raw, decision)
 
     def _done(self, job: ScanJob) -> bool:

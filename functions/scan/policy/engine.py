@@ -8,12 +8,12 @@ Modify and monitor actions of every matching rule apply, also of the one that en
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from functions.scan.evidence.verdicts import Evidence
 from functions.scan.policy.conditions import Hit, NoVerdict, evaluate
-from mailgate.catalog import ENGINE_FAILURE_ACTIONS, ENGINE_FAILURE_EVENT, PolicyAction
+from mailgate.catalog import ENGINE_FAILURE_ACTIONS, ENGINE_FAILURE_EVENT, PolicyAction, ThreatType
 from mailgate.config_fields import MailServer, pattern_matches
 from mailgate.policy.rules import (
     ChangeRecipient,
@@ -22,6 +22,7 @@ from mailgate.policy.rules import (
     Rule,
     RuleCategory,
     Scope,
+    ThreatCondition,
 )
 
 NO_MATCH = "no_match"
@@ -64,6 +65,9 @@ class Decision:
     notifications: list[tuple[Rule, Notification]] = field(default_factory=list)
     bcc: list[str] = field(default_factory=list)
     headers: list[tuple[str, str]] = field(default_factory=list)  # fields the engines add
+    # The engine failures a rule met that asking again may cure (an engine down or slow, not
+    # a message over its limit): while the job has attempts left, it is retried for them.
+    retryable: list[str] = field(default_factory=list)
 
 
 def in_scope(scope: Scope, sender: str, recipients: Sequence[str]) -> bool:
@@ -104,6 +108,18 @@ def _hits(rule: Rule, evidence: Evidence) -> tuple[list[Hit], NoVerdict | None]:
 def _engine_failure(no_verdict: NoVerdict) -> Hit:
     threat, subtype = ENGINE_FAILURE_EVENT
     return Hit(threat, no_verdict.reason, subtype=subtype, details={"engine": no_verdict.reason})
+
+
+def threats_read(rules: Iterable[Rule], spam_exempt: str = "") -> frozenset[ThreatType]:
+    """The threats the enabled ``rules`` have conditions on (spam rules not at all when the
+    message is exempt from them): only the engines looking for these are asked."""
+    return frozenset(
+        condition.threat
+        for rule in rules
+        if rule.enabled and not (spam_exempt and rule.category is RuleCategory.SPAM)
+        for condition in rule.conditions
+        if isinstance(condition, ThreatCondition)
+    )
 
 
 def decide(
@@ -150,6 +166,8 @@ def _run(rule: Rule, evidence: Evidence, decision: Decision) -> bool:
         if not undecided.failed:
             decision.outcomes.append(Outcome(rule, NO_VERDICT, undecided.reason))
             return False
+        if not undecided.lasting:
+            decision.retryable.append(undecided.reason)
         action = ENGINE_FAILURE_ACTIONS.get(undecided.threat, PolicyAction.NONE)
         decision.detections.append(Detection(rule, _engine_failure(undecided), action))
         decision.outcomes.append(Outcome(rule, action.value, undecided.reason))
