@@ -81,7 +81,7 @@ class ScanStage:
             rules = [*config.domain_auth.rules(), *rules]
         exempt = spam_exemption(config, job, message)
         evidence = collect(
-            self._producers, raw, message, envelope, threats_read(rules, spam_exempt=exempt)
+            self._producers, raw, message, envelope, threats_read(rules, job.direction, exempt)
         )
         decision = decide(rules, evidence, resume_after=job.resume_after_rule, spam_exempt=exempt)
         if decision.retryable and not last_attempt:
