@@ -38,12 +38,14 @@ def build_app(outdir: str | None = None) -> cdk.App:
     app = cdk.App(outdir=outdir, context=json.loads(CDK_JSON.read_text())["context"])
     regions: dict[str, str] = app.node.get_context("regions")
     front_settings: dict[str, dict[str, str]] = app.node.try_get_context("front_settings") or {}
+    scan_settings: dict[str, dict[str, str]] = app.node.try_get_context("scan_settings") or {}
     for region_code, region in regions.items():
         MailgateStack(
             app,
             stack_name(region_code),
             region_code=region_code,
             front_settings=front_settings.get(region_code, {}),
+            scan_settings=scan_settings.get(region_code, {}),
             env=cdk.Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=region),
             description=f"mailgate email security gateway ({region_code})",
         )

@@ -9,13 +9,15 @@ from constructs import Construct
 
 from infra.constructs.api import Api
 from infra.constructs.console import Console
+from infra.constructs.engines import Engines
 from infra.constructs.ingress import Ingress
 from infra.constructs.pipeline import Pipeline
 from infra.constructs.storage import Storage
 
 
 class MailgateStack(Stack):
-    """Storage, the Lambda pipeline, the tenant API and the SMTP front of one region."""
+    """Storage, the SMTP front, the detection engines beside it, the Lambda pipeline and the
+    tenant API of one region."""
 
     def __init__(
         self,
@@ -24,13 +26,11 @@ class MailgateStack(Stack):
         *,
         region_code: str,
         front_settings: dict[str, str],
+        scan_settings: dict[str, str],
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         storage = Storage(self, "Storage")
-        pipeline = Pipeline(self, "Pipeline", storage=storage, region_code=region_code)
-        api = Api(self, "Api", functions=pipeline.functions)
-        console = Console(self, "Console", rest_api=api.rest_api)
         ingress = Ingress(
             self,
             "Ingress",
@@ -38,6 +38,20 @@ class MailgateStack(Stack):
             region_code=region_code,
             front_settings=front_settings,
         )
+        engines = Engines(self, "Engines", cluster=ingress.cluster, vpc=ingress.vpc)
+        engines.allow_resolvers(scan_settings.get("MAILGATE_DNS_SERVERS", ""))
+        # The scan function names itself as the SMTP front does (Authentication-Results).
+        hostname = {k: v for k, v in front_settings.items() if k == "MAILGATE_HOSTNAME"}
+        pipeline = Pipeline(
+            self,
+            "Pipeline",
+            storage=storage,
+            region_code=region_code,
+            engines=engines,
+            scan_settings=hostname | scan_settings,
+        )
+        api = Api(self, "Api", functions=pipeline.functions)
+        console = Console(self, "Console", rest_api=api.rest_api)
 
         CfnOutput(self, "ApiUrl", value=api.rest_api.url, description="Tenant API base URL")
         CfnOutput(

@@ -28,6 +28,13 @@ class DomainStatus(enum.Enum):
     MALFORMED = "malformed"  # records exist but no mail can go there, or the name is invalid
 
 
+def split_server(server: str) -> tuple[str, int | None]:
+    """A resolver of ``MAILGATE_DNS_SERVERS``, "ip" or "ip:port" (an IPv6 address has no
+    port), as its address and port (None: the default)."""
+    host, _, port = server.rpartition(":") if server.count(":") == 1 else (server, "", "")
+    return host, int(port) if port else None
+
+
 def resolver(servers: list[str], timeout: float = 5.0) -> dns.resolver.Resolver:
     """``servers`` are "ip" or "ip:port" strings (one port for all)."""
     if not servers:
@@ -36,10 +43,10 @@ def resolver(servers: list[str], timeout: float = 5.0) -> dns.resolver.Resolver:
         result = dns.resolver.Resolver(configure=False)
         hosts, ports = [], set()
         for server in servers:
-            host, _, port = server.rpartition(":") if server.count(":") == 1 else (server, "", "")
+            host, port = split_server(server)
             hosts.append(host)
             if port:
-                ports.add(int(port))
+                ports.add(port)
         result.nameservers = hosts
         if ports:
             result.port = ports.pop()

@@ -18,7 +18,7 @@ from functions.scan.actions import Applier
 from functions.scan.evidence.mime.model import Limits, Message
 from functions.scan.evidence.mime.parse import parse
 from functions.scan.evidence.verdicts import Envelope, Producer, collect
-from functions.scan.policy.engine import decide
+from functions.scan.policy.engine import decide, threats_read
 from mailgate.catalog import FINAL_STATUSES, Direction, Status
 from mailgate.clock import utcnow
 from mailgate.config_fields import in_networks, pattern_matches
@@ -86,7 +86,8 @@ class ScanStage:
 
     def run(self, job: ScanJob, last_attempt: bool = True) -> None:
         """``last_attempt``: an engine that gives no verdict no longer delays the message; the
-        catalog's engine-failure rule applies instead."""
+        catalog's engine-failure rule applies instead. Before it, a job is retried only when a
+        rule met an engine failure that asking again may cure."""
         statuses = self._tracking.statuses(job.tenant_id, job.message_uuid, job.recipients)
         settled = FINAL_STATUSES if job.released_by else FINAL_STATUSES | {Status.QUARANTINED}
         missing = [r for r in dict.fromkeys(job.recipients) if r.lower() not in statuses]
@@ -105,21 +106,16 @@ class ScanStage:
             client_ip=job.sender_ip,
             helo=job.helo,
         )
-        evidence = collect(self._producers, raw, message, envelope)
-        failures = sorted(
-            {f"{v.engine}: {v.failure}" for v in evidence.verdicts.values() if v.failure}
-        )
-        if failures and not last_attempt:
-            raise EnginesUnavailable("; ".join(failures))
         rules = config.policies.in_evaluation_order(job.direction)
         if job.direction is Direction.INBOUND:
             rules = [*config.domain_auth.rules(), *rules]
-        decision = decide(
-            rules,
-            evidence,
-            resume_after=job.resume_after_rule,
-            spam_exempt=spam_exemption(config, job, message),
+        exempt = spam_exemption(config, job, message)
+        evidence = collect(
+            self._producers, raw, message, envelope, threats_read(rules, job.direction, exempt)
         )
+        decision = decide(rules, evidence, resume_after=job.resume_after_rule, spam_exempt=exempt)
+        if decision.retryable and not last_attempt:
+            raise EnginesUnavailable("; ".join(sorted(set(decision.retryable))))
         self._applier.apply(job, message, raw, decision)
 
     def _write_missing_rows(self, job: ScanJob, raw: bytes, recipients: list[str]) -> None:

@@ -161,7 +161,7 @@ class Ingress(Construct):
         return task_definition
 
     def _build_service(self) -> ecs.FargateService:
-        cluster = ecs.Cluster(
+        self.cluster = ecs.Cluster(
             self, "Cluster", vpc=self.vpc, container_insights_v2=ecs.ContainerInsights.ENABLED
         )
         security_group = ec2.SecurityGroup(
@@ -184,7 +184,7 @@ class Ingress(Construct):
         return ecs.FargateService(
             self,
             "Service",
-            cluster=cluster,
+            cluster=self.cluster,
             task_definition=self._task_definition,
             desired_count=DESIRED_COUNT,
             min_healthy_percent=100,

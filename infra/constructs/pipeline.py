@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.constructs.engines import CLIENTS as ENGINE_CLIENTS
+from infra.constructs.engines import Engines
 from infra.constructs.source import (
     ASSET_EXCLUDE,
     LAMBDA_DEPS_DIR,
@@ -35,11 +38,20 @@ class Pipeline(Construct):
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, storage: Storage, region_code: str
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        storage: Storage,
+        region_code: str,
+        engines: Engines,
+        scan_settings: dict[str, str],
     ) -> None:
         super().__init__(scope, construct_id)
         self._storage = storage
         self._region_code = region_code
+        self._engines = engines
+        self._scan_settings = scan_settings
         self._code = lambda_.Code.from_asset(str(REPO_ROOT), exclude=list(ASSET_EXCLUDE))
         self._dependencies = self._build_dependencies_layer()
         self.functions = {spec.id: self._build_function(spec) for spec in resources.FUNCTIONS}
@@ -63,6 +75,8 @@ class Pipeline(Construct):
 
     def _build_function(self, spec: resources.Function) -> lambda_.Function:
         name = pascal(spec.id)
+        # The engines' clients run in the VPC, in the one group the engines admit.
+        in_vpc = spec.id in ENGINE_CLIENTS
         function = lambda_.Function(
             self,
             f"{name}Function",
@@ -75,6 +89,13 @@ class Pipeline(Construct):
             timeout=Duration.seconds(spec.timeout_s),
             memory_size=spec.memory_mb,
             tracing=lambda_.Tracing.ACTIVE,
+            vpc=self._engines.vpc if in_vpc else None,
+            vpc_subnets=(
+                ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
+                if in_vpc
+                else None
+            ),
+            security_groups=[self._engines.client_security_group] if in_vpc else None,
             log_group=logs.LogGroup(
                 self,
                 f"{name}Logs",
@@ -85,8 +106,21 @@ class Pipeline(Construct):
         reads = (*spec.reads, spec.consumes) if spec.consumes else spec.reads
         environment = self._storage.bind(function, reads=reads, writes=spec.writes)
         environment |= common_environment(self._region_code)
+        if in_vpc:
+            environment |= self._engines.environment
+        if spec.id == "scan":
+            environment |= {name: value for name, value in self._scan_settings.items() if value}
         for key, value in sorted(environment.items()):
             function.add_environment(key, value)
+        if in_vpc:
+            Validations.of(function).acknowledge(
+                Acknowledgment(
+                    id="AwsSolutions::AwsSolutions-IAM4"
+                    "[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]",
+                    reason="AWSLambdaVPCAccessExecutionRole only lets the function manage the "
+                    "network interfaces it runs in.",
+                )
+            )
         Validations.of(function).acknowledge(
             Acknowledgment(
                 id="AwsSolutions::AwsSolutions-L1",

@@ -6,3 +6,7 @@ from __future__ import annotations
 
 class EngineError(Exception):
     """The engine gave no usable answer: unreachable, too slow, or an answer we cannot read."""
+
+
+class OverLimit(EngineError):
+    """The input is over the engine's limit: asking again gives the same answer."""

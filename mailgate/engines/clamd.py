@@ -6,7 +6,7 @@ import socket
 import struct
 from dataclasses import dataclass
 
-from mailgate.engines import EngineError
+from mailgate.engines import EngineError, OverLimit
 
 CHUNK_BYTES = 64 * 1024
 MAX_ANSWER_BYTES = 4096
@@ -52,7 +52,7 @@ class ClamdClient:
 
     def scan(self, data: bytes) -> VirusScan:
         if len(data) > self.max_bytes:
-            raise EngineError(f"{len(data)} bytes is over clamd's limit of {self.max_bytes}")
+            raise OverLimit(f"{len(data)} bytes is over clamd's limit of {self.max_bytes}")
         answer = self._exchange(b"INSTREAM", data)
         if answer == "stream: OK":
             return VirusScan("")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import http.client
 import json
 import math
 import re
+import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 from mailgate.engines import EngineError
 
 MAX_ANSWER_BYTES = 1024 * 1024
+MAX_HEAD_BYTES = 16 * 1024
+_STATUS = re.compile(rb"HTTP/1\.[01] (\d{3})(?: [^\r\n]*)?")
 _UNSAFE = re.compile(r"[^\x21-\x7e]")  # header values go out as printable ASCII, no spaces
 
 
@@ -52,29 +54,24 @@ class RspamdClient:
     def _request(
         self, method: str, path: str, body: bytes | None, headers: Sequence[tuple[str, str]]
     ) -> tuple[bytes, str]:
-        connection = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout_s)
+        """One HTTP/1.1 exchange, the body bytes as given: the answer's body and Server
+        field. rspamd's scanner closes the connection after each answer, so none is kept."""
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.address}", "Connection: close"]
+        lines += [f"{name}: {value}" for name, value in headers]
+        lines.append(f"Content-Length: {len(body or b'')}")
+        request = ("\r\n".join(lines) + "\r\n\r\n").encode("ascii") + (body or b"")
         try:
-            connection.putrequest(method, path, skip_accept_encoding=True)
-            for name, value in headers:
-                connection.putheader(name, value)
-            connection.putheader("Content-Length", str(len(body or b"")))
-            connection.endheaders(body)
-            response = connection.getresponse()
-            data = response.read(MAX_ANSWER_BYTES + 1)
-            server = response.getheader("Server", "")
-        except (OSError, http.client.HTTPException) as error:
-            raise EngineError(
-                f"rspamd at {self.address}: {error or type(error).__name__}"
-            ) from None
-        finally:
-            connection.close()
-        if response.status != 200:
-            raise self._error(f" answered HTTP {response.status}")
-        if len(data) > MAX_ANSWER_BYTES:
-            raise EngineError(
-                f"rspamd at {self.address} answered more than {MAX_ANSWER_BYTES} bytes"
-            )
-        return data, server
+            with socket.create_connection((self._host, self._port), self._timeout_s) as sock:
+                sock.settimeout(self._timeout_s)
+                sock.sendall(request)
+                answer = _read_answer(sock)
+        except OSError as error:
+            raise self._error(f": {error or type(error).__name__}") from None
+        except _Garbled as error:
+            raise self._error(f" answered {error}") from None
+        if answer.status != 200:
+            raise self._error(f" answered HTTP {answer.status}")
+        return answer.body, answer.server
 
     def check(
         self, raw: bytes, *, client_ip: str, helo: str, sender: str, recipients: Sequence[str]
@@ -123,3 +120,54 @@ class RspamdClient:
 def _version(server: str) -> str:
     product, _, version = server.partition("/")
     return _header_value(version) if product.lower() == "rspamd" and version else "unknown"
+
+
+class _Garbled(Exception):
+    """An answer that is not the HTTP we asked for, or over its bounds."""
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    server: str
+    body: bytes
+
+
+def _read_answer(sock: socket.socket) -> _Answer:
+    received = bytearray()
+    while (end := received.find(b"\r\n\r\n")) < 0:
+        if len(received) > MAX_HEAD_BYTES:
+            raise _Garbled(f"with a head over {MAX_HEAD_BYTES} bytes")
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise _Garbled("nothing" if not received else "with a cut head")
+        received += chunk
+    status_line, *field_lines = bytes(received[:end]).split(b"\r\n")
+    status = _STATUS.fullmatch(status_line)
+    if status is None:
+        raise _Garbled(f"{status_line[:100]!r}, not HTTP")
+    fields: dict[str, str] = {}
+    for line in field_lines:
+        name, colon, value = line.partition(b":")
+        if not colon:
+            raise _Garbled("with a malformed header field")
+        fields[name.strip().lower().decode("latin-1")] = value.strip().decode("latin-1")
+    if "transfer-encoding" in fields:
+        raise _Garbled(f"in {fields['transfer-encoding'][:20]!r} transfer encoding")
+    body = received[end + 4 :]
+    length = fields.get("content-length")
+    if length is not None and not length.isdigit():
+        raise _Garbled(f"with Content-Length {length[:20]!r}")
+    if length is not None and int(length) > MAX_ANSWER_BYTES:
+        raise _Garbled(f"more than {MAX_ANSWER_BYTES} bytes")
+    wanted = int(length) if length is not None else MAX_ANSWER_BYTES + 1
+    while len(body) < wanted:
+        chunk = sock.recv(min(65536, wanted - len(body)))
+        if not chunk:
+            if length is not None:
+                raise _Garbled("a cut body")
+            break
+        body += chunk
+    if length is None and len(body) > MAX_ANSWER_BYTES:
+        raise _Garbled(f"more than {MAX_ANSWER_BYTES} bytes")
+    return _Answer(int(status.group(1)), fields.get("server", ""), bytes(body))

@@ -9,11 +9,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import assertions, cx_api
+from aws_cdk import App, Stack, assertions, cx_api
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
 
 from infra.app import CDK_JSON, build_app, stack_name
+from infra.constructs.engines import CLAMD, NAMESPACE, RSPAMD, Engines
+from infra.constructs.engines import CLIENTS as ENGINE_CLIENTS
 from infra.constructs.source import pascal
 from mailgate import resources
+from mailgate.settings import Engines as EngineSettings
 
 REGION_CODES = ("jp", "us")
 CONSUMERS = tuple(spec for spec in resources.FUNCTIONS if spec.consumes)
@@ -139,6 +144,23 @@ def _references(value: Any) -> Iterator[str]:
     elif isinstance(value, list):
         for item in value:
             yield from _references(item)
+
+
+def _settings_env(synth: Synth, function_id: str) -> set[str]:
+    """The variables a function gets besides its resources': the engines' addresses for
+    their clients, and the scan function's settings of cdk.json."""
+    if function_id not in ENGINE_CLIENTS:
+        return set()
+    names = {"MAILGATE_RSPAMD_URL", "MAILGATE_CLAMD_ADDRESS", "MAILGATE_RSPAMD_RULES_VERSION"}
+    if function_id == "scan":
+        names |= {name for name, value in _scan_settings(synth).items() if value}
+    return names
+
+
+def _scan_settings(synth: Synth) -> dict[str, str]:
+    context = json.loads(CDK_JSON.read_text())["context"]
+    hostname = context["front_settings"][synth.region_code]["MAILGATE_HOSTNAME"]
+    return {"MAILGATE_HOSTNAME": hostname, **context["scan_settings"][synth.region_code]}
 
 
 def _accessed(spec: resources.Function) -> set[str]:
@@ -323,7 +345,7 @@ class TestPipeline:
         assert properties["MemorySize"] == spec.memory_mb
         environment = properties["Environment"]["Variables"]
         expected = {resources.by_id(rid).env_var: rid for rid in _accessed(spec)}
-        assert set(environment) == set(expected) | COMMON_ENV
+        assert set(environment) == set(expected) | COMMON_ENV | _settings_env(synth, spec.id)
         for env_var, resource_id in expected.items():
             assert environment[env_var] == {"Ref": synth.declared(resource_id)}
         assert environment["MAILGATE_REGION_CODE"] == synth.region_code
@@ -523,7 +545,7 @@ class TestIngress:
         synth.template.resource_count_is("AWS::EC2::FlowLog", 1)
 
     def test_container_environment_and_ports(self, synth: Synth) -> None:
-        (task,) = synth.of_type("AWS::ECS::TaskDefinition").values()
+        _, task = synth.one("AWS::ECS::TaskDefinition", "IngressTaskDefinition")
         (container,) = task["Properties"]["ContainerDefinitions"]
         environment = {item["Name"]: item["Value"] for item in container["Environment"]}
 
@@ -543,7 +565,7 @@ class TestIngress:
         }
 
     def test_task_role_is_granted_exactly_the_receive_resources(self, synth: Synth) -> None:
-        (task,) = synth.of_type("AWS::ECS::TaskDefinition").values()
+        _, task = synth.one("AWS::ECS::TaskDefinition", "IngressTaskDefinition")
         granted = synth.granted(task["Properties"]["TaskRoleArn"]["Fn::GetAtt"][0])
         accessed, written = synth.access(granted)
 
@@ -599,7 +621,11 @@ class TestIngress:
         )
 
         # When the image asset is read
-        (image,) = manifest["dockerImages"].values()
+        (image,) = [
+            image
+            for image in manifest["dockerImages"].values()
+            if image["source"]["dockerFile"] == "functions/receive/Dockerfile"
+        ]
         staged = synth.outdir / image["source"]["directory"]
 
         # Then its build context is staged with the Dockerfile and code, without the tooling
@@ -609,3 +635,146 @@ class TestIngress:
         assert (staged / "mailgate" / "resources.py").is_file()
         for tooling in (".venv", ".git", "tests", "infra", "cdk.out", "build"):
             assert not (staged / tooling).exists(), tooling
+
+
+ENGINES = (RSPAMD, CLAMD)
+
+
+def _engine_task(synth: Synth, engine_name: str) -> dict[str, dict[str, Any]]:
+    """The containers of an engine's task definition, by name."""
+    _, task = synth.one("AWS::ECS::TaskDefinition", f"Engines{pascal(engine_name)}TaskDefinition")
+    return {c["Name"]: c for c in task["Properties"]["ContainerDefinitions"]}
+
+
+class TestEngines:
+    @pytest.mark.parametrize("engine", ENGINES, ids=lambda engine: engine.name)
+    def test_engine_runs_beside_the_smtp_front_and_is_named_in_cloud_map(
+        self, synth: Synth, engine: Any
+    ) -> None:
+        _, service = synth.one("AWS::ECS::Service", f"Engines{pascal(engine.name)}Service")
+        properties = service["Properties"]
+        front_id, _ = synth.one("AWS::ECS::Cluster", "IngressCluster")
+        assert properties["Cluster"] == {"Ref": front_id}
+        assert (properties["LaunchType"], properties["DesiredCount"]) == ("FARGATE", 2)
+        network = properties["NetworkConfiguration"]["AwsvpcConfiguration"]
+        assert network["AssignPublicIp"] == "DISABLED"
+        (registry,) = properties["ServiceRegistries"]
+        discovery = synth.resources[registry["RegistryArn"]["Fn::GetAtt"][0]]["Properties"]
+        namespace = synth.resources[discovery["NamespaceId"]["Fn::GetAtt"][0]]
+        assert discovery["Name"] == engine.name
+        assert namespace["Type"] == "AWS::ServiceDiscovery::PrivateDnsNamespace"
+        assert namespace["Properties"]["Name"] == NAMESPACE
+
+    @pytest.mark.parametrize("engine", ENGINES, ids=lambda engine: engine.name)
+    def test_engine_container_has_a_health_check_of_its_protocol(
+        self, synth: Synth, engine: Any
+    ) -> None:
+        container = _engine_task(synth, engine.name)[engine.name]
+        assert container["HealthCheck"]["Command"] == list(engine.health)
+        assert container["PortMappings"] == [{"ContainerPort": engine.port, "Protocol": "tcp"}]
+
+    def test_freshclam_fills_the_signatures_clamd_waits_for(self, synth: Synth) -> None:
+        containers = _engine_task(synth, "clamd")
+        freshclam, clamd = containers["freshclam"], containers["clamd"]
+        assert freshclam["Command"][0] == "freshclam" and "--daemon" in freshclam["Command"]
+        assert "daily.c?d" in " ".join(freshclam["HealthCheck"]["Command"])
+        assert clamd["DependsOn"] == [{"Condition": "HEALTHY", "ContainerName": "freshclam"}]
+        for container in (freshclam, clamd):
+            (mount,) = container["MountPoints"]
+            assert mount["ContainerPath"] == "/var/lib/clamav"
+
+    @pytest.mark.parametrize("engine", ENGINES, ids=lambda engine: engine.name)
+    def test_engine_admits_only_its_clients_on_its_port(self, synth: Synth, engine: Any) -> None:
+        group_id, group = synth.one("AWS::EC2::SecurityGroup", f"Engines{pascal(engine.name)}")
+        client_id, _ = synth.one("AWS::EC2::SecurityGroup", "EnginesClientSecurityGroup")
+        assert "SecurityGroupIngress" not in group["Properties"]
+        ingress = [
+            rule["Properties"]
+            for rule in synth.of_type("AWS::EC2::SecurityGroupIngress").values()
+            if rule["Properties"]["GroupId"] == {"Fn::GetAtt": [group_id, "GroupId"]}
+        ]
+        assert [(r["SourceSecurityGroupId"], r["FromPort"], r["ToPort"]) for r in ingress] == [
+            ({"Fn::GetAtt": [client_id, "GroupId"]}, engine.port, engine.port)
+        ]
+
+    @pytest.mark.parametrize("spec", resources.FUNCTIONS, ids=lambda spec: spec.id)
+    def test_only_the_engines_clients_run_in_the_vpc_in_the_client_group(
+        self, synth: Synth, spec: resources.Function
+    ) -> None:
+        _, function = synth.function(spec.id)
+        vpc = function["Properties"].get("VpcConfig")
+        if spec.id not in ENGINE_CLIENTS:
+            assert vpc is None
+            return
+        client_id, _ = synth.one("AWS::EC2::SecurityGroup", "EnginesClientSecurityGroup")
+        assert vpc["SecurityGroupIds"] == [{"Fn::GetAtt": [client_id, "GroupId"]}]
+        assert all("private" in subnet["Ref"] for subnet in vpc["SubnetIds"])
+
+    def test_client_group_goes_out_to_https_and_the_engine_ports_only(self, synth: Synth) -> None:
+        client_id, client = synth.one("AWS::EC2::SecurityGroup", "EnginesClientSecurityGroup")
+        (https,) = client["Properties"]["SecurityGroupEgress"]
+        assert (https["FromPort"], https["ToPort"], https["IpProtocol"]) == (443, 443, "tcp")
+        to_engines = {
+            rule["Properties"]["FromPort"]
+            for rule in synth.of_type("AWS::EC2::SecurityGroupEgress").values()
+            if rule["Properties"]["GroupId"] == {"Fn::GetAtt": [client_id, "GroupId"]}
+        }
+        assert to_engines == {RSPAMD.port, CLAMD.port}
+
+    def test_scan_function_is_told_the_engines_and_its_settings(self, synth: Synth) -> None:
+        _, scan = synth.function("scan")
+        environment = scan["Properties"]["Environment"]["Variables"]
+        assert environment["MAILGATE_RSPAMD_URL"] == f"http://rspamd.{NAMESPACE}:11333"
+        assert environment["MAILGATE_CLAMD_ADDRESS"] == f"clamd.{NAMESPACE}:3310"
+        assert environment["MAILGATE_RSPAMD_RULES_VERSION"].startswith("image+")
+        settings = {name: value for name, value in _scan_settings(synth).items() if value}
+        assert {name: environment[name] for name in settings} == settings
+        _, query = synth.function("query")  # GET /v1/health asks the engines themselves
+        query_environment = query["Properties"]["Environment"]["Variables"]
+        assert query_environment["MAILGATE_CLAMD_ADDRESS"] == environment["MAILGATE_CLAMD_ADDRESS"]
+
+    @pytest.mark.parametrize("engine", ENGINES, ids=lambda engine: engine.name)
+    def test_engine_image_is_only_staged_with_its_configuration(
+        self, synth: Synth, engine: Any
+    ) -> None:
+        manifest = json.loads(
+            (synth.outdir / f"{synth.artifact.stack_name}.assets.json").read_text()
+        )
+        (image,) = [
+            image
+            for image in manifest["dockerImages"].values()
+            if image["source"]["dockerFile"] == engine.dockerfile
+        ]
+        staged = synth.outdir / image["source"]["directory"]
+        assert (staged / engine.dockerfile).is_file()
+        assert (staged / "rspamd" / "rspamd.conf").is_file()
+        assert (staged / "clamav" / "clamd.conf").is_file()
+        assert not list(staged.rglob("*.py"))
+        if engine is CLAMD:
+            max_bytes = image["source"]["dockerBuildArgs"]["MAX_BYTES"]
+            assert int(max_bytes) == EngineSettings.model_fields["clamd_max_bytes"].default
+
+
+def test_resolvers_of_the_scan_settings_are_the_only_dns_the_clients_may_reach() -> None:
+    app = App()
+    stack = Stack(app, "Test")
+    vpc = ec2.Vpc(stack, "Vpc", max_azs=1)
+    engines = Engines(stack, "Engines", cluster=ecs.Cluster(stack, "Cluster", vpc=vpc), vpc=vpc)
+    engines.allow_resolvers("192.0.2.53, 192.0.2.54:5353")
+    template = assertions.Template.from_stack(stack)
+    (group,) = [
+        g
+        for lid, g in template.find_resources("AWS::EC2::SecurityGroup").items()
+        if lid.startswith("EnginesClientSecurityGroup")
+    ]
+    dns = {
+        (rule["CidrIp"], rule["IpProtocol"], rule["FromPort"])
+        for rule in group["Properties"]["SecurityGroupEgress"]
+        if rule["FromPort"] != 443
+    }
+    assert dns == {
+        ("192.0.2.53/32", "udp", 53),
+        ("192.0.2.53/32", "tcp", 53),
+        ("192.0.2.54/32", "udp", 5353),
+        ("192.0.2.54/32", "tcp", 5353),
+    }

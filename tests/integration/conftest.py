@@ -146,7 +146,9 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
         MAILGATE_DEMO_API_KEY=DEMO_KEY,
         MAILGATE_RETRY_SCHEDULE_S="1",
         MAILGATE_SMTP_TIMEOUT_S="5",
-        # An engine that fails is retried twice, a second apart, before its rule's fallback.
+        # An engine that fails is retried three times, a second apart, before its rule's
+        # fallback: time for a killed engine to be started again.
+        MAILGATE_ENGINE_ATTEMPTS="4",
         MAILGATE_ENGINE_RETRY_S="1",
         # A deliver job that fails is received again a second later, so a poison job reaches
         # the dead-letter queue within seconds.

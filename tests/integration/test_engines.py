@@ -1,12 +1,14 @@
 """The spam and virus engines end to end: the real rspamd and clamd the local runtime starts,
-messages through real SMTP, what the admin sees; then each engine killed mid-run."""
+messages through real SMTP, what the admin sees; then each engine killed before and during a
+run: no message is lost."""
 
 from __future__ import annotations
 
 import io
 import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -17,7 +19,7 @@ from mailgate.engines.rspamd import RspamdClient
 from tests.integration.conftest import Gateway
 from tests.integration.test_pipeline import final_row
 from tests.integration.test_stage2 import add_rule, deliver, mail, policies, tenant
-from tests.support.api_client import ApiClient
+from tests.support.api_client import ApiClient, wait_for
 from tests.support.smtp_peer import ScriptedServer
 
 pytestmark = pytest.mark.integration
@@ -187,6 +189,93 @@ def test_with_rspamd_down_the_message_goes_on_without_a_spam_verdict(
         ("Newsletter or spam-like", "other_exclusion", "none"),
     }
     assert all("rspamd" in e["details"]["engine"] for e in found)
+
+
+@dataclass(frozen=True)
+class KillCase:
+    engine: str
+    bad: Callable[[str], bytes]  # a message the engine detects, for a recipient
+    threat: str  # the policy event of its detection
+    fallback: Status  # the catalog's rule when the engine gives no verdict
+
+
+KILL_CASES = [
+    KillCase(
+        "clamd",
+        lambda to: mail(to, "The file", ("eicar.com", EICAR)),
+        "malware",
+        Status.QUARANTINED,
+    ),
+    KillCase("rspamd", lambda to: text_mail(to, "Cheap pills", GTUBE), "spam", Status.DELIVERED),
+]
+
+
+@dataclass(frozen=True)
+class Sent:
+    message_uuid: str
+    message_id: bytes
+    bad: bool
+
+
+def retried(caplog: pytest.LogCaptureFixture) -> bool:
+    return any(r.getMessage() == "no verdict, the job is retried" for r in caplog.records)
+
+
+@pytest.mark.parametrize("case", KILL_CASES, ids=[c.engine for c in KILL_CASES])
+def test_an_engine_killed_mid_run_loses_no_message(
+    gateway: Gateway, peer: ScriptedServer, case: KillCase, caplog: pytest.LogCaptureFixture
+) -> None:
+    api, domain = tenant(gateway, peer)
+    to = f"bob@{domain}"
+    daemon = engine(gateway, case.engine)
+    host_port = daemon.address.removeprefix("http://")
+
+    def send(bad: bool) -> Sent:
+        raw = case.bad(to) if bad else text_mail(to, "Lunch", "See you at noon tomorrow.")
+        message_id = raw.split(b"Message-ID: ", 1)[1].split(b"\r\n", 1)[0]
+        return Sent(deliver(gateway, to, raw), message_id, bad)
+
+    def ending(sent: Sent) -> tuple[str, set[str]]:
+        """The final status and the events: a detection's threat, or the engine failure."""
+        status = final_row(gateway, sent.message_uuid, to, api)["status"]
+        seen = set()
+        for event in events(api, sent.message_uuid):
+            if event["subtype"] == "other_exclusion":
+                assert host_port in event["details"]["engine"], event
+                seen.add(f"no verdict from {case.engine}")
+            else:
+                seen.add(event["threat_type"])
+        return status, seen
+
+    def scanned(sent: Sent) -> tuple[str, set[str]]:
+        return (Status.QUARANTINED, {case.threat}) if sent.bad else (Status.DELIVERED, set())
+
+    fallback = (case.fallback, {f"no verdict from {case.engine}"})
+    try:
+        # Killed while the first two are being scanned, and back before the retries of the
+        # two sent meanwhile run out: every one is scanned.
+        first = [send(True), send(False)]
+        daemon.kill()
+        while_down = [send(True), send(False)]
+        wait_for(lambda: retried(caplog), interval=0.05)  # a scan met the engine down
+        daemon.start()
+        for sent in first + while_down:
+            assert ending(sent) == scanned(sent), sent
+        # Killed again while one is being scanned, and left down past the last attempt.
+        in_flight = send(True)
+        daemon.kill()
+        left_down = send(False)
+        assert ending(left_down) == fallback
+        assert ending(in_flight) in (scanned(in_flight), fallback)
+    finally:
+        if daemon.process is None or daemon.process.poll() is not None:
+            daemon.start()
+
+    # Each message delivered reached the recipient's server once; none other did.
+    for sent in [*first, *while_down, in_flight, left_down]:
+        copies = sum(sent.message_id in r.data for r in peer.received)
+        delivered = final_row(gateway, sent.message_uuid, to, api)["status"] == Status.DELIVERED
+        assert copies == (1 if delivered else 0), sent
 
 
 def test_health_reports_each_engine_without_a_key_and_sees_one_go_down(

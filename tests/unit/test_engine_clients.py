@@ -150,7 +150,15 @@ def test_rspamd_score_and_version_become_the_spam_finding(serve) -> None:  # typ
         (http(200, b'{"score": "high", "required_score": 15}'), "usable score"),
         (http(200, b'{"score": NaN, "required_score": 15}'), "usable score"),
         (http(500, b"{}"), "HTTP 500"),
-        (b"garbage\r\n\r\n", "rspamd at"),
+        (b"garbage\r\n\r\n", "not HTTP"),
+        (b"", "answered nothing"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n", "cut head"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{}", "cut body"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n{}", "Content-Length '-1'"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 99999999\r\n\r\n{}", "more than 1048576"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}", "chunked"),
+        (b"HTTP/1.1 200 OK\r\nbroken line\r\n\r\n{}", "malformed header"),
+        (b"HTTP/1.1 200 OK\r\nX: " + b"a" * 70000, "head over"),
         (None, "timed out"),
     ],
 )
@@ -160,6 +168,14 @@ def test_rspamd_garbage_or_silence_is_no_verdict(serve, reply: bytes | None, why
     verdict = spam(server.port, timeout_s=0.5).examine(raw, parse(raw), ENVELOPE)
     assert verdict.findings == ()
     assert why in verdict.failure
+
+
+def test_rspamd_answer_without_a_length_is_read_to_its_end(serve) -> None:  # type: ignore[no-untyped-def]
+    answer = b'{"score": 2.5, "required_score": 15}'
+    server = serve(lambda _: b"HTTP/1.0 200 OK\r\nServer: rspamd/3.8\r\n\r\n" + answer, True)
+    raw = message()
+    (finding,) = spam(server.port).examine(raw, parse(raw), ENVELOPE).findings
+    assert (finding.score, finding.details["spam_version"]) == (2.5, "3.8;rules-7")
 
 
 def test_rspamd_down_is_no_verdict_naming_the_address() -> None:

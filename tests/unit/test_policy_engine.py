@@ -8,7 +8,7 @@ from typing import Any
 
 from functions.scan.evidence.mime.model import Attachment, Mailbox, Message
 from functions.scan.evidence.verdicts import Envelope, Evidence, Finding, Verdict
-from functions.scan.policy.engine import NO_MATCH, NO_VERDICT, SKIPPED, decide
+from functions.scan.policy.engine import NO_MATCH, NO_VERDICT, SKIPPED, decide, threats_read
 from mailgate.catalog import Direction, PolicyAction, SpamLevel, ThreatType
 from mailgate.config_fields import MailServer
 from mailgate.policy import rules as r
@@ -252,3 +252,51 @@ def test_a_message_past_a_bound_gets_a_scan_exclusion_event() -> None:
     decision = decide([], evidence(bounded))
     (event,) = decision.detections
     assert event.hit.threat is ThreatType.SCAN_EXCLUSION and "1,000" in event.hit.what
+
+
+# Seed 003: outbound, a spam rule with any detection condition detects graymail too.
+NEWSLETTER = Verdict(
+    "graymail",
+    frozenset({ThreatType.GRAYMAIL}),
+    findings=(Finding(ThreatType.GRAYMAIL, subtype="marketing", name="List-Unsubscribe"),),
+)
+LOW_SPAM = Verdict(
+    "rspamd", frozenset({ThreatType.SPAM}), findings=(Finding(ThreatType.SPAM, score=1.0),)
+)
+SPAM_RULE = rule(
+    "Outbound spam",
+    r.ThreatCondition(threat=ThreatType.SPAM, level=SpamLevel.HIGH),
+    category="spam",
+    intercept=r.QuarantineIt(),
+)
+
+
+def outbound(**verdicts: Verdict) -> Evidence:
+    return replace(evidence(**verdicts), envelope=replace(ENVELOPE, direction=Direction.OUTBOUND))
+
+
+def test_an_outbound_spam_rule_detects_graymail_with_its_spam_condition() -> None:
+    decision = decide([SPAM_RULE], outbound(spam=LOW_SPAM, graymail=NEWSLETTER))
+    assert results(decision) == [("Outbound spam", "quarantine")]
+    (detection,) = decision.detections
+    assert (detection.hit.threat, detection.hit.subtype) == (ThreatType.GRAYMAIL, "marketing")
+
+
+def test_graymail_needs_its_own_condition_inbound_and_a_detection_condition_outbound() -> None:
+    inbound = replace(outbound(spam=LOW_SPAM, graymail=NEWSLETTER), envelope=ENVELOPE)
+    assert results(decide([SPAM_RULE], inbound)) == [("Outbound spam", NO_MATCH)]
+    no_condition = rule("Everything", category="spam", tag_subject="[out]")
+    decision = decide([no_condition], outbound(graymail=NEWSLETTER))
+    assert decision.detections == [] and decision.tags == ["[out]"]
+    content = rule("Invoices", SUBJECT_OTHER, intercept=r.QuarantineIt())
+    assert results(decide([content], outbound(graymail=NEWSLETTER))) == [("Invoices", NO_MATCH)]
+
+
+def test_only_the_threats_an_enabled_rule_reads_are_asked_for() -> None:
+    virus_off = rule(
+        "Virus", r.ThreatCondition(threat=ThreatType.MALWARE), category="virus"
+    ).model_copy(update={"enabled": False})
+    rules = [SPAM_RULE, virus_off, rule("Invoices", SUBJECT_INVOICE)]
+    assert threats_read(rules, Direction.INBOUND) == {ThreatType.SPAM}
+    assert threats_read(rules, Direction.OUTBOUND) == {ThreatType.SPAM, ThreatType.GRAYMAIL}
+    assert threats_read(rules, Direction.INBOUND, spam_exempt="approved sender") == set()

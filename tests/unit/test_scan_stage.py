@@ -13,11 +13,13 @@ from typing import Any
 import pytest
 
 from functions.scan.actions import Applier
+from functions.scan.evidence.spam import SpamProducer
 from functions.scan.evidence.verdicts import Producer
 from functions.scan.evidence.virus import VirusProducer
 from functions.scan.stage import EnginesUnavailable, RowsNotWritten, ScanStage
 from mailgate.catalog import Direction, Status, ThreatType
 from mailgate.engines.clamd import ClamdClient
+from mailgate.engines.rspamd import RspamdClient
 from mailgate.jobs import DeliverJob, ScanJob
 from mailgate.origination import Originator
 from mailgate.policy import rules as r
@@ -232,18 +234,15 @@ def test_notifications_and_bcc_are_tracked_messages_sent_once() -> None:
 
 
 def test_approved_senders_skip_the_spam_rules() -> None:
-    spam = r.Rule(
-        id="spam",
-        name="Spam",
-        category=r.RuleCategory.SPAM,
-        conditions=[r.ThreatCondition(threat="spam", level="high")],
-        actions=r.Actions(intercept=r.QuarantineIt()),
-    )
     world = World(
-        [spam], raw_message(), sender_filter=SenderFilter(approved_senders=["*@sender.example"])
+        [SPAM_RULE],
+        raw_message(),
+        producers=[RSPAMD_DOWN],  # not asked: no retry, no engine failure
+        sender_filter=SenderFilter(approved_senders=["*@sender.example"]),
     )
-    world.stage.run(world.job())
+    world.stage.run(world.job(), last_attempt=False)
     assert world.timeline() == ["Spam: skipped (approved sender)"]
+    assert len(world.jobs()) == 1 and world.events.events == {}
 
 
 @pytest.mark.parametrize(
@@ -273,18 +272,29 @@ def test_a_later_rule_quarantining_a_released_message_holds_it_again_under_that_
     assert world.status() is Status.QUARANTINED and world.jobs() == []
 
 
+VIRUS_RULE = r.Rule(
+    id="virus",
+    name="Virus",
+    category=r.RuleCategory.VIRUS,
+    conditions=[r.ThreatCondition(threat=ThreatType.MALWARE)],
+    actions=r.Actions(intercept=r.QuarantineIt()),
+)
+SPAM_RULE = r.Rule(
+    id="spam",
+    name="Spam",
+    category=r.RuleCategory.SPAM,
+    conditions=[r.ThreatCondition(threat="spam", level="high")],
+    actions=r.Actions(intercept=r.QuarantineIt()),
+)
+# Nothing listens on port 1 of loopback: each engine's connection is refused at once.
+CLAMD_DOWN = VirusProducer(ClamdClient("127.0.0.1:1", 0.5, 10**6))
+RSPAMD_DOWN = SpamProducer(RspamdClient("http://127.0.0.1:1", 0.5), "rules")
+
+
 def test_an_engine_down_delays_the_job_until_its_last_attempt_then_the_catalog_rule_applies() -> (
     None
 ):
-    virus_rule = r.Rule(
-        id="virus",
-        name="Virus",
-        category=r.RuleCategory.VIRUS,
-        conditions=[r.ThreatCondition(threat=ThreatType.MALWARE)],
-        actions=r.Actions(intercept=r.QuarantineIt()),
-    )
-    down = VirusProducer(ClamdClient("127.0.0.1:1", 0.5, 10**6))
-    world = World([virus_rule], raw_message(), producers=[down])
+    world = World([VIRUS_RULE], raw_message(), producers=[CLAMD_DOWN])
 
     with pytest.raises(EnginesUnavailable, match="clamd"):
         world.stage.run(world.job(), last_attempt=False)
@@ -325,3 +335,31 @@ def test_a_job_whose_front_died_before_its_rows_gets_them_from_scan_and_goes_on(
     )
     (job,) = world.jobs()
     assert job.recipients == [BOB]
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [
+        [],
+        [VIRUS_RULE.model_copy(update={"enabled": False})],
+        [rule("Invoices", intercept=r.QuarantineIt())],
+    ],
+    ids=["no rule", "virus rule disabled", "a content rule"],
+)
+def test_an_engine_down_that_no_enabled_rule_reads_does_not_delay_the_job(
+    rules: list[r.Rule],
+) -> None:
+    world = World(rules, raw_message("Lunch"), producers=[CLAMD_DOWN, RSPAMD_DOWN])
+    world.stage.run(world.job(), last_attempt=False)
+    assert len(world.jobs()) == 1
+    assert world.events.events == {}
+
+
+def test_a_message_over_clamds_limit_gets_the_catalog_rule_at_once_without_a_retry() -> None:
+    small = VirusProducer(ClamdClient("127.0.0.1:1", 0.5, max_bytes=100))
+    world = World([VIRUS_RULE], raw_message(), producers=[small])
+    world.stage.run(world.job(), last_attempt=False)
+    assert world.status() is Status.QUARANTINED
+    (event,) = world.events.events.values()
+    assert (event.rule_name, event.subtype) == ("Virus", "other_exclusion")
+    assert "over clamd's limit of 100" in event.details["engine"]

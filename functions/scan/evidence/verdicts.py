@@ -7,7 +7,7 @@ write records. The policy engine reads only the verdicts and the message model.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -45,6 +45,7 @@ class Verdict:
     threats: frozenset[ThreatType]  # what the engine looks for
     findings: tuple[Finding, ...] = ()
     failure: str = ""  # no verdict: why (engine down, timeout, error answer, a limit reached)
+    lasting: bool = False  # the failure would recur on a retry (the message is over a limit)
     # Header fields the engine adds to the delivered message (name, value), e.g. the
     # Authentication-Results of domain-based authentication.
     headers: tuple[tuple[str, str], ...] = ()
@@ -69,10 +70,18 @@ class Evidence:
 
 
 def collect(
-    producers: Sequence[Producer], raw: bytes, message: Message, envelope: Envelope
+    producers: Sequence[Producer],
+    raw: bytes,
+    message: Message,
+    envelope: Envelope,
+    needed: Set[ThreatType],
 ) -> Evidence:
+    """The verdicts of the producers that look for a ``needed`` threat; the others are not
+    asked (no rule would read what they found)."""
     verdicts: dict[ThreatType, Verdict] = {}
     for producer in producers:
+        if producer.threats.isdisjoint(needed):
+            continue
         verdict = producer.examine(raw, message, envelope)
         for threat in verdict.threats:
             verdicts[threat] = verdict

@@ -10,7 +10,7 @@ from functions.scan.evidence.mime.model import Limits, Message
 from functions.scan.evidence.mime.tree import walk
 from functions.scan.evidence.verdicts import Envelope, Finding, Verdict
 from mailgate.catalog import ThreatType
-from mailgate.engines import EngineError
+from mailgate.engines import EngineError, OverLimit
 from mailgate.engines.clamd import ClamdClient
 
 ENGINE = "clamd"
@@ -33,6 +33,8 @@ class VirusProducer:
                 return Verdict(ENGINE, self.threats)
             engine, database = self._client.version()
             named = self._name_files(raw, message)
+        except OverLimit as error:
+            return Verdict(ENGINE, self.threats, failure=str(error), lasting=True)
         except EngineError as error:
             return Verdict(ENGINE, self.threats, failure=str(error))
         details = {"virus_version": f"{engine};{database}"}

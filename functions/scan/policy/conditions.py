@@ -32,13 +32,16 @@ class Hit:
 
 class NoVerdict(Exception):
     """A threat condition could not be decided: no engine is configured for it, or the engine
-    failed (``failed``)."""
+    failed (``failed``); ``lasting``: asking the engine again would fail the same way."""
 
-    def __init__(self, threat: ThreatType, reason: str, failed: bool) -> None:
+    def __init__(
+        self, threat: ThreatType, reason: str, failed: bool, lasting: bool = False
+    ) -> None:
         super().__init__(reason)
         self.threat = threat
         self.reason = reason
         self.failed = failed
+        self.lasting = lasting
 
 
 def _matched(keywords_: r.Keywords, text: str) -> str | None:
@@ -70,7 +73,9 @@ def threat(condition: r.ThreatCondition, evidence: Evidence) -> Hit | None:
             condition.threat, f"no engine that detects {condition.threat} is configured", False
         )
     if verdict.failure:
-        raise NoVerdict(condition.threat, f"{verdict.engine}: {verdict.failure}", True)
+        raise NoVerdict(
+            condition.threat, f"{verdict.engine}: {verdict.failure}", True, verdict.lasting
+        )
     for finding in verdict.findings:
         if _finding_matches(condition, finding):
             details = dict(finding.details)

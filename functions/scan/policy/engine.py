@@ -8,12 +8,18 @@ Modify and monitor actions of every matching rule apply, also of the one that en
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from functions.scan.evidence.verdicts import Evidence
 from functions.scan.policy.conditions import Hit, NoVerdict, evaluate
-from mailgate.catalog import ENGINE_FAILURE_ACTIONS, ENGINE_FAILURE_EVENT, PolicyAction
+from mailgate.catalog import (
+    ENGINE_FAILURE_ACTIONS,
+    ENGINE_FAILURE_EVENT,
+    Direction,
+    PolicyAction,
+    ThreatType,
+)
 from mailgate.config_fields import MailServer, pattern_matches
 from mailgate.policy.rules import (
     ChangeRecipient,
@@ -22,6 +28,7 @@ from mailgate.policy.rules import (
     Rule,
     RuleCategory,
     Scope,
+    ThreatCondition,
 )
 
 NO_MATCH = "no_match"
@@ -29,6 +36,7 @@ NO_VERDICT = "no_verdict"
 SKIPPED = "skipped"
 # What ends stage 2 for the message.
 ENDS_STAGE = frozenset({PolicyAction.DELETE, PolicyAction.QUARANTINE, PolicyAction.DELIVER_NOW})
+OUTBOUND_GRAYMAIL = ThreatCondition(threat=ThreatType.GRAYMAIL)  # any category
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,9 @@ class Decision:
     notifications: list[tuple[Rule, Notification]] = field(default_factory=list)
     bcc: list[str] = field(default_factory=list)
     headers: list[tuple[str, str]] = field(default_factory=list)  # fields the engines add
+    # The engine failures a rule met that asking again may cure (an engine down or slow, not
+    # a message over its limit): while the job has attempts left, it is retried for them.
+    retryable: list[str] = field(default_factory=list)
 
 
 def in_scope(scope: Scope, sender: str, recipients: Sequence[str]) -> bool:
@@ -101,9 +112,41 @@ def _hits(rule: Rule, evidence: Evidence) -> tuple[list[Hit], NoVerdict | None]:
     return hits, (None if hits else undecided)
 
 
+def _graymail(evidence: Evidence) -> Hit | None:
+    try:
+        return evaluate(OUTBOUND_GRAYMAIL, evidence)
+    except NoVerdict:  # graymail looks at the message only: no engine to fail
+        return None
+
+
 def _engine_failure(no_verdict: NoVerdict) -> Hit:
     threat, subtype = ENGINE_FAILURE_EVENT
     return Hit(threat, no_verdict.reason, subtype=subtype, details={"engine": no_verdict.reason})
+
+
+def _implies_graymail(rule: Rule, direction: Direction) -> bool:
+    """Seed 003: outbound, any detection condition of a spam rule turns graymail detection on
+    with it (inbound, only the rule's own graymail condition does)."""
+    return (
+        direction is Direction.OUTBOUND
+        and rule.category is RuleCategory.SPAM
+        and bool(rule.conditions)
+    )
+
+
+def threats_read(
+    rules: Iterable[Rule], direction: Direction, spam_exempt: str = ""
+) -> frozenset[ThreatType]:
+    """The threats the enabled ``rules`` have conditions on (spam rules not at all when the
+    message is exempt from them): only the engines looking for these are asked."""
+    read: set[ThreatType] = set()
+    for rule in rules:
+        if not rule.enabled or (spam_exempt and rule.category is RuleCategory.SPAM):
+            continue
+        read.update(c.threat for c in rule.conditions if isinstance(c, ThreatCondition))
+        if _implies_graymail(rule, direction):
+            read.add(ThreatType.GRAYMAIL)
+    return frozenset(read)
 
 
 def decide(
@@ -146,10 +189,16 @@ def decide(
 def _run(rule: Rule, evidence: Evidence, decision: Decision) -> bool:
     """Evaluate one rule into ``decision``; True when it ends stage 2."""
     hits, undecided = _hits(rule, evidence) if rule.conditions else ([], None)
+    if not hits and _implies_graymail(rule, evidence.envelope.direction):
+        graymail = _graymail(evidence)
+        if graymail is not None:
+            hits, undecided = [graymail], None
     if undecided is not None:
         if not undecided.failed:
             decision.outcomes.append(Outcome(rule, NO_VERDICT, undecided.reason))
             return False
+        if not undecided.lasting:
+            decision.retryable.append(undecided.reason)
         action = ENGINE_FAILURE_ACTIONS.get(undecided.threat, PolicyAction.NONE)
         decision.detections.append(Detection(rule, _engine_failure(undecided), action))
         decision.outcomes.append(Outcome(rule, action.value, undecided.reason))
