@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from mailgate.api.models import EventSearch, TrackingSearch
 from mailgate.catalog import EXPORT_ALL_MAX_ROWS, ExportStatus
-from mailgate.export import formats
+from mailgate.export import formats, parquet
 from mailgate.export.archive import write_zipped
 from mailgate.export.cells import time_zone
 from mailgate.export.columns import EVENTS, TRACKING, ColumnSet
@@ -83,12 +83,16 @@ class ExportAll:
         zone = time_zone(job.time_zone)
         member = task.file_name.removesuffix(".zip")
         try:
-            with self._files.upload(task.object_key, "application/zip") as out:
-                written = write_zipped(
-                    out,
-                    member,
-                    lambda text: formats.write(text, format, columns, rows, job.locale, zone),
-                )
+            if format is formats.Format.PARQUET:  # compressed already, and read as it is
+                with self._files.upload(task.object_key, format.media_type) as out:
+                    written = parquet.write(out, columns, rows, job.locale, zone)
+            else:
+                with self._files.upload(task.object_key, "application/zip") as out:
+                    written = write_zipped(
+                        out,
+                        member,
+                        lambda text: formats.write(text, format, columns, rows, job.locale, zone),
+                    )
         except Exception:
             logger.exception("export failed")
             if self._exports.finish(task, ExportStatus.FAILED, reason=FAILED_REASON):

@@ -53,7 +53,10 @@ class Quota:
 
 
 def archive_name(format: formats.Format) -> str:
-    """A random name, as the seed shows: ``78e3f115-dc78-43d3-80b5-a4632f8c1ad2.csv.zip``."""
+    """A random name, as the seed shows: ``78e3f115-dc78-43d3-80b5-a4632f8c1ad2.csv.zip``;
+    a Parquet file, compressed already, is not zipped: ``<uuid4>.parquet``."""
+    if format is formats.Format.PARQUET:
+        return f"{uuid.uuid4()}.parquet"
     return f"{uuid.uuid4()}.{format.extension}.zip"
 
 

@@ -417,6 +417,8 @@ class ExportRequest(_Strict):
         if self.select and (self.log == "events") != isinstance(self.select[0], str):
             wanted = "event ids" if self.log == "events" else "message_uuid and recipient pairs"
             raise ValueError(f'select holds {wanted} when log is "{self.log}"')
+        if self.select and self.format is Format.PARQUET:
+            raise ValueError('format "parquet" is for exports of all rows (select null)')
         return self
 
     @field_validator("time_zone")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from email.utils import parseaddr
 from typing import Generic, TypeVar
 
@@ -35,6 +36,11 @@ def _key(label: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")
 
 
+# The columns whose cells are times (aware datetimes) or numbers (floats); the others are text.
+TIMES = frozenset({"Date"})
+NUMBERS = frozenset({"Size (KB)", "Message size"})
+
+
 @dataclass(frozen=True)
 class ColumnSet(Generic[RowT]):
     file: CsvFile
@@ -46,6 +52,14 @@ class ColumnSet(Generic[RowT]):
     @property
     def keys(self) -> list[str]:
         return [_key(column.en) for column in self.file.columns]
+
+    @property
+    def kinds(self) -> list[type[Cell]]:
+        """Each column's cell type, for the typed formats' schemas."""
+        return [
+            datetime if column.en in TIMES else float if column.en in NUMBERS else str
+            for column in self.file.columns
+        ]
 
 
 def _accepted(row: TrackingRow, locale: Locale) -> tuple[Cell, ...]:

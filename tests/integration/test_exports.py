@@ -16,6 +16,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from mailgate import clock, resources
@@ -239,6 +241,35 @@ def test_export_all_writes_a_zip_that_the_link_downloads_and_only_that_object(
     assert status == 404 and body["error"]["code"] == "task_not_found"
 
 
+def test_export_all_as_parquet_is_a_typed_file_a_notebook_reads(
+    gateway: Gateway, peer: ScriptedServer
+) -> None:
+    # Given rows of a tenant
+    tenant_id, api = _tenant(gateway, peer)
+    rows = _rows(tenant_id, 12, datetime.now(UTC) - timedelta(minutes=10))
+    _store(rows)
+
+    # When it exports all rows of its query as Parquet, in Tokyo's time
+    status, _, data = api.exchange(
+        "POST",
+        "/v1/exports",
+        {"query": {"period": _period(rows)}, "format": "parquet", "time_zone": "Asia/Tokyo"},
+    )
+
+    # Then the task's file is a Parquet file (not zipped) with typed columns
+    assert status == 202, data
+    task = _finished(api, json.loads(data)["task_id"])
+    assert task["status"] == "complete" and task["rows"] == 12, task
+    assert task["file_name"].endswith(".parquet") and task["format"] == "parquet"
+    status, content = _download(task["download_url"])
+    assert status == 200, content[:300]
+    table = pq.read_table(io.BytesIO(content))
+    assert table.schema.field("date").type == pa.timestamp("us", tz="Asia/Tokyo")
+    assert sorted(table.column("date").to_pylist()) == sorted(r.time for r in rows)
+    assert set(table.column("subject").to_pylist()) == {"会議の資料"}
+    assert set(table.column("size_kb").to_pylist()) == {2.0}
+
+
 # About 8 minutes, more on a busy machine: the emulator answers a query of 1,000 rows in seconds.
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
@@ -338,6 +369,7 @@ def test_the_quota_starts_again_at_midnight_utc(gateway: Gateway, peer: Scripted
         ({"select": []}, "select"),
         ({"select": [{"message_uuid": "../x", "recipient": "a@b.c"}]}, "message_uuid"),
         ({"format": "xlsx"}, "format"),
+        ({"format": "parquet", "select": [{"message_uuid": "a", "recipient": "a@b.c"}]}, "null"),
         ({"query": {"statuses": ["delivered"], "type": "blocked"}}, "statuses"),
     ],
 )
