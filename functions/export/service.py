@@ -25,6 +25,7 @@ from mailgate.export.cells import time_zone
 from mailgate.export.columns import EVENTS, TRACKING, ColumnSet
 from mailgate.jobs import ExportJob
 from mailgate.records import ExportTaskRecord
+from mailgate.resources import EXPORT_QUEUE
 from mailgate.search import period as periods
 from mailgate.storage.export_files import ExportFiles, export_key
 from mailgate.storage.exports import ExportStore
@@ -37,6 +38,11 @@ RowT = TypeVar("RowT")
 # Objects expire by the bucket's lifecycle after 7 days; the task is forgotten with its file.
 KEPT = timedelta(days=7)
 NOT_STARTED = "The export could not be started; it did not count in today's quota."
+# A job's last receive ends this long after its first at the latest, when SQS moves it to the
+# dead-letter queue; the margin covers a wait in the queue before the first receive. A task
+# still processing past it was abandoned by its worker (a timeout, a crash).
+ABANDONED_AFTER = EXPORT_QUEUE.max_receive_count * EXPORT_QUEUE.visibility_timeout_s + 1800
+ABANDONED = "The export did not finish; start it again (it did not count in the quota)."
 
 
 @dataclass(frozen=True)
@@ -161,10 +167,10 @@ class ExportService:
         return task
 
     def tasks(self, tenant_id: str) -> list[ExportTask]:
-        return [_task(record) for record in self._exports.tasks(tenant_id)]
+        return [_task(record) for record in self._settled(tenant_id)]
 
     def task(self, tenant_id: str, task_id: str) -> ExportTaskDetail:
-        record = self._exports.task(tenant_id, task_id)
+        record = next((r for r in self._settled(tenant_id) if r.task_id == task_id), None)
         if record is None:
             raise NotFound("task_not_found", f"No export task {task_id} in your exports.")
         url = (
@@ -175,9 +181,28 @@ class ExportService:
         return ExportTaskDetail(**_task(record).model_dump(), download_url=url)
 
     def quota(self, tenant_id: str) -> Quota:
+        self._settled(tenant_id)  # an abandoned task gives its slot back first
         today = utcnow().date()
         used = self._exports.quota_used(tenant_id, today)
         return Quota(max(0, EXPORTS_PER_DAY - used), _midnight_after(today))
+
+    def _settled(self, tenant_id: str) -> list[ExportTaskRecord]:
+        """The tenant's tasks, newest first, each abandoned one failed (and its quota slot
+        given back) on the way: its job is in the dead-letter queue, and nothing else will
+        finish it."""
+        abandoned_before = utcnow() - timedelta(seconds=ABANDONED_AFTER)
+        tasks = self._exports.tasks(tenant_id)
+        for n, task in enumerate(tasks):
+            if task.status is not ExportStatus.PROCESSING or task.created_at >= abandoned_before:
+                continue
+            if self._exports.finish(task, ExportStatus.FAILED, reason=ABANDONED):
+                self._exports.give_back_quota(tenant_id, task.quota_day)
+                tasks[n] = task.model_copy(
+                    update={"status": ExportStatus.FAILED, "reason": ABANDONED}
+                )
+            else:  # finished meanwhile, by its worker or another request
+                tasks[n] = self._exports.task(tenant_id, task.task_id) or task
+        return tasks
 
 
 def _midnight_after(day: date) -> datetime:

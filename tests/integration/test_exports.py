@@ -23,7 +23,8 @@ import pytest
 from mailgate import clock, resources
 from mailgate.catalog import BlockReason, Direction, PolicyAction, Status, ThreatType, TrackingType
 from mailgate.policy.records import PolicyEvent
-from mailgate.records import TrackingRow
+from mailgate.records import ExportTaskRecord, TrackingRow
+from mailgate.storage.exports import ExportStore
 from mailgate.storage.policy_events import PolicyEventStore
 from mailgate.storage.tracking import TrackingStore
 from tests.integration.conftest import Gateway
@@ -268,6 +269,49 @@ def test_export_all_as_parquet_is_a_typed_file_a_notebook_reads(
     assert sorted(table.column("date").to_pylist()) == sorted(r.time for r in rows)
     assert set(table.column("subject").to_pylist()) == {"会議の資料"}
     assert set(table.column("size_kb").to_pylist()) == {2.0}
+
+
+def _stuck_task(tenant_id: str, started: datetime) -> ExportTaskRecord:
+    """A task that took a quota slot and whose worker never finished it (its job died)."""
+    store = ExportStore(resources.EXPORTS.local_name)
+    assert store.take_quota(tenant_id, started.date(), 5)
+    task = ExportTaskRecord(
+        tenant_id=tenant_id,
+        task_id=str(uuid.uuid4()),
+        created_at=started,
+        format="csv",
+        file_name="stuck.csv.zip",
+        object_key=f"{tenant_id}/exports/stuck.csv.zip",
+        quota_day=started.date(),
+        expires_at=started + timedelta(days=7),
+    )
+    store.create(task)
+    return task
+
+
+def test_a_task_whose_job_died_is_failed_and_gives_its_slot_back(
+    gateway: Gateway, peer: ScriptedServer
+) -> None:
+    # Given a task whose job went to the dead-letter queue hours ago, and one just started
+    tenant_id, api = _tenant(gateway, peer)
+    now = datetime.now(UTC).replace(hour=12)
+    with clock.travel(now):
+        dead = _stuck_task(tenant_id, now - timedelta(hours=3))
+        young = _stuck_task(tenant_id, now - timedelta(minutes=5))
+
+        # When the tenant looks at its tasks
+        status, headers, data = api.exchange("GET", f"/v1/exports/{dead.task_id}")
+        _, listed = api.request("GET", "/v1/exports")
+
+    # Then the dead one is failed with a reason, its slot is back; the young one is processing
+    task = json.loads(data)
+    assert status == 200 and task["status"] == "failed", task
+    assert "did not finish" in task["reason"] and task["download_url"] is None
+    assert headers["X-Export-Quota-Remaining"] == "4"
+    assert {t["task_id"]: t["status"] for t in listed["tasks"]} == {
+        dead.task_id: "failed",
+        young.task_id: "processing",
+    }
 
 
 # About 8 minutes, more on a busy machine: the emulator answers a query of 1,000 rows in seconds.
