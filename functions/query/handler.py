@@ -7,6 +7,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from functions.query import (
     config_routes,
     event_routes,
+    feed_routes,
     health_routes,
     policy_routes,
     quarantine_routes,
@@ -18,6 +19,7 @@ from mailgate.observability import logger, tracer
 
 ROUTERS = (
     routes.router,
+    feed_routes.router,  # before event_routes: /v1/events/feed is no event id
     event_routes.router,
     quarantine_routes.router,
     config_routes.router,

@@ -8,6 +8,7 @@ from functools import cache
 
 from functions.query.config_service import ConfigService
 from functions.query.events_service import EventsService
+from functions.query.feed_service import FeedService
 from functions.query.policy_service import PolicyService
 from functions.query.quarantine_service import QuarantineService
 from functions.query.tracking_service import TrackingService
@@ -27,6 +28,7 @@ class QueryServices:
     tracking: TrackingService
     config: ConfigService
     events: EventsService
+    feed: FeedService
     quarantine: QuarantineService
     policies: PolicyService
 
@@ -36,12 +38,14 @@ def services() -> QueryServices:
     settings = QuerySettings()
     signer = CursorSigner(secret_bytes(settings.cursor_secret_id))
     tracking = TrackingStore(settings.tracking_table)
+    events = PolicyEventStore(settings.policy_table)
     config = ConfigService(TenantConfigStore(settings.tenants_table))
     return QueryServices(
         tracking=TrackingService(tracking, signer),
         config=config,
         policies=PolicyService(config),
-        events=EventsService(PolicyEventStore(settings.policy_table), signer),
+        events=EventsService(events, signer),
+        feed=FeedService(events, tracking, signer),
         quarantine=QuarantineService(
             QuarantineStore(settings.policy_table),
             tracking,

@@ -84,7 +84,8 @@ def _accepted(row: TrackingRow, locale: Locale) -> tuple[Cell, ...]:
     )
 
 
-def _block_reason(row: TrackingRow) -> BlockReason:
+def block_reason(row: TrackingRow) -> BlockReason:
+    """A blocked row's reason; one the catalog does not know is "other"."""
     try:
         return BlockReason(row.block_reason or BlockReason.OTHER)
     except ValueError:
@@ -100,7 +101,7 @@ def _blocked(row: TrackingRow, locale: Locale) -> tuple[Cell, ...]:
         row.recipient,
         row.sender_ip,
         row.upstream_tls,
-        _block_reason(row).label(locale),
+        block_reason(row).label(locale),
         row.message_uuid,
     )
 
