@@ -201,5 +201,6 @@ class ExportTaskRecord(BaseModel):
     quota_day: date  # the UTC day whose quota it took
     expires_at: datetime  # the file is deleted then, and the task forgotten
     rows: int | None = None
+    rows_written: int = 0  # so far, while processing: the progress of a client's bar
     truncated: bool = False  # more rows matched than an export may hold
     reason: str | None = None  # why it failed

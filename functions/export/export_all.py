@@ -7,7 +7,7 @@ gives its quota slot back: the tenant did not get the export it counted for."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
 from mailgate.api.models import EventSearch, TrackingSearch
@@ -28,6 +28,7 @@ from mailgate.storage.policy_events import PolicyEventStore
 from mailgate.storage.tracking import TrackingStore
 
 T = TypeVar("T")
+PROGRESS_EVERY = 1000  # rows: one page of the search, one small write
 FAILED_REASON = "The export could not be written; start it again (it did not count in the quota)."
 
 
@@ -46,6 +47,19 @@ class Capped(Iterable[T]):
                 self.truncated = True
                 return
             yield item
+
+
+class Progress(Iterable[T]):
+    """``items``, telling ``report`` the count so far every ``every`` items."""
+
+    def __init__(self, items: Iterable[T], every: int, report: Callable[[int], None]) -> None:
+        self._items, self._every, self._report = items, every, report
+
+    def __iter__(self) -> Iterator[T]:
+        for count, item in enumerate(self._items, 1):
+            yield item
+            if count % self._every == 0:
+                self._report(count)
 
 
 class ExportAll:
@@ -79,7 +93,8 @@ class ExportAll:
         self, task: ExportTaskRecord, job: ExportJob, columns: ColumnSet[T], items: Iterable[T]
     ) -> None:
         format = formats.Format(task.format)
-        rows = Capped(items, EXPORT_ALL_MAX_ROWS)
+        capped = Capped(items, EXPORT_ALL_MAX_ROWS)
+        rows = Progress(capped, PROGRESS_EVERY, lambda count: self._exports.progress(task, count))
         zone = time_zone(job.time_zone)
         member = task.file_name.removesuffix(".zip")
         try:
@@ -98,5 +113,5 @@ class ExportAll:
             if self._exports.finish(task, ExportStatus.FAILED, reason=FAILED_REASON):
                 self._exports.give_back_quota(task.tenant_id, task.quota_day)
             return
-        self._exports.finish(task, ExportStatus.COMPLETE, rows=written, truncated=rows.truncated)
-        logger.info("export complete", extra={"rows": written, "truncated": rows.truncated})
+        self._exports.finish(task, ExportStatus.COMPLETE, rows=written, truncated=capped.truncated)
+        logger.info("export complete", extra={"rows": written, "truncated": capped.truncated})

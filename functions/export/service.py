@@ -79,6 +79,7 @@ def _task(record: ExportTaskRecord) -> ExportTask:
         created_at=iso(record.created_at),
         status=record.status,
         rows=record.rows,
+        rows_written=record.rows if record.rows is not None else record.rows_written,
         truncated=record.truncated,
         file_name=record.file_name,
         format=formats.Format(record.format),

@@ -438,6 +438,7 @@ class ExportTask(BaseModel):
     created_at: str
     status: ExportStatus
     rows: int | None = Field(None, description="rows written, once complete")
+    rows_written: int = Field(0, description="rows written so far (the progress while processing)")
     truncated: bool = Field(False, description="more rows matched than the 50,000 an export holds")
     file_name: str
     format: Format
