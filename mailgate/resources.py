@@ -236,15 +236,16 @@ FUNCTIONS = (
     Function(
         id="export",
         handler="functions.export.handler.handler",
-        reads=("tracking", "policy", "mail"),  # reading "mail" lets it sign download links
-        writes=("exports", "export"),
+        reads=("tracking", "policy", "mail", "tenants"),  # "mail": it signs download links
+        # The notice of a task it finds abandoned is a message of the tenant, tracked and queued.
+        writes=("exports", "export", "mail", "tracking", "deliver"),
         api=True,
     ),
     Function(
         id="export-worker",
         handler="functions.export.worker.handler",
-        reads=("tracking", "policy"),
-        writes=("exports", "mail"),
+        reads=("tracking", "policy", "tenants"),
+        writes=("exports", "mail", "tracking", "deliver"),  # and the task's notice
         consumes="export",
         batch_size=1,
         timeout_s=EXPORT_WORKER_TIMEOUT_S,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
+from functions.export.notify import ExportNotifier
 from mailgate.api.models import EventSearch, TrackingSearch
 from mailgate.catalog import EXPORT_ALL_MAX_ROWS, ExportStatus
 from mailgate.export import formats, parquet
@@ -69,11 +70,13 @@ class ExportAll:
         events: PolicyEventStore,
         exports: ExportStore,
         files: ExportFiles,
+        notifier: ExportNotifier,
     ) -> None:
         self._tracking = tracking
         self._events = events
         self._exports = exports
         self._files = files
+        self._notifier = notifier
 
     def run(self, job: ExportJob) -> None:
         task = self._exports.task(job.tenant_id, job.task_id)
@@ -112,6 +115,11 @@ class ExportAll:
             logger.exception("export failed")
             if self._exports.finish(task, ExportStatus.FAILED, reason=FAILED_REASON):
                 self._exports.give_back_quota(task.tenant_id, task.quota_day)
+                failed = {"status": ExportStatus.FAILED, "reason": FAILED_REASON}
+                self._notifier.finished(task.model_copy(update=failed))
             return
-        self._exports.finish(task, ExportStatus.COMPLETE, rows=written, truncated=capped.truncated)
-        logger.info("export complete", extra={"rows": written, "truncated": capped.truncated})
+        truncated = capped.truncated
+        if self._exports.finish(task, ExportStatus.COMPLETE, rows=written, truncated=truncated):
+            done = {"status": ExportStatus.COMPLETE, "rows": written, "truncated": truncated}
+            self._notifier.finished(task.model_copy(update=done))
+        logger.info("export complete", extra={"rows": written, "truncated": truncated})

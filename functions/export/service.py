@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TypeVar
 
-from mailgate.api.errors import NotFound, TooManyRequests
+from functions.export.notify import ExportNotifier
+from mailgate.api.errors import BadRequest, NotFound, TooManyRequests
 from mailgate.api.models import (
     EventSearch,
     ExportRequest,
@@ -24,6 +25,7 @@ from mailgate.export import formats
 from mailgate.export.cells import time_zone
 from mailgate.export.columns import EVENTS, TRACKING, ColumnSet
 from mailgate.jobs import ExportJob
+from mailgate.ports import Domains
 from mailgate.records import ExportTaskRecord
 from mailgate.resources import EXPORT_QUEUE
 from mailgate.search import period as periods
@@ -96,12 +98,16 @@ class ExportService:
         exports: ExportStore,
         files: ExportFiles,
         queue: JobQueue,
+        domains: Domains,
+        notifier: ExportNotifier,
     ) -> None:
         self._tracking = tracking
         self._events = events
         self._exports = exports
         self._files = files
         self._queue = queue
+        self._domains = domains
+        self._notifier = notifier
 
     def selected(
         self, tenant_id: str, request: ExportRequest, select: list[SelectedRow] | list[str]
@@ -133,6 +139,8 @@ class ExportService:
         task and queue its job."""
         now = utcnow()
         period = periods.requested(request.query.period, now)
+        if request.notify is not None:
+            self._check_own(tenant_id, request.notify)
         if not self._exports.take_quota(tenant_id, now.date(), EXPORTS_PER_DAY):
             raise TooManyRequests("export_quota", EXPORT_QUOTA_MESSAGE.text(request.locale))
         file_name = archive_name(request.format)
@@ -147,6 +155,8 @@ class ExportService:
             object_key=export_key(tenant_id, file_name),
             quota_day=now.date(),
             expires_at=now + KEPT,
+            notify=request.notify,
+            locale=request.locale,
         )
         job = ExportJob(
             tenant_id=tenant_id,
@@ -166,6 +176,17 @@ class ExportService:
             self._exports.give_back_quota(tenant_id, task.quota_day)
             raise
         return task
+
+    def _check_own(self, tenant_id: str, address: str) -> None:
+        """The gateway mails notices only to the tenant's own domains: any other address would
+        make it an open relay, sending mail of our choosing to anyone a key holder names."""
+        domain = self._domains.domain(address.rpartition("@")[2])
+        if domain is None or domain.tenant_id != tenant_id:
+            raise BadRequest(
+                "invalid_request",
+                "notify must be an address of one of your domains (the gateway sends no mail "
+                "to other domains on your behalf).",
+            )
 
     def tasks(self, tenant_id: str) -> list[ExportTask]:
         return [_task(record) for record in self._settled(tenant_id)]
@@ -201,6 +222,7 @@ class ExportService:
                 tasks[n] = task.model_copy(
                     update={"status": ExportStatus.FAILED, "reason": ABANDONED}
                 )
+                self._notifier.finished(tasks[n])
             else:  # finished meanwhile, by its worker or another request
                 tasks[n] = self._exports.task(tenant_id, task.task_id) or task
         return tasks

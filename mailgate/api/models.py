@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -28,6 +30,7 @@ from mailgate.catalog import (
     ThreatType,
     TrackingType,
 )
+from mailgate.config_fields import valid_domain
 from mailgate.export.cells import time_zone
 from mailgate.export.formats import Format
 from mailgate.policy.records import QuarantineState
@@ -381,6 +384,21 @@ def _within_query(error: ValidationError) -> ValidationError:
     return ValidationError.from_exception_data(error.title, details)
 
 
+# A plain mailbox, local@domain: a dot-atom local part (no quotes, spaces, or line breaks that
+# could reach a header of the notice) and a domain name.
+_LOCAL_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+
+
+def _mailbox(value: str) -> str:
+    local, at, domain = value.rpartition("@")
+    if not at or len(local) > 64 or not _LOCAL_PART.fullmatch(local):
+        raise ValueError(f"{value[:320]!r} is not an email address such as it@example.com")
+    return f"{local}@{valid_domain(domain)}"
+
+
+NotifyAddress = Annotated[str, Field(max_length=320), AfterValidator(_mailbox)]
+
+
 class ExportRequest(_Strict):
     log: ExportLog = "tracking"
     query: TrackingSearch | EventSearch = Field(
@@ -400,6 +418,11 @@ class ExportRequest(_Strict):
     locale: Locale = "en"
     time_zone: str = Field("UTC", max_length=64, description="IANA name, e.g. Asia/Tokyo")
     format: Format = Format.CSV
+    notify: NotifyAddress | None = Field(
+        None,
+        description="with select null: an address of one of the tenant's domains that is sent "
+        "a message with the console link when the task completes or fails",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -419,6 +442,8 @@ class ExportRequest(_Strict):
             raise ValueError(f'select holds {wanted} when log is "{self.log}"')
         if self.select and self.format is Format.PARQUET:
             raise ValueError('format "parquet" is for exports of all rows (select null)')
+        if self.select and self.notify:
+            raise ValueError("notify is for exports of all rows (select null)")
         return self
 
     @field_validator("time_zone")

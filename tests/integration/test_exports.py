@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import csv
+import email
+import email.policy
 import io
 import json
 import re
@@ -312,6 +314,52 @@ def test_a_task_whose_job_died_is_failed_and_gives_its_slot_back(
         dead.task_id: "failed",
         young.task_id: "processing",
     }
+
+
+def test_the_notify_address_is_sent_the_console_link_when_the_task_completes(
+    gateway: Gateway, peer: ScriptedServer
+) -> None:
+    # Given rows of a tenant, and an address of its own domain to notify
+    tenant_id, api = _tenant(gateway, peer)
+    rows = _rows(tenant_id, 4, datetime.now(UTC) - timedelta(minutes=10))
+    _store(rows)
+    address = f"admin@{tenant_id}.test"
+
+    # When it exports all rows of its query with notify, in Japanese
+    status, _, data = api.exchange(
+        "POST",
+        "/v1/exports",
+        {"query": {"period": _period(rows)}, "notify": address, "locale": "ja"},
+    )
+
+    # Then once the task is complete its address receives, from the null sender, the link
+    assert status == 202, data
+    task_id = json.loads(data)["task_id"]
+    assert _finished(api, task_id)["status"] == "complete"
+    notices = wait_for(lambda: [m for m in peer.received if address in m.rcpt_tos], timeout=60)
+    message = email.message_from_bytes(notices[0].data, policy=email.policy.default)
+    assert notices[0].mail_from in ("", "<>")
+    assert message["Subject"] == "エクスポートが完了しました"
+    assert f"/exports/{task_id}" in message.get_body().get_content()  # type: ignore[union-attr]
+    assert message["Auto-Submitted"] == "auto-generated"
+
+
+@pytest.mark.parametrize(
+    "notify",
+    ["someone@elsewhere.test", "admin@example.com", "a@b.test\r\nBcc: x@evil.test", "not-mail"],
+)
+def test_notify_is_refused_unless_an_address_of_the_tenants_domains(
+    gateway: Gateway, peer: ScriptedServer, notify: str
+) -> None:
+    _, api = _tenant(gateway, peer)
+
+    status, headers, data = api.exchange(
+        "POST", "/v1/exports", {"query": {"period": "1h"}, "notify": notify}
+    )
+
+    assert status == 400, data
+    assert json.loads(data)["error"]["code"] == "invalid_request"
+    assert headers["X-Export-Quota-Remaining"] == "5"  # a refused request takes no slot
 
 
 # About 8 minutes, more on a busy machine: the emulator answers a query of 1,000 rows in seconds.
