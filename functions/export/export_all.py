@@ -13,7 +13,7 @@ from typing import TypeVar
 from functions.export.notify import ExportNotifier
 from mailgate.api.models import EventSearch, TrackingSearch
 from mailgate.catalog import EXPORT_ALL_MAX_ROWS, ExportStatus
-from mailgate.export import formats, parquet
+from mailgate.export import formats
 from mailgate.export.archive import write_zipped
 from mailgate.export.cells import time_zone
 from mailgate.export.columns import EVENTS, TRACKING, ColumnSet
@@ -102,6 +102,9 @@ class ExportAll:
         member = task.file_name.removesuffix(".zip")
         try:
             if format is formats.Format.PARQUET:  # compressed already, and read as it is
+                # imported here: pyarrow costs every other export 60 MB of memory
+                from mailgate.export import parquet
+
                 with self._files.upload(task.object_key, format.media_type) as out:
                     written = parquet.write(out, columns, rows, job.locale, zone)
             else:
