@@ -3,11 +3,11 @@
 Each size runs in a fresh child process (so that its peak memory is its own): the local
 emulator (its own process, as under ``mailgate up``) is filled with the rows, written in
 batches over 56 days, under a thousand a day; then the export worker's logic pages through
-them, writes the zipped CSV and uploads it with a multipart upload. Reported per size: wall
-seconds of the export, the CPU seconds of our process (the emulator's are not ours), our
-peak RSS before and after the export, and the zip's size.
+them, writes the zipped CSV (or the Parquet file) and uploads it with a multipart upload.
+Reported per format and size: wall seconds of the export, the CPU seconds of our process (the
+emulator's are not ours), our peak RSS before and after the export, and the file's size.
 
-Run: .venv/bin/python bench/export.py [--rows 10000 50000]
+Run: .venv/bin/python bench/export.py [--rows 10000 50000] [--formats csv parquet]
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def _rows(count: int) -> Iterator[object]:
         )
 
 
-def one(count: int) -> dict[str, object]:
+def one(count: int, format: str) -> dict[str, object]:
     """Fill a fresh emulator with ``count`` rows and export them (runs in its own process)."""
     from local import bootstrap
     from local.emulator_process import EmulatorProcess
@@ -79,20 +79,27 @@ def one(count: int) -> dict[str, object]:
     )
     emulator.start()
     try:
-        bootstrap.create_resources(REGION)
-        return _export(count)
+        os.environ.update(bootstrap.create_resources(REGION))
+        return _export(count, format)
     finally:
         emulator.stop()
 
 
-def _export(count: int) -> dict[str, object]:
+def _export(count: int, format: str) -> dict[str, object]:
     from functions.export.export_all import ExportAll
+    from functions.export.notify import ExportNotifier
+    from functions.export.service import archive_name
     from mailgate import aws, resources
+    from mailgate.export.formats import Format
     from mailgate.jobs import ExportJob
+    from mailgate.origination import Originator
     from mailgate.records import ExportTaskRecord
     from mailgate.storage.export_files import ExportFiles, export_key
     from mailgate.storage.exports import ExportStore
+    from mailgate.storage.mail import MailStore
     from mailgate.storage.policy_events import PolicyEventStore
+    from mailgate.storage.queues import JobQueue
+    from mailgate.storage.tenants import TenantStore
     from mailgate.storage.tracking import TrackingStore
 
     tracking = TrackingStore(resources.TRACKING.local_name)
@@ -101,12 +108,12 @@ def _export(count: int) -> dict[str, object]:
         tracking.add(batch, [])  # type: ignore[arg-type]
     exports = ExportStore(resources.EXPORTS.local_name)
     now = datetime.now(UTC)
-    file_name = f"{uuid.uuid4()}.csv.zip"
+    file_name = archive_name(Format(format))
     task = ExportTaskRecord(
         tenant_id=TENANT,
         task_id=str(uuid.uuid4()),
         created_at=now,
-        format="csv",
+        format=format,
         file_name=file_name,
         object_key=export_key(TENANT, file_name),
         quota_day=now.date(),
@@ -123,11 +130,21 @@ def _export(count: int) -> dict[str, object]:
         locale="ja",
         time_zone="Asia/Tokyo",
     )
+    mail = resources.MAIL.local_name
     export_all = ExportAll(
         tracking,
         PolicyEventStore(resources.POLICY.local_name),
         exports,
-        ExportFiles(resources.MAIL.local_name),
+        ExportFiles(mail),
+        ExportNotifier(  # the task has no notify address: nothing is sent
+            Originator(
+                MailStore(mail),
+                tracking,
+                JobQueue(os.environ[resources.DELIVER_QUEUE.env_var]),
+                TenantStore(resources.TENANTS.local_name),
+            ),
+            "",
+        ),
     )
     rss_before = _peak_rss_mb()
     cpu, wall = time.process_time(), time.perf_counter()
@@ -142,29 +159,31 @@ def _export(count: int) -> dict[str, object]:
         "our_cpu_seconds": round(cpu, 2),
         "peak_rss_mb_before_export": round(rss_before, 1),
         "peak_rss_mb": round(_peak_rss_mb(), 1),
-        "zip_mb": round(size["ContentLength"] / 1e6, 2),
+        "file_mb": round(size["ContentLength"] / 1e6, 2),
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 50_000])
+    parser.add_argument("--formats", nargs="+", default=["csv", "parquet"])
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--format", default="csv", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(one(args.one)))
+        print(json.dumps(one(args.one, args.format)))
         return
-    results = []
-    for count in args.rows:
+    results: dict[str, list[object]] = {}
+    for format, count in ((format, count) for format in args.formats for count in args.rows):
         child = subprocess.run(
-            [sys.executable, __file__, "--one", str(count)],
+            [sys.executable, __file__, "--one", str(count), "--format", format],
             capture_output=True,
             text=True,
             check=True,
             env={**os.environ, "PYTHONPATH": str(ROOT), "POWERTOOLS_LOG_LEVEL": "WARNING"},
         )
-        results.append(json.loads(child.stdout.strip().splitlines()[-1]))
-    print(json.dumps({"export_csv_zip": results}, indent=2))
+        results.setdefault(format, []).append(json.loads(child.stdout.strip().splitlines()[-1]))
+    print(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import click
 from local.bootstrap import DEMO_DOMAIN
 from local.emulator_process import EmulatorFailed
 from local.engines.daemons import EngineNotStarted
+from local.export_command import export
 from local.gateway import LocalGateway, PortInUse
 from local.settings import LocalSettings
 from mailgate.observability import log_through_shared_logger
@@ -83,6 +84,8 @@ def up() -> None:
         gateway.stop()
         print("mailgate stopped; state saved.", flush=True)
 
+
+main.add_command(export)
 
 if __name__ == "__main__":
     main()

@@ -43,6 +43,12 @@ def client(service: str) -> Any:
     return found
 
 
+def new_client(service: str) -> Any:
+    """A client of its own, for a caller that customises it (``client`` shares one)."""
+    with _making:
+        return _session().client(service, config=_SERVICE_CONFIG.get(service, _CONFIG))  # type: ignore[call-overload]
+
+
 def table(name: str) -> Any:
     tables: dict[str, Any] = _local.__dict__.setdefault("tables", {})
     if name not in tables:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 
-from mailgate.catalog import Direction, ExportStatus, Status, TrackingType
+from mailgate.catalog import Direction, ExportStatus, Locale, Status, TrackingType
 
 if TYPE_CHECKING:
     from mailgate.message_summary import Summary
@@ -218,5 +218,8 @@ class ExportTaskRecord(BaseModel):
     quota_day: date  # the UTC day whose quota it took
     expires_at: datetime  # the file is deleted then, and the task forgotten
     rows: int | None = None
+    rows_written: int = 0  # so far, while processing: the progress of a client's bar
     truncated: bool = False  # more rows matched than an export may hold
     reason: str | None = None  # why it failed
+    notify: str | None = None  # an address of the tenant's domains, told when it is finished
+    locale: Locale = "en"  # of the notice

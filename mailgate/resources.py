@@ -114,14 +114,16 @@ EXPIRES_AT = "expires_at"
 # Tracking rows (one per message and recipient, accepted or blocked) and their timeline
 # events. Partition key: "<tenant>#M#<message uuid>"; sort key "R#<recipient>" for a row,
 # "E#<event id>" for a timeline event. The by_time index lists rows per tenant,
-# direction, type and UTC day, sorted by time (see mailgate.storage.tracking).
+# direction, type and UTC day, sorted by time (see mailgate.storage.tracking). The by_write
+# index lists blocked rows per tenant in the order they were written (mailgate.storage.feed).
+FEED_INDEX = Index("by_write", Key("feedpk"), Key("feedsk"))
 TRACKING = Table(
     id="tracking",
     env_var="MAILGATE_TRACKING_TABLE",
     partition=Key("pk"),
     sort=Key("sk"),
     ttl_attribute=EXPIRES_AT,
-    indexes=(Index("by_time", Key("gsi1pk"), Key("gsi1sk")),),
+    indexes=(Index("by_time", Key("gsi1pk"), Key("gsi1sk")), FEED_INDEX),
 )
 # Tenants, their managed domains and their API keys (hashed).
 TENANTS = Table(
@@ -148,13 +150,14 @@ COUNTERS = Table(
 )
 # Stage 2's records: policy events (partition key "<tenant>#E#<event id>") and the quarantine
 # index ("<tenant>#Q#<message uuid>"). The by_time index lists each kind per tenant, direction
-# and UTC day, sorted by time (see mailgate.storage.policy_events and .quarantine).
+# and UTC day, sorted by time (see mailgate.storage.policy_events and .quarantine); by_write
+# lists policy events per tenant in the order they were written (mailgate.storage.feed).
 POLICY = Table(
     id="policy",
     env_var="MAILGATE_POLICY_TABLE",
     partition=Key("pk"),
     ttl_attribute=EXPIRES_AT,
-    indexes=(Index("by_time", Key("gsi1pk"), Key("gsi1sk")),),
+    indexes=(Index("by_time", Key("gsi1pk"), Key("gsi1sk")), FEED_INDEX),
 )
 # The audit trail: who changed or searched a tenant's data (see mailgate.storage.audit); a
 # year's TTL, and re-delivery runs' progress ("REDELIVERY#<run>" partitions).
@@ -242,15 +245,16 @@ FUNCTIONS = (
     Function(
         id="export",
         handler="functions.export.handler.handler",
-        reads=("tracking", "policy", "mail"),  # reading "mail" lets it sign download links
-        writes=("exports", "export", "audit"),
+        reads=("tracking", "policy", "mail", "tenants"),  # "mail": it signs download links
+        # The notice of a task it finds abandoned is a message of the tenant, tracked and queued.
+        writes=("exports", "export", "mail", "tracking", "deliver", "audit"),
         api=True,
     ),
     Function(
         id="export-worker",
         handler="functions.export.worker.handler",
-        reads=("tracking", "policy"),
-        writes=("exports", "mail"),
+        reads=("tracking", "policy", "tenants"),
+        writes=("exports", "mail", "tracking", "deliver"),  # and the task's notice
         consumes="export",
         batch_size=1,
         timeout_s=EXPORT_WORKER_TIMEOUT_S,
@@ -279,6 +283,7 @@ API_ROUTES = (
     ApiRoute("POST", "/v1/tracking/reconcile", "query"),
     ApiRoute("GET", "/v1/tracking/{message_uuid}", "query"),
     ApiRoute("POST", "/v1/events/search", "query"),
+    ApiRoute("GET", "/v1/events/feed", "query"),  # before {event_id}: the local server's order
     ApiRoute("GET", "/v1/events/{event_id}", "query"),
     ApiRoute("POST", "/v1/quarantine/search", "query"),
     ApiRoute("POST", "/v1/quarantine/release", "query"),

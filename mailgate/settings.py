@@ -76,6 +76,12 @@ class CursorSecret(_Settings):
     cursor_secret_id: str = Field(alias=resources.CURSOR_SECRET.env_var)
 
 
+class ConsoleUrl(_Settings):
+    """The admin console's base URL, for links in the messages the gateway sends tenants."""
+
+    console_url: str = Field("http://127.0.0.1:5173", alias="MAILGATE_CONSOLE_URL")
+
+
 class Hostname(_Settings):
     """The gateway's own name: SMTP greeting and EHLO."""
 
@@ -228,12 +234,24 @@ class QuerySettings(
     pass
 
 
-class ExportSettings(TrackingTable, PolicyTable, ExportsTable, MailBucket, ExportQueue, AuditTable):
-    """The export API."""
+class ExportSettings(
+    TrackingTable,
+    PolicyTable,
+    ExportsTable,
+    MailBucket,
+    ExportQueue,
+    TenantsTable,
+    DeliverQueue,
+    ConsoleUrl,
+    AuditTable,
+):
+    """The export API (it sends the notice of a task it finds abandoned)."""
 
 
-class ExportWorkerSettings(TrackingTable, PolicyTable, ExportsTable, MailBucket):
-    """The export-all worker."""
+class ExportWorkerSettings(
+    TrackingTable, PolicyTable, ExportsTable, MailBucket, TenantsTable, DeliverQueue, ConsoleUrl
+):
+    """The export-all worker (it sends the notice of a task it finished)."""
 
 
 class AuthorizerSettings(TenantsTable):

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TypeVar
 
-from mailgate.api.errors import NotFound, TooManyRequests
+from functions.export.notify import ExportNotifier
+from mailgate.api.errors import BadRequest, NotFound, TooManyRequests
 from mailgate.api.models import (
     EventSearch,
     ExportRequest,
@@ -24,7 +25,9 @@ from mailgate.export import formats
 from mailgate.export.cells import time_zone
 from mailgate.export.columns import EVENTS, TRACKING, ColumnSet
 from mailgate.jobs import ExportJob
+from mailgate.ports import Domains
 from mailgate.records import ExportTaskRecord
+from mailgate.resources import EXPORT_QUEUE
 from mailgate.search import period as periods
 from mailgate.storage.export_files import ExportFiles, export_key
 from mailgate.storage.exports import ExportStore
@@ -37,6 +40,11 @@ RowT = TypeVar("RowT")
 # Objects expire by the bucket's lifecycle after 7 days; the task is forgotten with its file.
 KEPT = timedelta(days=7)
 NOT_STARTED = "The export could not be started; it did not count in today's quota."
+# A job's last receive ends this long after its first at the latest, when SQS moves it to the
+# dead-letter queue; the margin covers a wait in the queue before the first receive. A task
+# still processing past it was abandoned by its worker (a timeout, a crash).
+ABANDONED_AFTER = EXPORT_QUEUE.max_receive_count * EXPORT_QUEUE.visibility_timeout_s + 1800
+ABANDONED = "The export did not finish; start it again (it did not count in the quota)."
 
 
 @dataclass(frozen=True)
@@ -53,7 +61,10 @@ class Quota:
 
 
 def archive_name(format: formats.Format) -> str:
-    """A random name, as the seed shows: ``78e3f115-dc78-43d3-80b5-a4632f8c1ad2.csv.zip``."""
+    """A random name, as the seed shows: ``78e3f115-dc78-43d3-80b5-a4632f8c1ad2.csv.zip``;
+    a Parquet file, compressed already, is not zipped: ``<uuid4>.parquet``."""
+    if format is formats.Format.PARQUET:
+        return f"{uuid.uuid4()}.parquet"
     return f"{uuid.uuid4()}.{format.extension}.zip"
 
 
@@ -70,6 +81,7 @@ def _task(record: ExportTaskRecord) -> ExportTask:
         created_at=iso(record.created_at),
         status=record.status,
         rows=record.rows,
+        rows_written=record.rows if record.rows is not None else record.rows_written,
         truncated=record.truncated,
         file_name=record.file_name,
         format=formats.Format(record.format),
@@ -86,12 +98,16 @@ class ExportService:
         exports: ExportStore,
         files: ExportFiles,
         queue: JobQueue,
+        domains: Domains,
+        notifier: ExportNotifier,
     ) -> None:
         self._tracking = tracking
         self._events = events
         self._exports = exports
         self._files = files
         self._queue = queue
+        self._domains = domains
+        self._notifier = notifier
 
     def selected(
         self, tenant_id: str, request: ExportRequest, select: list[SelectedRow] | list[str]
@@ -123,6 +139,8 @@ class ExportService:
         task and queue its job."""
         now = utcnow()
         period = periods.requested(request.query.period, now)
+        if request.notify is not None:
+            self._check_own(tenant_id, request.notify)
         if not self._exports.take_quota(tenant_id, now.date(), EXPORTS_PER_DAY):
             raise TooManyRequests("export_quota", EXPORT_QUOTA_MESSAGE.text(request.locale))
         file_name = archive_name(request.format)
@@ -137,6 +155,8 @@ class ExportService:
             object_key=export_key(tenant_id, file_name),
             quota_day=now.date(),
             expires_at=now + KEPT,
+            notify=request.notify,
+            locale=request.locale,
         )
         job = ExportJob(
             tenant_id=tenant_id,
@@ -157,11 +177,22 @@ class ExportService:
             raise
         return task
 
+    def _check_own(self, tenant_id: str, address: str) -> None:
+        """The gateway mails notices only to the tenant's own domains: any other address would
+        make it an open relay, sending mail of our choosing to anyone a key holder names."""
+        domain = self._domains.domain(address.rpartition("@")[2])
+        if domain is None or domain.tenant_id != tenant_id:
+            raise BadRequest(
+                "invalid_request",
+                "notify must be an address of one of your domains (the gateway sends no mail "
+                "to other domains on your behalf).",
+            )
+
     def tasks(self, tenant_id: str) -> list[ExportTask]:
-        return [_task(record) for record in self._exports.tasks(tenant_id)]
+        return [_task(record) for record in self._settled(tenant_id)]
 
     def task(self, tenant_id: str, task_id: str) -> ExportTaskDetail:
-        record = self._exports.task(tenant_id, task_id)
+        record = next((r for r in self._settled(tenant_id) if r.task_id == task_id), None)
         if record is None:
             raise NotFound("task_not_found", f"No export task {task_id} in your exports.")
         url = (
@@ -172,9 +203,29 @@ class ExportService:
         return ExportTaskDetail(**_task(record).model_dump(), download_url=url)
 
     def quota(self, tenant_id: str) -> Quota:
+        self._settled(tenant_id)  # an abandoned task gives its slot back first
         today = utcnow().date()
         used = self._exports.quota_used(tenant_id, today)
         return Quota(max(0, EXPORTS_PER_DAY - used), _midnight_after(today))
+
+    def _settled(self, tenant_id: str) -> list[ExportTaskRecord]:
+        """The tenant's tasks, newest first, each abandoned one failed (and its quota slot
+        given back) on the way: its job is in the dead-letter queue, and nothing else will
+        finish it."""
+        abandoned_before = utcnow() - timedelta(seconds=ABANDONED_AFTER)
+        tasks = self._exports.tasks(tenant_id)
+        for n, task in enumerate(tasks):
+            if task.status is not ExportStatus.PROCESSING or task.created_at >= abandoned_before:
+                continue
+            if self._exports.finish(task, ExportStatus.FAILED, reason=ABANDONED):
+                self._exports.give_back_quota(tenant_id, task.quota_day)
+                tasks[n] = task.model_copy(
+                    update={"status": ExportStatus.FAILED, "reason": ABANDONED}
+                )
+                self._notifier.finished(tasks[n])
+            else:  # finished meanwhile, by its worker or another request
+                tasks[n] = self._exports.task(tenant_id, task.task_id) or task
+        return tasks
 
 
 def _midnight_after(day: date) -> datetime:

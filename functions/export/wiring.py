@@ -6,14 +6,28 @@ from __future__ import annotations
 from functools import cache
 
 from functions.export.export_all import ExportAll
+from functions.export.notify import ExportNotifier
 from functions.export.service import ExportService
+from mailgate.origination import Originator
 from mailgate.settings import ExportSettings, ExportWorkerSettings
 from mailgate.storage.audit import AuditStore
 from mailgate.storage.export_files import ExportFiles
 from mailgate.storage.exports import ExportStore
+from mailgate.storage.mail import MailStore
 from mailgate.storage.policy_events import PolicyEventStore
 from mailgate.storage.queues import JobQueue
+from mailgate.storage.tenants import TenantStore
 from mailgate.storage.tracking import TrackingStore
+
+
+def _notifier(settings: ExportSettings | ExportWorkerSettings) -> ExportNotifier:
+    originator = Originator(
+        MailStore(settings.mail_bucket),
+        TrackingStore(settings.tracking_table),
+        JobQueue(settings.deliver_queue_url),
+        TenantStore(settings.tenants_table),
+    )
+    return ExportNotifier(originator, settings.console_url)
 
 
 @cache
@@ -25,6 +39,8 @@ def service() -> ExportService:
         ExportStore(settings.exports_table),
         ExportFiles(settings.mail_bucket),
         JobQueue(settings.export_queue_url),
+        TenantStore(settings.tenants_table),
+        _notifier(settings),
     )
 
 
@@ -36,6 +52,7 @@ def export_all() -> ExportAll:
         PolicyEventStore(settings.policy_table),
         ExportStore(settings.exports_table),
         ExportFiles(settings.mail_bucket),
+        _notifier(settings),
     )
 
 

@@ -8,6 +8,7 @@ from functions.query import (
     audit_routes,
     config_routes,
     event_routes,
+    feed_routes,
     health_routes,
     policy_routes,
     quarantine_routes,
@@ -22,6 +23,7 @@ from mailgate.observability import logger, tracer
 
 ROUTERS = (
     routes.router,
+    feed_routes.router,  # before event_routes: /v1/events/feed is no event id
     event_routes.router,
     quarantine_routes.router,
     config_routes.router,

@@ -9,6 +9,7 @@ from functools import cache
 from functions.query.audit_service import AuditService
 from functions.query.config_service import ConfigService
 from functions.query.events_service import EventsService
+from functions.query.feed_service import FeedService
 from functions.query.policy_service import PolicyService
 from functions.query.quarantine_service import QuarantineService
 from functions.query.tracking_service import TrackingService
@@ -30,6 +31,7 @@ class QueryServices:
     tracking: TrackingService
     config: ConfigService
     events: EventsService
+    feed: FeedService
     quarantine: QuarantineService
     policies: PolicyService
     audit: AuditService
@@ -40,13 +42,15 @@ def services() -> QueryServices:
     settings = QuerySettings()
     signer = CursorSigner(secret_bytes(settings.cursor_secret_id))
     tracking = TrackingStore(settings.tracking_table)
+    events = PolicyEventStore(settings.policy_table)
     config = ConfigService(TenantConfigStore(settings.tenants_table))
     return QueryServices(
         tracking=TrackingService(tracking, signer),
         config=config,
         policies=PolicyService(config),
         audit=AuditService(audit_trail(), signer),
-        events=EventsService(PolicyEventStore(settings.policy_table), signer),
+        events=EventsService(events, signer),
+        feed=FeedService(events, tracking, signer),
         quarantine=QuarantineService(
             QuarantineStore(settings.policy_table),
             tracking,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -29,6 +31,7 @@ from mailgate.catalog import (
     ThreatType,
     TrackingType,
 )
+from mailgate.config_fields import valid_domain
 from mailgate.export.cells import time_zone
 from mailgate.export.formats import Format
 from mailgate.policy.records import QuarantineState
@@ -447,6 +450,21 @@ def _within_query(error: ValidationError) -> ValidationError:
     return ValidationError.from_exception_data(error.title, details)
 
 
+# A plain mailbox, local@domain: a dot-atom local part (no quotes, spaces, or line breaks that
+# could reach a header of the notice) and a domain name.
+_LOCAL_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+
+
+def _mailbox(value: str) -> str:
+    local, at, domain = value.rpartition("@")
+    if not at or len(local) > 64 or not _LOCAL_PART.fullmatch(local):
+        raise ValueError(f"{value[:320]!r} is not an email address such as it@example.com")
+    return f"{local}@{valid_domain(domain)}"
+
+
+NotifyAddress = Annotated[str, Field(max_length=320), AfterValidator(_mailbox)]
+
+
 class ExportRequest(_Strict):
     log: ExportLog = "tracking"
     query: TrackingSearch | EventSearch = Field(
@@ -466,6 +484,11 @@ class ExportRequest(_Strict):
     locale: Locale = "en"
     time_zone: str = Field("UTC", max_length=64, description="IANA name, e.g. Asia/Tokyo")
     format: Format = Format.CSV
+    notify: NotifyAddress | None = Field(
+        None,
+        description="with select null: an address of one of the tenant's domains that is sent "
+        "a message with the console link when the task completes or fails",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -483,6 +506,10 @@ class ExportRequest(_Strict):
         if self.select and (self.log == "events") != isinstance(self.select[0], str):
             wanted = "event ids" if self.log == "events" else "message_uuid and recipient pairs"
             raise ValueError(f'select holds {wanted} when log is "{self.log}"')
+        if self.select and self.format is Format.PARQUET:
+            raise ValueError('format "parquet" is for exports of all rows (select null)')
+        if self.select and self.notify:
+            raise ValueError("notify is for exports of all rows (select null)")
         return self
 
     @field_validator("time_zone")
@@ -502,6 +529,7 @@ class ExportTask(BaseModel):
     created_at: str
     status: ExportStatus
     rows: int | None = Field(None, description="rows written, once complete")
+    rows_written: int = Field(0, description="rows written so far (the progress while processing)")
     truncated: bool = Field(False, description="more rows matched than the 50,000 an export holds")
     file_name: str
     format: Format

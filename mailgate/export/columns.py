@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from email.utils import parseaddr
 from typing import Generic, TypeVar
 
@@ -35,6 +36,11 @@ def _key(label: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")
 
 
+# The columns whose cells are times (aware datetimes) or numbers (floats); the others are text.
+TIMES = frozenset({"Date"})
+NUMBERS = frozenset({"Size (KB)", "Message size"})
+
+
 @dataclass(frozen=True)
 class ColumnSet(Generic[RowT]):
     file: CsvFile
@@ -46,6 +52,14 @@ class ColumnSet(Generic[RowT]):
     @property
     def keys(self) -> list[str]:
         return [_key(column.en) for column in self.file.columns]
+
+    @property
+    def kinds(self) -> list[type[Cell]]:
+        """Each column's cell type, for the typed formats' schemas."""
+        return [
+            datetime if column.en in TIMES else float if column.en in NUMBERS else str
+            for column in self.file.columns
+        ]
 
 
 def _accepted(row: TrackingRow, locale: Locale) -> tuple[Cell, ...]:
@@ -70,7 +84,8 @@ def _accepted(row: TrackingRow, locale: Locale) -> tuple[Cell, ...]:
     )
 
 
-def _block_reason(row: TrackingRow) -> BlockReason:
+def block_reason(row: TrackingRow) -> BlockReason:
+    """A blocked row's reason; one the catalog does not know is "other"."""
     try:
         return BlockReason(row.block_reason or BlockReason.OTHER)
     except ValueError:
@@ -86,7 +101,7 @@ def _blocked(row: TrackingRow, locale: Locale) -> tuple[Cell, ...]:
         row.recipient,
         row.sender_ip,
         row.upstream_tls,
-        _block_reason(row).label(locale),
+        block_reason(row).label(locale),
         row.message_uuid,
     )
 

@@ -28,6 +28,7 @@ BOM = "\ufeff"
 class Format(StrEnum):
     CSV = "csv"
     JSONL = "jsonl"
+    PARQUET = "parquet"  # binary: written by ``mailgate.export.parquet``, for export-all tasks
 
     @property
     def extension(self) -> str:
@@ -35,7 +36,14 @@ class Format(StrEnum):
 
     @property
     def media_type(self) -> str:
-        return "text/csv; charset=utf-8" if self is Format.CSV else "application/x-ndjson"
+        return _MEDIA_TYPES[self]
+
+
+_MEDIA_TYPES = {
+    Format.CSV: "text/csv; charset=utf-8",
+    Format.JSONL: "application/x-ndjson",
+    Format.PARQUET: "application/vnd.apache.parquet",
+}
 
 
 def _text(cell: Cell, zone: ZoneInfo) -> str:
@@ -63,7 +71,9 @@ def write(
     zone: ZoneInfo,
 ) -> int:
     """Write ``rows`` (and the CSV header) to ``out``; the number of rows written. ``out``
-    must not translate newlines (``newline=""``)."""
+    must not translate newlines (``newline=""``). Only the text formats."""
+    if format is Format.PARQUET:
+        raise ValueError("Parquet is binary: mailgate.export.parquet writes it")
     count = 0
     if format is Format.CSV:
         out.write(BOM)

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
-from boto3.dynamodb.conditions import Attr, ConditionBase, Key
+from boto3.dynamodb.conditions import Attr, ConditionBase
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
@@ -25,6 +25,7 @@ from mailgate.catalog import Direction
 from mailgate.clock import iso, parse_iso
 from mailgate.ports import DayPosition
 from mailgate.resources import EXPIRES_AT, RETENTION_DAYS
+from mailgate.storage import plain_query
 
 INDEX = "by_time"
 _BATCH_GET_MAX = 100  # keys per BatchGetItem request
@@ -63,19 +64,23 @@ def query_day(
     """Unexpired items of one day bucket from ``start`` to ``end`` (both included) in time
     order, after ``exclusive_start`` (a key of the index); at most ``limit`` are read. Returns
     the items and the key to read on from, None when the bucket has no more."""
-    request: dict[str, Any] = {
-        "IndexName": INDEX,
-        "KeyConditionExpression": Key("gsi1pk").eq(bucket)
-        & Key("gsi1sk").between(iso(start), iso(end) + "#~"),  # every id at the end instant
-        "FilterExpression": Attr(EXPIRES_AT).gt(int(_time.time())),
-        "ScanIndexForward": not newest_first,
-        "Limit": limit,
-    }
-    if exclusive_start is not None:
-        request["ExclusiveStartKey"] = exclusive_start
-    response = table.query(**request)
-    items: list[dict[str, Any]] = response.get("Items", [])
-    return items, response.get("LastEvaluatedKey")
+    # Read without boto3's parsing (``plain_query``): an export reads 50,000 items this way.
+    return plain_query.query(
+        table.name,
+        exclusive_start,
+        IndexName=INDEX,
+        KeyConditionExpression="gsi1pk = :bucket AND gsi1sk BETWEEN :from AND :to",
+        FilterExpression="#expires > :now",
+        ExpressionAttributeNames={"#expires": EXPIRES_AT},
+        ExpressionAttributeValues={
+            ":bucket": {"S": bucket},
+            ":from": {"S": iso(start)},
+            ":to": {"S": iso(end) + "#~"},  # every id at the end instant
+            ":now": {"N": str(int(_time.time()))},
+        },
+        ScanIndexForward=not newest_first,
+        Limit=limit,
+    )
 
 
 @dataclass(frozen=True)

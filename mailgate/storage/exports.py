@@ -55,8 +55,9 @@ def _task_of(item: dict[str, Any]) -> ExportTaskRecord:
     fields = {name: item[name] for name in ExportTaskRecord.model_fields if name in item}
     fields["created_at"] = parse_iso(item["created_at"])
     fields[EXPIRES_AT] = datetime.fromtimestamp(int(item[EXPIRES_AT]), UTC)
-    if "rows" in item:
-        fields["rows"] = int(item["rows"])
+    for count in ("rows", "rows_written"):
+        if count in item:
+            fields[count] = int(item[count])
     return ExportTaskRecord.model_validate(fields)
 
 
@@ -125,6 +126,19 @@ class ExportStore:
                 return False
             raise
         return True
+
+    def progress(self, task: ExportTaskRecord, rows_written: int) -> None:
+        """Record how many rows a task still processing has written so far."""
+        try:
+            self._table.update_item(
+                Key=_task_key(task.tenant_id, task.created_at, task.task_id),
+                UpdateExpression="SET rows_written = :n",
+                ConditionExpression=Attr("status").eq(ExportStatus.PROCESSING.value),
+                ExpressionAttributeValues={":n": rows_written},
+            )
+        except ClientError as error:
+            if not _conditional_failed(error):
+                raise
 
     def take_quota(self, tenant_id: str, day: date, per_day: int) -> bool:
         """Count one export of ``day``, unless ``per_day`` were counted already (False)."""

@@ -10,7 +10,7 @@ query per day.
 from __future__ import annotations
 
 import time as _time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
@@ -23,6 +23,7 @@ from mailgate.catalog import Direction, Status, TrackingType
 from mailgate.clock import iso, parse_iso
 from mailgate.records import REPEATABLE, STATUS_RANK, TimelineEvent, TrackingRow
 from mailgate.resources import EXPIRES_AT
+from mailgate.storage import feed
 from mailgate.storage.day_index import (
     conditional_failed,
     day_bucket,
@@ -79,6 +80,8 @@ def _row_item(row: TrackingRow) -> dict[str, Any]:
     )
     if row.status is not None:
         item["status_rank"] = STATUS_RANK[row.status]
+    if row.type is TrackingType.BLOCKED:  # blocked traffic is in the SIEM feed
+        item |= feed.feed_keys(row.tenant_id, feed.BLOCKED, f"{row.message_uuid}#{row.recipient}")
     return item
 
 
@@ -351,6 +354,14 @@ class TrackingStore:
             self._table, bucket, start, end, newest_first, limit, exclusive_start
         )
         return [_row_of(item) for item in items], _position_of(more) if more else None
+
+    def blocked_written(
+        self, tenant_id: str, day: date, after: str, upto: str
+    ) -> Iterator[tuple[str, TrackingRow]]:
+        """The tenant's blocked rows written on ``day`` after the feed position ``after``, up
+        to ``upto``, in the order written (``mailgate.storage.feed``)."""
+        for position, item in feed.written_items(self._table, tenant_id, day, after, upto):
+            yield position, _row_of(item)
 
     def _message_items(self, tenant_id: str, message_uuid: str) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []

@@ -40,6 +40,7 @@ EXPECTED_ROUTES = (
     ("POST", "/v1/tracking/reconcile", "query", True),
     ("GET", "/v1/tracking/{message_uuid}", "query", True),
     ("POST", "/v1/events/search", "query", True),
+    ("GET", "/v1/events/feed", "query", True),
     ("GET", "/v1/events/{event_id}", "query", True),
     ("POST", "/v1/quarantine/search", "query", True),
     ("POST", "/v1/quarantine/release", "query", True),

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import csv
+import email
+import email.policy
 import io
 import json
 import re
@@ -16,12 +18,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from mailgate import clock, resources
 from mailgate.catalog import BlockReason, Direction, PolicyAction, Status, ThreatType, TrackingType
 from mailgate.policy.records import PolicyEvent
-from mailgate.records import TrackingRow
+from mailgate.records import ExportTaskRecord, TrackingRow
+from mailgate.storage.exports import ExportStore
 from mailgate.storage.policy_events import PolicyEventStore
 from mailgate.storage.tracking import TrackingStore
 from tests.integration.conftest import Gateway
@@ -239,6 +244,124 @@ def test_export_all_writes_a_zip_that_the_link_downloads_and_only_that_object(
     assert status == 404 and body["error"]["code"] == "task_not_found"
 
 
+def test_export_all_as_parquet_is_a_typed_file_a_notebook_reads(
+    gateway: Gateway, peer: ScriptedServer
+) -> None:
+    # Given rows of a tenant
+    tenant_id, api = _tenant(gateway, peer)
+    rows = _rows(tenant_id, 12, datetime.now(UTC) - timedelta(minutes=10))
+    _store(rows)
+
+    # When it exports all rows of its query as Parquet, in Tokyo's time
+    status, _, data = api.exchange(
+        "POST",
+        "/v1/exports",
+        {"query": {"period": _period(rows)}, "format": "parquet", "time_zone": "Asia/Tokyo"},
+    )
+
+    # Then the task's file is a Parquet file (not zipped) with typed columns
+    assert status == 202, data
+    task = _finished(api, json.loads(data)["task_id"])
+    assert task["status"] == "complete" and task["rows"] == 12, task
+    assert task["file_name"].endswith(".parquet") and task["format"] == "parquet"
+    status, content = _download(task["download_url"])
+    assert status == 200, content[:300]
+    table = pq.read_table(io.BytesIO(content))
+    assert table.schema.field("date").type == pa.timestamp("us", tz="Asia/Tokyo")
+    assert sorted(table.column("date").to_pylist()) == sorted(r.time for r in rows)
+    assert set(table.column("subject").to_pylist()) == {"会議の資料"}
+    assert set(table.column("size_kb").to_pylist()) == {2.0}
+
+
+def _stuck_task(tenant_id: str, started: datetime) -> ExportTaskRecord:
+    """A task that took a quota slot and whose worker never finished it (its job died)."""
+    store = ExportStore(resources.EXPORTS.local_name)
+    assert store.take_quota(tenant_id, started.date(), 5)
+    task = ExportTaskRecord(
+        tenant_id=tenant_id,
+        task_id=str(uuid.uuid4()),
+        created_at=started,
+        format="csv",
+        file_name="stuck.csv.zip",
+        object_key=f"{tenant_id}/exports/stuck.csv.zip",
+        quota_day=started.date(),
+        expires_at=started + timedelta(days=7),
+    )
+    store.create(task)
+    return task
+
+
+def test_a_task_whose_job_died_is_failed_and_gives_its_slot_back(
+    gateway: Gateway, peer: ScriptedServer
+) -> None:
+    # Given a task whose job went to the dead-letter queue hours ago, and one just started
+    tenant_id, api = _tenant(gateway, peer)
+    now = datetime.now(UTC).replace(hour=12)
+    with clock.travel(now):
+        dead = _stuck_task(tenant_id, now - timedelta(hours=3))
+        young = _stuck_task(tenant_id, now - timedelta(minutes=5))
+
+        # When the tenant looks at its tasks
+        status, headers, data = api.exchange("GET", f"/v1/exports/{dead.task_id}")
+        _, listed = api.request("GET", "/v1/exports")
+
+    # Then the dead one is failed with a reason, its slot is back; the young one is processing
+    task = json.loads(data)
+    assert status == 200 and task["status"] == "failed", task
+    assert "did not finish" in task["reason"] and task["download_url"] is None
+    assert headers["X-Export-Quota-Remaining"] == "4"
+    assert {t["task_id"]: t["status"] for t in listed["tasks"]} == {
+        dead.task_id: "failed",
+        young.task_id: "processing",
+    }
+
+
+def test_the_notify_address_is_sent_the_console_link_when_the_task_completes(
+    gateway: Gateway, peer: ScriptedServer
+) -> None:
+    # Given rows of a tenant, and an address of its own domain to notify
+    tenant_id, api = _tenant(gateway, peer)
+    rows = _rows(tenant_id, 4, datetime.now(UTC) - timedelta(minutes=10))
+    _store(rows)
+    address = f"admin@{tenant_id}.test"
+
+    # When it exports all rows of its query with notify, in Japanese
+    status, _, data = api.exchange(
+        "POST",
+        "/v1/exports",
+        {"query": {"period": _period(rows)}, "notify": address, "locale": "ja"},
+    )
+
+    # Then once the task is complete its address receives, from the null sender, the link
+    assert status == 202, data
+    task_id = json.loads(data)["task_id"]
+    assert _finished(api, task_id)["status"] == "complete"
+    notices = wait_for(lambda: [m for m in peer.received if address in m.rcpt_tos], timeout=60)
+    message = email.message_from_bytes(notices[0].data, policy=email.policy.default)
+    assert notices[0].mail_from in ("", "<>")
+    assert message["Subject"] == "エクスポートが完了しました"
+    assert f"/exports/{task_id}" in message.get_body().get_content()  # type: ignore[union-attr]
+    assert message["Auto-Submitted"] == "auto-generated"
+
+
+@pytest.mark.parametrize(
+    "notify",
+    ["someone@elsewhere.test", "admin@example.com", "a@b.test\r\nBcc: x@evil.test", "not-mail"],
+)
+def test_notify_is_refused_unless_an_address_of_the_tenants_domains(
+    gateway: Gateway, peer: ScriptedServer, notify: str
+) -> None:
+    _, api = _tenant(gateway, peer)
+
+    status, headers, data = api.exchange(
+        "POST", "/v1/exports", {"query": {"period": "1h"}, "notify": notify}
+    )
+
+    assert status == 400, data
+    assert json.loads(data)["error"]["code"] == "invalid_request"
+    assert headers["X-Export-Quota-Remaining"] == "5"  # a refused request takes no slot
+
+
 # About 8 minutes, more on a busy machine: the emulator answers a query of 1,000 rows in seconds.
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
@@ -338,6 +461,7 @@ def test_the_quota_starts_again_at_midnight_utc(gateway: Gateway, peer: Scripted
         ({"select": []}, "select"),
         ({"select": [{"message_uuid": "../x", "recipient": "a@b.c"}]}, "message_uuid"),
         ({"format": "xlsx"}, "format"),
+        ({"format": "parquet", "select": [{"message_uuid": "a", "recipient": "a@b.c"}]}, "null"),
         ({"query": {"statuses": ["delivered"], "type": "blocked"}}, "statuses"),
     ],
 )

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from functions.export.export_all import Capped
+from functions.export.export_all import Capped, Progress
 from mailgate.catalog import (
     BlockReason,
     Direction,
@@ -245,6 +245,17 @@ def test_capped_rows_tell_whether_more_were_left() -> None:
 
     assert list(exact) == [0, 1, 2, 3, 4] and not exact.truncated
     assert list(over) == [0, 1, 2, 3, 4] and over.truncated
+
+
+def test_progress_is_reported_every_so_many_rows_as_they_are_read() -> None:
+    reported: list[int] = []
+    seen: list[int] = []
+
+    for item in Progress(range(7), 3, reported.append):
+        seen.append(item)
+        assert reported == [n for n in (3, 6) if n < len(seen)]  # after the row, not before
+
+    assert seen == list(range(7)) and reported == [3, 6]
 
 
 def _event(**fields: Any) -> PolicyEvent:
