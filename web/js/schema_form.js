@@ -154,7 +154,7 @@ function repeated(schema, values, key, path) {
   const renumber = () =>
     rows.forEach((row, index) => {
       row.index = index;
-      row.legend.textContent = t("form.item", { n: index + 1 });
+      row.legend.replaceChildren(h("span", { t: ["form.item", { n: index + 1 }] }));
     });
   const add = (value) => {
     const row = { index: rows.length };
@@ -165,7 +165,7 @@ function repeated(schema, values, key, path) {
     row.el = h(
       "li",
       { class: "item" },
-      h("div", { class: "item-head" }, row.legend, h("button", { type: "button", class: "remove", ta: { "aria-label": ["form.remove_item", { n: row.index + 1 }] }, on: { click: () => remove(row) } }, t("form.remove"))),
+      h("div", { class: "item-head" }, row.legend, h("button", { type: "button", class: "remove", ta: { "aria-label": ["form.remove_item", { n: row.index + 1 }] }, t: "form.remove", on: { click: () => remove(row) } })),
       built.el,
     );
     rows.push(row);
@@ -180,7 +180,7 @@ function repeated(schema, values, key, path) {
     const next = rows[row.index]?.el.querySelector("button");
     (next ?? addButton).focus();
   };
-  const addButton = h("button", { type: "button", class: "add", ta: { "aria-label": ["form.add_to", { name: t(`prop.${key}`) }] }, on: { click: () => add(undefined).el.querySelector("input, select, textarea")?.focus() } }, t("form.add"));
+  const addButton = h("button", { type: "button", class: "add", ta: { "aria-label": ["form.add_to", { name: t(`prop.${key}`) }] }, t: "form.add", on: { click: () => add(undefined).el.querySelector("input, select, textarea")?.focus() } });
   for (const value of values) add(value);
   const el = h("fieldset", { class: "group" }, propLabel("legend", {}, key), list, addButton);
   return { el, read: () => rows.map((r) => r.read()) };
