@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from local import console_form_labels
 from local.console_files import CONSOLE_DIR
 from mailgate import catalog
 from mailgate.catalog import Label
@@ -127,10 +128,16 @@ UI: Mapping[str, Label] = {
     "detail.attachments": Label("Attachments", "添付ファイル"),
     "detail.timeline": Label("Timeline", "タイムライン"),
     "detail.related": Label("Related messages", "関連メッセージ"),
+    "detail.related_loading": Label("Looking for related messages…", "関連メッセージを検索中…"),
+    "detail.related_none": Label(
+        "No other message shares this one's Message-ID.",
+        "同じ Message-ID のメッセージはほかにありません。",
+    ),
     "detail.related_missing": Label(
-        "Related messages (the same Message-ID) cannot be shown yet: the API has no route for "
-        "them.",
-        "関連メッセージ (同じ Message-ID) はまだ表示できません。APIに該当する機能がありません。",
+        "Related messages (the same Message-ID) cannot be shown: this API does not offer "
+        "their route (GET /v1/tracking/{message_uuid}/related).",
+        "関連メッセージ (同じ Message-ID) は表示できません。このAPIにはその機能 "
+        "(GET /v1/tracking/{message_uuid}/related) がありません。",
     ),
     "detail.reply_to": Label("Reply-To", "Reply-To"),
     "detail.size": Label("Size (bytes)", "サイズ (バイト)"),
@@ -203,14 +210,21 @@ UI: Mapping[str, Label] = {
     "set.save": Label("Save", "保存"),
     "set.saved": Label("Saved (version {v}).", "保存しました (バージョン {v})。"),
     "set.rule_saved": Label("The rule is saved.", "ルールを保存しました。"),
-    "set.json": Label("The section as JSON, as the API takes it", "APIが受け付けるJSON形式の設定"),
-    "set.json_invalid": Label(
-        "This is not valid JSON: {error}", "JSONとして正しくありません: {error}"
-    ),
     "set.one_per_line": Label("One per line.", "1行に1つ。"),
-    "set.max_message_bytes": Label("Largest message (bytes)", "メッセージサイズの上限 (バイト)"),
-    "set.blocked_senders": Label("Blocked senders", "ブロック済み送信者"),
-    "set.approved_senders": Label("Approved senders", "承認済み送信者"),
+    "set.reload": Label(
+        "Load the current version (your changes here are lost)",
+        "現在のバージョンを読み込む (ここでの変更は失われます)",
+    ),
+    "set.rule_created": Label("The rule is added.", "ルールを追加しました。"),
+    "set.rule_deleted": Label("The rule is deleted.", "ルールを削除しました。"),
+    "set.rule_moved": Label("The order is saved.", "順序を保存しました。"),
+    "form.unset": Label("(not set)", "(未設定)"),
+    "form.item": Label("Item {n}", "項目 {n}"),
+    "form.add": Label("Add", "追加"),
+    "form.add_to": Label("Add to {name}", "{name} に追加"),
+    "form.remove": Label("Remove", "削除"),
+    "form.remove_item": Label("Remove item {n}", "項目 {n} を削除"),
+    "form.kind": Label("Kind", "種類"),
     "section.domains": Label("Domains", "ドメイン"),
     "section.sender_filter": Label("Sender filter", "送信者フィルタ"),
     "section.ip_reputation": Label("IP reputation", "IPレピュテーション"),
@@ -227,8 +241,21 @@ UI: Mapping[str, Label] = {
     "rule.up": Label("Move {name} up", "{name} を上へ"),
     "rule.down": Label("Move {name} down", "{name} を下へ"),
     "rule.locked": Label("Cannot be changed", "変更できません"),
-    "rule.intercept": Label("Action", "処理"),
     "rule.cancel": Label("Cancel", "キャンセル"),
+    "rule.new": Label("Add a rule", "ルールを追加"),
+    "rule.delete": Label("Delete {name}", "{name} を削除"),
+    "rule.delete_confirm": Label(
+        "Delete the rule {name}? This cannot be undone.",
+        "ルール {name} を削除しますか? 元に戻せません。",
+    ),
+    "rule.on": Label("On", "オン"),
+    "rule.off": Label("Off", "オフ"),
+    "rule.by_category": Label(
+        "Rules run by category (virus, spam, content, DLP), in this order within each; "
+        "they move only within their category.",
+        "ルールはカテゴリ順 (ウイルス、スパム、コンテンツ、DLP) に、カテゴリ内ではこの順に"
+        "実行されます。移動はカテゴリ内でのみできます。",
+    ),
     "rule.category.domain_auth": Label("Domain-based authentication", "ドメインベース認証"),
     "rule.category.virus": Label("Virus scan", "ウイルス検索"),
     "rule.category.spam": Label("Spam filter", "スパムメールフィルタ"),
@@ -261,7 +288,7 @@ def document() -> dict[str, Any]:
         for column in csv.columns
     ]
     return {
-        "ui": _labels(UI.items()),
+        "ui": _labels({**UI, **console_form_labels.labels()}.items()),
         "columns": _labels((key(column.en), column) for column in columns),
         "directions": _labels(catalog.DIRECTIONS.items()),
         "tracking_types": _labels(catalog.TRACKING_TYPES.items()),

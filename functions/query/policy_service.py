@@ -4,6 +4,7 @@ the rule that is not editable answers 403."""
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -11,7 +12,7 @@ from pydantic import BaseModel, Field
 from functions.query.config_service import ConfigService
 from mailgate.api.errors import BadRequest, Forbidden, NotFound
 from mailgate.catalog import Direction
-from mailgate.policy.rules import Rule, RuleInput
+from mailgate.policy.rules import CATEGORY_ORDER, Rule, RuleInput
 from mailgate.tenant_config import TenantConfig
 
 
@@ -31,7 +32,10 @@ class RuleDocument(BaseModel):
 
 
 class RuleOrder(BaseModel):
-    rule_ids: list[str] = Field(description="every rule id of the direction, once, in order")
+    rule_ids: list[str] = Field(
+        description="every rule id of the direction, once, in the order stage 2 runs them: "
+        "grouped by category (virus, spam, content, dlp), the tenant's order within one"
+    )
 
 
 def _listing(direction: Direction, config: TenantConfig, version: int) -> PolicyList:
@@ -112,10 +116,25 @@ class PolicyService:
                     "rule_ids must list every rule of the direction exactly once; read them "
                     f"with GET /v1/policies/{direction}.",
                 )
-            return _with_rules(config, direction, [rules[i] for i in order.rule_ids])
+            ordered = [rules[i] for i in order.rule_ids]
+            _refuse_mixed_categories(ordered)
+            return _with_rules(config, direction, ordered)
 
         document = self._config.modify(tenant_id, change)
         return _listing(direction, document.config, document.version)
+
+
+def _refuse_mixed_categories(rules: list[Rule]) -> None:
+    """Stage 2 runs the rules category by category, so an order that puts a rule before one
+    of an earlier category would say one thing and run another."""
+    for before, after in pairwise(rules):
+        if CATEGORY_ORDER.index(after.category) < CATEGORY_ORDER.index(before.category):
+            raise BadRequest(
+                "invalid_order",
+                f"rule_ids: '{after.name}' ({after.category}) cannot come after "
+                f"'{before.name}' ({before.category}); stage 2 runs the rules by category "
+                "(virus, spam, content, dlp), so they can be reordered only within one.",
+            )
 
 
 def _rules(config: TenantConfig, direction: Direction) -> list[Rule]:

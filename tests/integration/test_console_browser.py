@@ -15,6 +15,7 @@ from urllib.request import urlopen
 
 import pytest
 from selenium import webdriver
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
@@ -28,6 +29,7 @@ from tests.support.smtp_peer import ScriptedServer
 
 pytestmark = pytest.mark.integration
 
+RELATED_ROUTE = "/v1/tracking/{message_uuid}/related"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 
 
@@ -131,7 +133,11 @@ def test_tracking_search_with_filters_opens_the_detail_log(
     console.text_appears("Evaluated policies")
     detail = console.find(".detail").text
     assert row["message_id"] in detail and "alice@sender.test" in detail
-    assert "Related messages (the same Message-ID) cannot be shown yet" in detail
+    if RELATED_ROUTE in api.request("GET", "/v1/openapi.json")[1]["paths"]:
+        related = console.find(".detail .related table, .detail .related .empty").text
+        assert related
+    else:  # the detail says so, instead of showing nothing
+        console.text_appears("Related messages (the same Message-ID) cannot be shown")
     console.shot("tracking-detail")
 
     console.driver.set_window_size(390, 844)
@@ -224,21 +230,270 @@ def test_an_export_downloads_the_selected_rows_and_starts_an_export_of_all(
     assert subject in archive.read(archive.namelist()[0]).decode("utf-8-sig")
 
 
-def test_a_validation_error_is_shown_beside_its_field(
+def settings(console: Console, api: ApiClient) -> None:
+    console.sign_in(api.api_key or "")
+    console.find("#tracking-search")
+    console.find("#nav-settings").click()
+    console.find("#rules-inbound .rule")
+
+
+def test_a_validation_error_is_shown_beside_its_field_in_a_nested_section(
     console: Console, tenant: tuple[str, str, ApiClient]
 ) -> None:
-    console.sign_in(tenant[2].api_key or "")
-    console.find("#nav-settings").click()
-    size = console.find('#section-limits input[data-path="max_message_bytes"]')
-    size.clear()
-    size.send_keys("5")
-    console.find('#section-limits button[type="submit"]').click()
-    error = console.find("#section-limits .field-error")
-    assert error.text.startswith("max_message_bytes: ")
-    assert size.get_attribute("aria-invalid") == "true"
-    assert error.get_attribute("id") == size.get_attribute("aria-describedby")
-    assert console.driver.execute_script(
-        "return arguments[0].previousElementSibling === arguments[1]", error, size
+    api = tenant[2]
+    settings(console, api)
+    form = "#section-limits"
+    console.find(f'{form} input[type="checkbox"][data-path="inbound.count_ip"]').click()
+    console.find(f'{form} input[data-path="inbound.count_ip.limit"]').send_keys("100")
+    window = console.find(f'{form} input[data-path="inbound.count_ip.window_s"]')
+    window.send_keys("5")
+    console.find(f'{form} button[type="submit"]').click()
+
+    error = console.find(f"{form} .field-error")
+    assert error.text == (
+        "config.limits.inbound.count_ip.window_s: Input should be greater than or equal to 60."
     )
-    console.find("#rules-inbound .rule")
-    console.shot("settings")
+    assert window.get_attribute("aria-invalid") == "true"
+    assert error.get_attribute("id") in (window.get_attribute("aria-describedby") or "")
+    assert console.driver.execute_script(
+        "return arguments[1].closest('.field').contains(arguments[0])", error, window
+    )
+    assert console.driver.switch_to.active_element == window
+    console.shot("settings-nested-error")
+
+    window.clear()
+    window.send_keys("3600")
+    console.find(f'{form} button[type="submit"]').click()
+    console.text_appears("Saved (version")
+    assert not console.driver.find_elements(By.CSS_SELECTOR, f"{form} .field-error")
+    document = api.request("GET", "/v1/config")[1]
+    assert document["config"]["limits"]["inbound"]["count_ip"] == {"limit": 100, "window_s": 3600}
+    assert document["config"]["limits"]["inbound"]["size_ip"] is None
+
+
+def test_a_change_made_elsewhere_meanwhile_is_reported_not_overwritten(
+    console: Console, tenant: tuple[str, str, ApiClient]
+) -> None:
+    api = tenant[2]
+    settings(console, api)
+    status, _ = api.request("PUT", "/v1/config/reverse_dns", {"enabled": True})
+    assert status == 200
+    blocked = console.find('#section-sender_filter textarea[data-path="blocked_senders"]')
+    blocked.send_keys("spam@bad.test")
+    console.find('#section-sender_filter button[type="submit"]').click()
+    error = console.find("#section-sender_filter .field-error")
+    assert "is no longer at version" in error.text
+    assert api.request("GET", "/v1/config")[1]["config"]["reverse_dns"]["enabled"] is True
+    console.shot("settings-conflict")
+
+    error.find_element(By.CSS_SELECTOR, "button.reload").click()
+    checkbox = console.find('#section-reverse_dns input[data-path="enabled"]')
+    assert checkbox.is_selected()  # the form now shows the other change
+    blocked = console.find('#section-sender_filter textarea[data-path="blocked_senders"]')
+    blocked.send_keys("spam@bad.test")
+    console.find('#section-sender_filter button[type="submit"]').click()
+    console.text_appears("Saved (version")
+    config = api.request("GET", "/v1/config")[1]["config"]
+    assert config["sender_filter"]["blocked_senders"] == ["spam@bad.test"]
+    assert config["reverse_dns"]["enabled"] is True
+
+
+def rule_order(api: ApiClient) -> list[tuple[str, bool]]:
+    status, listing = api.request("GET", "/v1/policies/inbound")
+    assert status == 200
+    return [(r["name"], r["enabled"]) for r in listing["rules"]]
+
+
+def new_rule(console: Console, name: str) -> WebElement:
+    console.find("#new-rule-inbound").click()
+    form = console.find("#rules-inbound .new-rule-form")
+    form.find_element(By.CSS_SELECTOR, 'input[data-path="name"]').send_keys(name)
+    return form
+
+
+def add_condition(console: Console, form: WebElement, kind: str) -> str:
+    """Adds a condition of ``kind``; returns its path (``conditions[n]``)."""
+    form.find_element(By.CSS_SELECTOR, "button.add[aria-label='Add to Conditions']").click()
+    selects = form.find_elements(By.CSS_SELECTOR, 'select[data-path^="conditions["]')
+    select = [s for s in selects if s.get_attribute("data-path").endswith("]")][-1]
+    Select(select).select_by_value(kind)
+    return select.get_attribute("data-path") or ""
+
+
+def test_a_rule_is_created_with_conditions_then_reordered_and_disabled(
+    console: Console, tenant: tuple[str, str, ApiClient]
+) -> None:
+    api = tenant[2]
+    settings(console, api)
+    form = new_rule(console, "Invoices with macros")
+    first = add_condition(console, form, "attachment_name")
+    form.find_element(
+        By.CSS_SELECTOR, f'textarea[data-path="{first}.attachment_name.names"]'
+    ).send_keys("invoice*.docm")
+    second = add_condition(console, form, "header_keywords")
+    header = form.find_element(
+        By.CSS_SELECTOR, f'input[data-path="{second}.header_keywords.header"]'
+    )
+    header.send_keys("X Mailer:")  # not a header field name
+    form.find_element(
+        By.CSS_SELECTOR, f'textarea[data-path="{second}.header_keywords.keywords.values"]'
+    ).send_keys("bulk")
+    Select(form.find_element(By.CSS_SELECTOR, 'select[data-path="match"]')).select_by_value("all")
+    Select(
+        form.find_element(By.CSS_SELECTOR, 'select[data-path="actions.intercept"]')
+    ).select_by_value("quarantine")
+    form.find_element(By.CSS_SELECTOR, 'button[type="submit"]').click()
+
+    error = console.find("#rules-inbound .new-rule-form .field-error")
+    assert error.text.startswith(f"{second}.header_keywords.header: String should match pattern")
+    assert console.driver.execute_script(
+        "return arguments[1].closest('.field').contains(arguments[0])", error, header
+    )
+    console.shot("settings-rule-error")
+    header.clear()
+    header.send_keys("X-Mailer")
+    form.find_element(By.CSS_SELECTOR, 'button[type="submit"]').click()
+    console.text_appears("The rule is added.")
+    (created,) = [
+        r
+        for r in api.request("GET", "/v1/policies/inbound")[1]["rules"]
+        if r["name"] == "Invoices with macros"
+    ]
+    assert created["match"] == "all" and created["actions"]["intercept"] == {"action": "quarantine"}
+    assert created["conditions"] == [
+        {"type": "attachment_name", "names": ["invoice*.docm"]},
+        {
+            "type": "header_keywords",
+            "header": "X-Mailer",
+            "keywords": {"values": ["bulk"], "regex": False},
+        },
+    ]
+
+    form = new_rule(console, "Big mail")
+    add_condition(console, form, "message_size")
+    form.find_element(By.CSS_SELECTOR, 'button[type="submit"]').click()
+    console.text_appears("The rule is added.")
+    console.wait(lambda d: "Big mail" in d.find_element(By.CSS_SELECTOR, "#rules-inbound").text)
+    names = [name for name, _ in rule_order(api)]
+    assert names.index("Invoices with macros") < names.index("Big mail")
+
+    # Keyboard: focus "move up" of the last content rule and press Enter; focus follows it.
+    up = console.find('#rules-inbound [data-rule] .move-up[aria-label="Move Big mail up"]')
+    up.send_keys(Keys.ENTER)
+    console.wait(
+        lambda d: (
+            [n for n, _ in rule_order(api)].index("Big mail")
+            < [n for n, _ in rule_order(api)].index("Invoices with macros")
+        )
+    )
+    console.text_appears("The order is saved.")
+    up = console.find('#rules-inbound .move-up[aria-label="Move Big mail up"]')
+    assert up.get_attribute("disabled")  # the first of its category now
+    # so the focus went to the rule's next control, still on the rule that moved
+    assert console.driver.switch_to.active_element.get_attribute("aria-label") == "Edit Big mail"
+    # a virus rule runs first whatever the tenant's order: its buttons cannot cross categories
+    virus = console.find('#rules-inbound [data-rule="default-inbound-virus"] .move-down')
+    assert virus.get_attribute("disabled")
+
+    row = next(
+        r
+        for r in console.driver.find_elements(By.CSS_SELECTOR, "#rules-inbound li.rule")
+        if "Invoices with macros" in r.text
+    )
+    row.find_element(By.CSS_SELECTOR, "input.enabled").send_keys(Keys.SPACE)
+    console.wait(lambda d: ("Invoices with macros", False) in rule_order(api))
+    console.wait(
+        lambda d: (
+            "Invoices with macros"
+            in d.find_element(By.CSS_SELECTOR, '#rules-inbound li[data-enabled="false"]').text
+        )
+    )
+    console.shot("settings-rules")
+
+
+# Everything a user can operate, outside the tables (which scroll in their own region), and
+# whether it lies within the viewport's width.
+OFF_SCREEN_CONTROLS = """
+const width = document.documentElement.clientWidth;
+return [...document.querySelectorAll('a, button, input, select, textarea')]
+  .filter((el) => el.getClientRects().length && !el.closest('.table-wrap, .skip'))
+  .filter((el) => {
+    const r = el.getBoundingClientRect();
+    return r.left < 0 || r.right > width + 0.5;
+  })
+  .map((el) => el.id || el.dataset.path || el.getAttribute('aria-label') || el.textContent);
+"""
+
+
+def test_at_390_px_nothing_scrolls_sideways_and_every_control_is_within_reach(
+    console: Console, tenant: tuple[str, str, ApiClient]
+) -> None:
+    console.driver.set_window_size(390, 844)
+    console.driver.get(console.base_url + "/")
+    console.find("#api-key")
+    for name in ("sign-in", "tracking", "events", "quarantine", "exports", "settings"):
+        if name == "tracking":
+            console.find("#api-key").send_keys(tenant[2].api_key or "")
+            console.find("#sign-in").click()
+        if name != "sign-in":
+            console.find(f"#nav-{name}").click()
+        console.find("main h1")
+        if name == "settings":
+            console.find("#rules-inbound .rule")
+            console.find("#section-domain_auth")
+        else:
+            time.sleep(0.3)
+        width = console.driver.execute_script("return document.documentElement.clientWidth")
+        assert width <= 390
+        scroll = console.driver.execute_script("return document.documentElement.scrollWidth")
+        assert scroll <= width, f"{name}: the page scrolls sideways ({scroll} > {width} px)"
+        assert console.driver.execute_script(OFF_SCREEN_CONTROLS) == [], name
+        console.shot(f"{name}-390px")
+
+
+def tab_to(console: Console, wanted: str, limit: int = 120) -> WebElement:
+    """Presses Tab until the focused element matches the CSS selector ``wanted``; checks that
+    each element on the way shows where the focus is."""
+    for _ in range(limit):
+        ActionChains(console.driver).send_keys(Keys.TAB).perform()
+        focused = console.driver.switch_to.active_element
+        if focused.tag_name == "body":  # the page itself, before the first control
+            continue
+        outline = console.driver.execute_script(
+            "const s = getComputedStyle(arguments[0]); return [s.outlineStyle, s.outlineWidth]",
+            focused,
+        )
+        assert outline[0] != "none" and outline[1] != "0px", focused.get_attribute("outerHTML")
+        if console.driver.execute_script(
+            "return arguments[0].matches(arguments[1])", focused, wanted
+        ):
+            return focused
+    raise AssertionError(f"Tab never reached {wanted}")
+
+
+def test_sign_in_search_and_the_detail_with_the_keyboard_only(
+    gateway: Gateway, console: Console, tenant: tuple[str, str, ApiClient]
+) -> None:
+    _, domain, api = tenant
+    subject = f"Keyboard walk {uuid.uuid4().hex[:6]}"
+    send(gateway, f"kim@{domain}", subject)
+    wait_for(lambda: delivered(api, subject))
+
+    console.driver.get(console.base_url + "/")
+    console.find("#api-key")
+    keys = ActionChains(console.driver)
+    tab_to(console, "#api-key")
+    keys.send_keys(api.api_key or "", Keys.ENTER).perform()
+    console.find("#tracking-search")
+
+    tab_to(console, '[data-field="subject"] input')
+    ActionChains(console.driver).send_keys(subject, Keys.ENTER).perform()
+    console.text_appears("1 rows on this page")
+
+    opener = tab_to(console, ".results .open-row")
+    opener.send_keys(Keys.ENTER)
+    console.text_appears("Evaluated policies")
+    assert "kim@" in console.driver.switch_to.active_element.text  # the detail has the focus
+    console.shot("keyboard-detail")
+    tab_to(console, ".detail button.close").send_keys(Keys.ENTER)
+    assert console.driver.switch_to.active_element == opener

@@ -101,9 +101,12 @@ def test_create_replace_order_and_delete_a_rule(
     )
     assert replaced.rule.id == created.rule.id and replaced.version == 2
 
-    ids = [x.id for x in listing.rules]
-    reordered = policies.order(TENANT, Direction.INBOUND, RuleOrder(rule_ids=ids[::-1]))
-    assert [x.id for x in reordered.rules] == ids[::-1]
+    spam = [x.id for x in listing.rules if x.category is r.RuleCategory.SPAM]
+    virus = [x.id for x in listing.rules if x.category is r.RuleCategory.VIRUS]
+    ids = [*virus, *spam[::-1], created.rule.id]
+    reordered = policies.order(TENANT, Direction.INBOUND, RuleOrder(rule_ids=ids))
+    assert [x.id for x in reordered.rules] == ids
+    assert reordered.evaluation_order == [x.id for x in reordered.rules if x.enabled]
 
     remaining = policies.delete(TENANT, Direction.INBOUND, created.rule.id)
     assert created.rule.id not in [x.id for x in remaining.rules]
@@ -142,6 +145,20 @@ def test_order_must_list_every_rule_once(service: tuple[PolicyService, FakeConfi
         with pytest.raises(ApiError) as error:
             policies.order(TENANT, Direction.INBOUND, RuleOrder(rule_ids=wrong))
         assert raised(error) == (400, "invalid_order")
+
+
+def test_order_refuses_a_rule_before_one_of_an_earlier_category(
+    service: tuple[PolicyService, FakeConfigStore],
+) -> None:
+    policies, store = service
+    created = policies.create(TENANT, Direction.INBOUND, content_rule())
+    by_category = policies.list(TENANT, Direction.INBOUND).evaluation_order
+    content_first = [created.rule.id, *[i for i in by_category if i != created.rule.id]]
+    with pytest.raises(ApiError) as error:
+        policies.order(TENANT, Direction.INBOUND, RuleOrder(rule_ids=content_first))
+    assert raised(error) == (400, "invalid_order")
+    assert "cannot come after 'Block exe'" in error.value.message
+    assert store.configs[TENANT][1] == 1  # nothing written
 
 
 def test_an_unknown_rule_is_404(service: tuple[PolicyService, FakeConfigStore]) -> None:

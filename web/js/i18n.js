@@ -37,6 +37,10 @@ export function cat(...path) {
   return entry?.[locale] ?? String(path[path.length - 1] ?? "");
 }
 
+export function hasLabel(key) {
+  return Boolean(messages.ui[key]);
+}
+
 export function t(key, vars = {}) {
   const entry = key.startsWith("col.") ? messages.columns[key.slice(4)] : messages.ui[key];
   let text = entry ? entry[locale] : key;

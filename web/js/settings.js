@@ -1,82 +1,56 @@
-// Settings: the configuration sections and the policy rules of each direction. A validation
-// error is shown beside the field it names, with the API's sentence.
+// Settings: the policy rules of each direction and the configuration sections, as forms built
+// from the API's schemas. A validation error is shown beside the field it names, with the API's
+// sentence; a section is saved with the version it was read at, so a concurrent change is
+// reported instead of being overwritten.
 import { call } from "./api.js";
-import { h, notice, uid } from "./dom.js";
-import { t, vocabulary } from "./i18n.js";
+import { confirmDialog, h, notice } from "./dom.js";
+import { t } from "./i18n.js";
+import { clearErrors, field, loadSchemas, showError } from "./schema_form.js";
 
-const JSON_SECTIONS = ["domains", "ip_reputation", "tls_peers", "outbound_tls_peers", "reverse_dns", "threat_protection", "domain_auth"];
+// The configuration as last read or written; its version guards each section's save.
+const state = { version: 0, config: null };
 
-// "max_message_bytes: Input should be ..." names the field "max_message_bytes".
-function fieldOf(message) {
-  const match = /^([\w.[\]]+): /.exec(message);
-  return match ? match[1] : null;
+function versionLine() {
+  return h("p", { class: "hint", id: "config-version", t: ["set.version", { v: state.version }] });
 }
 
-// Inputs of a form carry data-path; the error goes beside the one the API names.
-function showError(form, error) {
-  for (const el of form.querySelectorAll(".field-error")) el.remove();
-  for (const el of form.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
-  const path = fieldOf(error.message);
-  const inputs = [...form.querySelectorAll("[data-path]")];
-  const input = inputs.find((el) => path && (path === el.dataset.path || path.startsWith(`${el.dataset.path}[`) || path.startsWith(`${el.dataset.path}.`))) ?? inputs.find((el) => el.dataset.path === "");
-  const id = uid("error");
-  const message = h("p", { class: "field-error", id, role: "alert" }, error.message);
-  if (input) {
-    input.setAttribute("aria-invalid", "true");
-    input.setAttribute("aria-describedby", id);
-    input.after(message);
-    input.focus();
-  } else {
-    form.prepend(message);
-  }
+function actions(...buttons) {
+  return h("div", { class: "actions" }, buttons);
 }
 
-function clearErrors(form) {
-  for (const el of form.querySelectorAll(".field-error")) el.remove();
-  for (const el of form.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
+// 409 version_conflict: someone else wrote since this page read the configuration.
+function conflict(form, error, reload) {
+  showError(form, error.message);
+  form.querySelector(".field-error").append(" ", h("button", { type: "button", class: "reload", t: "set.reload", on: { click: reload } }));
 }
 
-function sectionForm(name, fields, toBody, status) {
-  const form = h("form", { class: "section", id: `section-${name}`, novalidate: true }, h("h3", { t: `section.${name}` }), fields, h("div", { class: "actions" }, h("button", { type: "submit", class: "primary", t: "set.save" })));
+function sectionForm(name, schemas, status, reload) {
+  const schema = schemas.TenantConfig.properties[name];
+  const built = field(schema, state.config[name], schema.type === "array" ? name : null, "");
+  const form = h("form", { class: "section", id: `section-${name}`, novalidate: true }, h("h3", { t: `section.${name}` }), built.el, actions(h("button", { type: "submit", class: "primary", t: "set.save" })));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearErrors(form);
-    let body;
     try {
-      body = toBody();
-    } catch (error) {
-      return showError(form, { message: t("set.json_invalid", { error: error.message }) });
-    }
-    try {
-      const { data } = await call("PUT", `/v1/config/${name}`, body);
+      const { data } = await call("PUT", "/v1/config", { version: state.version, config: { ...state.config, [name]: built.read() } });
+      Object.assign(state, data);
+      document.getElementById("config-version")?.replaceWith(versionLine());
       notice(status, t("set.saved", { v: data.version }));
     } catch (error) {
-      showError(form, error);
+      if (error.code === "version_conflict") conflict(form, error, reload);
+      else showError(form, error.message, `config.${name}`);
     }
   });
   return form;
 }
 
-function input(path, label, props) {
-  const id = uid(path || "section");
-  return h("div", { class: "field" }, h("label", { for: id, t: label }), h(props.rows ? "textarea" : "input", { id, "data-path": path, ...props }));
-}
-
-const lines = (el) => el.value.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
-
-function configSections(config, status) {
-  const limits = input("max_message_bytes", "set.max_message_bytes", { type: "number", value: String(config.limits.max_message_bytes), inputmode: "numeric" });
-  const blocked = input("blocked_senders", "set.blocked_senders", { rows: 4, value: config.sender_filter.blocked_senders.join("\n") });
-  const approved = input("approved_senders", "set.approved_senders", { rows: 4, value: config.sender_filter.approved_senders.join("\n") });
-  const forms = [
-    sectionForm("limits", limits, () => ({ ...config.limits, max_message_bytes: Number(limits.querySelector("input").value) }), status),
-    sectionForm("sender_filter", [blocked, approved, h("p", { class: "hint", t: "set.one_per_line" })], () => ({ blocked_senders: lines(blocked.querySelector("textarea")), approved_senders: lines(approved.querySelector("textarea")) }), status),
-  ];
-  for (const name of JSON_SECTIONS) {
-    const area = input("", "set.json", { rows: 8, value: JSON.stringify(config[name], null, 2), spellcheck: "false", class: "code" });
-    forms.push(sectionForm(name, area, () => JSON.parse(area.querySelector("textarea").value), status));
-  }
-  return forms;
+// A rule write adds one to the configuration's version. When nothing else was written in
+// between, the sections take the new configuration; otherwise they keep the old version, and
+// their next save reports the conflict.
+async function afterRuleWrite(version) {
+  if (version !== state.version + 1) return;
+  const { data } = await call("GET", "/v1/config");
+  if (data.version === version) Object.assign(state, data);
 }
 
 function ruleBody(rule) {
@@ -84,78 +58,104 @@ function ruleBody(rule) {
   return body;
 }
 
-async function rulesOf(direction, root, status) {
+const NEW_RULE = { name: "", category: "content", enabled: true, match: "any", conditions: [], actions: { intercept: { action: "none" } } };
+
+function ruleForm(rule, onSubmit, onCancel) {
+  const built = field({ $ref: "#/components/schemas/RuleInput" }, rule, null, "");
+  const form = h("form", { class: "rule-editor", novalidate: true }, built.el);
+  form.append(actions(h("button", { type: "submit", class: "primary", t: "set.save" }), h("button", { type: "button", t: "rule.cancel", on: { click: onCancel } })));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    onSubmit(built.read(), form);
+  });
+  return form;
+}
+
+async function rulesOf(direction, root, status, schemas, focus) {
   const { data } = await call("GET", `/v1/policies/${direction}`);
-  const byId = new Map(data.rules.map((r) => [r.id, r]));
-  const order = data.evaluation_order.filter((id) => byId.has(id));
-  const reload = () => rulesOf(direction, root, status);
-  const save = async (rule, changes, form) => {
+  const categories = schemas.RuleCategory.enum;
+  // Stage 2 runs the rules by category, the tenant's order within one: shown so, and moved so.
+  const rules = [...data.rules].sort((a, b) => categories.indexOf(a.category) - categories.indexOf(b.category));
+  const reload = (selector) => rulesOf(direction, root, status, schemas, selector);
+  const base = `/v1/policies/${direction}`;
+  const write = async (method, path, body, form, selector, done) => {
     try {
-      await call("PUT", `/v1/policies/${direction}/rules/${encodeURIComponent(rule.id)}`, { ...ruleBody(rule), ...changes });
-      notice(status, t("set.rule_saved"));
-      await reload();
+      const { data: answer } = await call(method, `${base}${path}`, body);
+      notice(status, t(done));
+      await afterRuleWrite(answer.version);
+      await reload(selector);
     } catch (error) {
-      if (form) showError(form, error);
+      if (form) showError(form, error.message);
       else notice(status, error.message, "error");
     }
   };
-  const move = async (index, step) => {
-    const ids = [...order];
+  const move = (index, step) => {
+    const ids = rules.map((r) => r.id);
     [ids[index], ids[index + step]] = [ids[index + step], ids[index]];
-    try {
-      await call("PUT", `/v1/policies/${direction}/order`, { rule_ids: ids });
-      await reload();
-      root.querySelector(`[data-rule="${ids[index + step]}"] .move-${step < 0 ? "up" : "down"}`)?.focus();
-    } catch (error) {
-      notice(status, error.message, "error");
-    }
+    write("PUT", "/order", { rule_ids: ids }, null, `[data-rule="${rules[index].id}"] .move-${step < 0 ? "up" : "down"}`, "set.rule_moved");
   };
-  const editor = (rule, row) => {
-    const name = input("name", "col.rule_name", { type: "text", value: rule.name });
-    const actionId = uid("intercept");
-    const action = h(
-      "select",
-      { id: actionId, "data-path": "actions.intercept" },
-      Object.entries(vocabulary("policy_actions"))
-        .filter(([code]) => ["delete", "quarantine", "deliver_now", "none"].includes(code))
-        .map(([code]) => h("option", { value: code, cat: ["policy_actions", code], selected: code === rule.actions?.intercept?.action })),
-    );
-    const form = h("form", { class: "rule-editor", novalidate: true }, name, h("div", { class: "field" }, h("label", { for: actionId, t: "rule.intercept" }), action));
-    const cancel = h("button", { type: "button", t: "rule.cancel", on: { click: () => { form.remove(); row.querySelector(".edit").focus(); } } });
-    form.append(h("div", { class: "actions" }, h("button", { type: "submit", class: "primary", t: "set.save" }), cancel));
-    form.addEventListener("submit", (event) => {
-      event.preventDefault();
-      clearErrors(form);
-      const intercept = rule.actions.intercept?.action === action.value ? rule.actions.intercept : { action: action.value };
-      save(rule, { name: name.querySelector("input").value, actions: { ...rule.actions, intercept } }, form);
-    });
-    return form;
-  };
-  const items = order.map((id, index) => {
-    const rule = byId.get(id);
-    const enabledId = uid("enabled");
+  const items = rules.map((rule, index) => {
     const row = h(
       "li",
-      { class: "rule", "data-rule": rule.id },
+      { class: "rule", "data-rule": rule.id, "data-enabled": String(rule.enabled) },
       h("span", { class: "order" }, String(index + 1)),
       h("span", { class: "name" }, rule.name),
       h("span", { class: "category", t: `rule.category.${rule.category}` }),
       rule.actions?.intercept ? h("span", { cat: ["policy_actions", rule.actions.intercept.action] }) : null,
+      h("span", { class: "state", t: rule.enabled ? "rule.on" : "rule.off" }),
     );
     if (!rule.editable) {
       row.append(h("span", { class: "locked", t: "rule.locked" }));
       return row;
     }
-    const enabled = h("input", { id: enabledId, type: "checkbox", checked: rule.enabled, on: { change: () => save(rule, { enabled: enabled.checked }) } });
+    const sameCategory = (other) => other?.category === rule.category;
+    const enabled = h("input", { id: `enabled-${direction}-${rule.id}`, type: "checkbox", class: "enabled", checked: rule.enabled });
+    enabled.addEventListener("change", () => write("PUT", `/rules/${encodeURIComponent(rule.id)}`, { ...ruleBody(rule), enabled: enabled.checked }, null, `[data-rule="${rule.id}"] .enabled`, "set.rule_saved"));
+    const edit = () => {
+      if (row.querySelector("form")) return;
+      const form = ruleForm(
+        ruleBody(rule),
+        (body, f) => write("PUT", `/rules/${encodeURIComponent(rule.id)}`, body, f, `[data-rule="${rule.id}"] .edit`, "set.rule_saved"),
+        () => {
+          form.remove();
+          row.querySelector(".edit").focus();
+        },
+      );
+      row.append(form);
+      form.querySelector("input").focus();
+    };
+    const remove = async () => {
+      if (await confirmDialog(t("rule.delete_confirm", { name: rule.name }))) write("DELETE", `/rules/${encodeURIComponent(rule.id)}`, undefined, null, `#new-rule-${direction}`, "set.rule_deleted");
+    };
     row.append(
-      h("span", { class: "check" }, enabled, h("label", { for: enabledId, t: "rule.enabled" })),
-      h("button", { type: "button", class: "move-up", disabled: index === 0, ta: { "aria-label": ["rule.up", { name: rule.name }] }, on: { click: () => move(index, -1) } }, "↑"),
-      h("button", { type: "button", class: "move-down", disabled: index === order.length - 1, ta: { "aria-label": ["rule.down", { name: rule.name }] }, on: { click: () => move(index, 1) } }, "↓"),
-      h("button", { type: "button", class: "edit", ta: { "aria-label": ["rule.edit", { name: rule.name }] }, on: { click: () => { if (!row.querySelector("form")) { const f = editor(rule, row); row.append(f); f.querySelector("input").focus(); } } } }, "✎"),
+      h("span", { class: "check" }, enabled, h("label", { for: enabled.id, t: "rule.enabled" })),
+      h("button", { type: "button", class: "move-up", disabled: !sameCategory(rules[index - 1]), ta: { "aria-label": ["rule.up", { name: rule.name }] }, on: { click: () => move(index, -1) } }, "↑"),
+      h("button", { type: "button", class: "move-down", disabled: !sameCategory(rules[index + 1]), ta: { "aria-label": ["rule.down", { name: rule.name }] }, on: { click: () => move(index, 1) } }, "↓"),
+      h("button", { type: "button", class: "edit", ta: { "aria-label": ["rule.edit", { name: rule.name }] }, on: { click: edit } }, "✎"),
+      h("button", { type: "button", class: "delete", ta: { "aria-label": ["rule.delete", { name: rule.name }] }, on: { click: remove } }, "🗑"),
     );
     return row;
   });
-  root.replaceChildren(h("h3", { cat: ["directions", direction] }), h("ol", { class: "rules" }, items));
+  const add = h("button", { type: "button", id: `new-rule-${direction}`, class: "new-rule", t: "rule.new" });
+  add.addEventListener("click", () => {
+    if (root.querySelector(".new-rule-form")) return;
+    const form = ruleForm(
+      NEW_RULE,
+      (body, f) => write("POST", "/rules", body, f, `#new-rule-${direction}`, "set.rule_created"),
+      () => {
+        form.remove();
+        add.focus();
+      },
+    );
+    form.classList.add("new-rule-form");
+    add.after(form);
+    form.querySelector("input").focus();
+  });
+  root.replaceChildren(h("h3", { cat: ["directions", direction] }), h("p", { class: "hint", t: "rule.by_category" }), h("ol", { class: "rules" }, items), add);
+  // Focus stays with the rule that moved; past the end of its category, on its edit button.
+  const target = focus ? root.querySelector(focus) : null;
+  (target?.disabled ? target.closest(".rule").querySelector(".edit") : target)?.focus();
 }
 
 export async function settingsScreen(root) {
@@ -164,10 +164,14 @@ export async function settingsScreen(root) {
   const inbound = h("section", { class: "rules-list", id: "rules-inbound" });
   const outbound = h("section", { class: "rules-list", id: "rules-outbound" });
   root.replaceChildren(h("h1", { t: "nav.settings" }), status, h("h2", { t: "set.policies" }), inbound, outbound, h("h2", { t: "set.sections" }), sections);
+  const reload = () => settingsScreen(root);
   try {
+    const schemas = await loadSchemas();
     const { data } = await call("GET", "/v1/config");
-    sections.replaceChildren(h("p", { class: "hint", t: ["set.version", { v: data.version }] }), ...configSections(data.config, status));
-    await Promise.all([rulesOf("inbound", inbound, status), rulesOf("outbound", outbound, status)]);
+    Object.assign(state, data);
+    const names = Object.keys(schemas.TenantConfig.properties).filter((name) => name !== "policies");
+    sections.replaceChildren(versionLine(), ...names.map((name) => sectionForm(name, schemas, status, reload)));
+    await Promise.all([rulesOf("inbound", inbound, status, schemas), rulesOf("outbound", outbound, status, schemas)]);
   } catch (error) {
     notice(status, error.message, "error");
   }

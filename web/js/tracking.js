@@ -65,6 +65,7 @@ const ACCEPTED_COLUMNS = [
   { label: "col.delivered_to", cell: (r) => r.delivered_to },
   { label: "col.size_kb", cell: (r) => String(r.size_kb) },
 ];
+const RELATED_COLUMNS = ACCEPTED_COLUMNS.filter((c) => ["col.date", "col.sender", "col.recipient", "col.action", "col.subject"].includes(c.label));
 const BLOCKED_COLUMNS = [
   { label: "col.date", cell: (r) => h("span", { time: r.time }) },
   { label: "col.sender", cell: (r) => r.sender },
@@ -136,8 +137,25 @@ export async function trackingDetail(row) {
     h("h3", { t: "detail.timeline" }),
     h("ol", { class: "timeline" }, data.events.map((e) => h("li", {}, h("span", { time: e.time }), " ", h("strong", {}, e.event), " ", e.detail || "", e.reply ? ` — ${e.reply}` : ""))),
     h("h3", { t: "detail.related" }),
-    h("p", { class: "notice notice-info", t: "detail.related_missing" }),
+    related(row.message_uuid),
   );
+}
+
+// The messages related to this one, from a route that may not be deployed yet: the router's own
+// 404 (code not_found) means the route is missing, and the detail says so.
+function related(messageUuid) {
+  const box = h("div", { class: "related", "aria-live": "polite" }, h("p", { t: "detail.related_loading" }));
+  call("GET", `/v1/tracking/${encodeURIComponent(messageUuid)}/related`).then(
+    ({ data }) => {
+      const rows = data.rows ?? [];
+      box.replaceChildren(rows.length ? table(RELATED_COLUMNS.map((c) => c.label), rows.map((r) => RELATED_COLUMNS.map((c) => c.cell(r)))) : h("p", { class: "empty", t: "detail.related_none" }));
+    },
+    (error) => {
+      const missing = error.status === 404 && error.code === "not_found";
+      box.replaceChildren(missing ? h("p", { class: "notice notice-info", t: "detail.related_missing" }) : h("p", { class: "notice notice-error" }, error.message));
+    },
+  );
+  return box;
 }
 
 export function trackingScreen(root) {
