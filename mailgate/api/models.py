@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -32,7 +33,7 @@ from mailgate.catalog import (
 from mailgate.export.cells import time_zone
 from mailgate.export.formats import Format
 from mailgate.policy.records import QuarantineState
-from mailgate.records import AttachmentRecord, ExportLog
+from mailgate.records import AttachmentRecord, AttachmentStatus, ExportLog, PasswordAnalysis
 from mailgate.tenant_config import TenantConfig
 
 Preset = Literal["1h", "24h", "7d", "14d", "30d"]
@@ -50,14 +51,32 @@ class CustomPeriod(_Strict):
 AddressFilter = Annotated[str, Field(min_length=1, max_length=320)]
 TlsFilter = Literal["any", "none", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
 YesNoFilter = Literal["any", "yes", "no"]
+AttachmentStatusFilter = AttachmentStatus | Literal["any"]
+PasswordAnalysisFilter = PasswordAnalysis | Literal["any"]
+
+
+def _sha256(value: str) -> str:
+    if len(value) != 64 or any(c not in "0123456789abcdefABCDEF" for c in value):
+        raise ValueError("a SHA-256 hash is 64 hexadecimal digits")
+    return value.lower()
+
+
+Sha256 = Annotated[str, AfterValidator(_sha256)]
 ACCEPTED_ONLY = (
     "statuses",
+    "header_from",
+    "header_to",
     "subject",
     "message_id",
     "delivered_to",
     "downstream_tls",
     "downstream_dane",
     "downstream_mta_sts",
+    "attachments_only",
+    "attachment_sha256",
+    "attachment_name",
+    "attachment_status",
+    "password_analysis",
 )
 OUTBOUND_ONLY = ("downstream_dane", "downstream_mta_sts")
 BLOCKED_ONLY = ("block_reasons",)
@@ -69,6 +88,12 @@ class TrackingSearch(_Strict):
     period: Preset | CustomPeriod = "24h"
     senders: list[AddressFilter] = Field(default_factory=list, max_length=100)
     recipients: list[AddressFilter] = Field(default_factory=list, max_length=100)
+    header_from: list[AddressFilter] = Field(
+        default_factory=list, max_length=100, description="accepted only: the From address"
+    )
+    header_to: list[AddressFilter] = Field(
+        default_factory=list, max_length=100, description="accepted only: a To or Cc address"
+    )
     sender_ip: str | None = Field(None, max_length=45, description="prefix, e.g. 203.0.113.")
     upstream_tls: TlsFilter = "any"
     statuses: list[Status] = Field(default_factory=list, description="accepted only")
@@ -81,6 +106,18 @@ class TrackingSearch(_Strict):
     downstream_tls: TlsFilter = Field("any", description="accepted only")
     downstream_dane: YesNoFilter = Field("any", description="outbound accepted only")
     downstream_mta_sts: YesNoFilter = Field("any", description="outbound accepted only")
+    attachments_only: bool = Field(False, description="accepted only: messages with attachments")
+    attachment_sha256: Sha256 | None = Field(
+        None, description="accepted only: an attachment with this SHA-256 (64 hex digits)"
+    )
+    attachment_name: str | None = Field(
+        None,
+        min_length=1,
+        max_length=255,
+        description='accepted only: an attachment name, "*" wildcards (*.zip)',
+    )
+    attachment_status: AttachmentStatusFilter = Field("any", description="accepted only")
+    password_analysis: PasswordAnalysisFilter = Field("any", description="accepted only")
     sort: Literal["desc", "asc"] = "desc"
     limit: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
     cursor: str | None = Field(None, max_length=4096)
@@ -89,7 +126,7 @@ class TrackingSearch(_Strict):
     def _fields_of_the_type(self) -> TrackingSearch:
         other = BLOCKED_ONLY if self.type is TrackingType.ACCEPTED else ACCEPTED_ONLY
         for name in other:
-            if getattr(self, name) not in (None, "any", [], ""):
+            if getattr(self, name) not in (None, "any", [], "", False):
                 raise ValueError(f"{name} does not apply to {self.type} traffic")
         if self.direction is Direction.INBOUND:
             for name in OUTBOUND_ONLY:
