@@ -12,6 +12,7 @@ from functions.query import (
     policy_routes,
     quarantine_routes,
     routes,
+    saved_query_routes,
     wiring,
 )
 from mailgate.api import openapi
@@ -22,6 +23,7 @@ from mailgate.observability import logger, tracer
 
 ROUTERS = (
     routes.router,
+    saved_query_routes.router,
     event_routes.router,
     quarantine_routes.router,
     config_routes.router,

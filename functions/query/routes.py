@@ -25,7 +25,10 @@ def _service() -> TrackingService:
 
 @router.post("/v1/tracking/search", summary="Search mail tracking rows", tags=["tracking"])
 def search_tracking(request: Annotated[TrackingSearch, Body()]) -> TrackingPage:
-    return _service().search(tenant_of(router, "logs:read"), request)
+    tenant_id = tenant_of(router, "logs:read")
+    page = _service().search(tenant_id, request)
+    wiring.services().saved_queries.remember(tenant_id, request)
+    return page
 
 
 @router.post(

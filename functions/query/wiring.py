@@ -11,6 +11,7 @@ from functions.query.config_service import ConfigService
 from functions.query.events_service import EventsService
 from functions.query.policy_service import PolicyService
 from functions.query.quarantine_service import QuarantineService
+from functions.query.saved_queries_service import SavedQueryService
 from functions.query.tracking_service import TrackingService
 from mailgate.search.cursor import CursorSigner
 from mailgate.secrets import secret_bytes
@@ -20,6 +21,7 @@ from mailgate.storage.mail import MailStore
 from mailgate.storage.policy_events import PolicyEventStore
 from mailgate.storage.quarantine import QuarantineStore
 from mailgate.storage.queues import JobQueue
+from mailgate.storage.saved_queries import SavedQueryStore
 from mailgate.storage.tenants import TenantConfigStore, TenantStore
 from mailgate.storage.tracking import TrackingStore
 from mailgate.tenants import SuspendedTenants
@@ -33,6 +35,7 @@ class QueryServices:
     quarantine: QuarantineService
     policies: PolicyService
     audit: AuditService
+    saved_queries: SavedQueryService
 
 
 @cache
@@ -54,6 +57,7 @@ def services() -> QueryServices:
             JobQueue(settings.scan_queue_url),
             signer,
         ),
+        saved_queries=SavedQueryService(SavedQueryStore(settings.queries_table)),
     )
 
 

@@ -593,3 +593,38 @@ class AuditItem(BaseModel):
 class AuditPage(BaseModel):
     items: list[AuditItem]
     next_cursor: str | None
+
+
+def _query_name(value: str) -> str:
+    name = value.strip()
+    if not name:
+        raise ValueError("a saved query needs a name")
+    if any(not char.isprintable() for char in name):
+        raise ValueError("a query name is one line of printable text")
+    return name
+
+
+QueryName = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_query_name)]
+
+
+class SaveQuery(_Strict):
+    name: QueryName = Field(description="unique per tenant, whatever its case")
+    body: TrackingSearch = Field(description="a tracking search request; its cursor is not kept")
+
+
+class SavedQueryItem(BaseModel):
+    name: str
+    body: dict[str, JsonValue] = Field(
+        description="the search request, without the fields left at their default"
+    )
+    saved_at: str
+
+
+class RecentQueryItem(BaseModel):
+    body: dict[str, JsonValue] = Field(description="the search request, as for a saved query")
+    searched_at: str = Field(description="when it was last searched")
+
+
+class SavedQueries(BaseModel):
+    saved: list[SavedQueryItem] = Field(description="by name; at most 100 per tenant")
+    recent: list[RecentQueryItem] = Field(description="the last 10 searches, newest first")
