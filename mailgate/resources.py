@@ -291,6 +291,7 @@ API_ROUTES = (
     ApiRoute("POST", "/v1/tracking/queries", "query"),
     ApiRoute("DELETE", "/v1/tracking/queries", "query"),
     ApiRoute("GET", "/v1/tracking/{message_uuid}", "query"),
+    ApiRoute("GET", "/v1/tracking/{message_uuid}/related", "query"),
     ApiRoute("POST", "/v1/events/search", "query"),
     ApiRoute("GET", "/v1/events/{event_id}", "query"),
     ApiRoute("POST", "/v1/quarantine/search", "query"),

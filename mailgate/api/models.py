@@ -210,6 +210,13 @@ class TrackingPage(BaseModel):
     next_cursor: str | None
 
 
+class RelatedRows(BaseModel):
+    """The tenant's other rows that share the message's Message-ID, oldest first."""
+
+    rows: list[AcceptedItem | BlockedItem]
+    truncated: bool = Field(description="more rows share it than one answer holds (1,000)")
+
+
 class Summary(BaseModel):
     time: str
     direction: Direction
