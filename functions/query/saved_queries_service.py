@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from mailgate.api.errors import BadRequest, Conflict, NotFound
 from mailgate.api.models import (
     RecentQueryItem,
@@ -14,14 +12,15 @@ from mailgate.api.models import (
 )
 from mailgate.clock import iso, utcnow
 from mailgate.observability import logger
-from mailgate.search.saved import MAX_SAVED, StoredQuery, body_digest, stored_body
+from mailgate.search.saved import (
+    MAX_BODY,
+    MAX_SAVED,
+    StoredQuery,
+    body_digest,
+    body_size,
+    stored_body,
+)
 from mailgate.storage.saved_queries import Saved, SavedQueryStore
-
-MAX_BODY = 16 * 1024  # bytes of JSON a stored search may take
-
-
-def _size(body: object) -> int:
-    return len(json.dumps(body, ensure_ascii=False).encode())
 
 
 class SavedQueryService:
@@ -42,7 +41,7 @@ class SavedQueryService:
 
     def save(self, tenant_id: str, request: SaveQuery) -> SavedQueries:
         body = stored_body(request.body)
-        size = _size(body)
+        size = body_size(body)
         if size > MAX_BODY:
             raise BadRequest(
                 "query_too_large",
@@ -75,7 +74,7 @@ class SavedQueryService:
         if request.cursor is not None:
             return
         body = stored_body(request)
-        if _size(body) > MAX_BODY:
+        if body_size(body) > MAX_BODY:
             return
         try:
             self._store.remember(tenant_id, StoredQuery("", body, utcnow()), body_digest(body))

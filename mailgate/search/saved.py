@@ -17,7 +17,7 @@ from mailgate.api.models import TrackingSearch
 
 MAX_SAVED = 100  # saved queries per tenant
 MAX_RECENT = 10  # last searches kept per tenant
-MAX_NAME = 100
+MAX_BODY = 16 * 1024  # bytes of JSON a stored search may take
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,10 @@ def body_digest(body: dict[str, JsonValue]) -> str:
     again moves it to the top of the recent list rather than adding a copy."""
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def body_size(body: dict[str, JsonValue]) -> int:
+    return len(json.dumps(body, ensure_ascii=False).encode())
 
 
 def name_key(name: str) -> str:
