@@ -60,10 +60,32 @@ class MailServer(_Strict):
 
 
 def pattern_matches(pattern: str, address: str) -> bool:
-    """Case-insensitive; "*" matches any run of characters, "*@*.example.com" needs at least
-    one label before example.com."""
-    regex = "".join(".+" if part == "*" else re.escape(part) for part in re.split(r"(\*)", pattern))
-    return re.fullmatch(regex, address.lower()) is not None
+    """Case-insensitive on ``address``; "*" matches any run of one or more characters, so
+    "*@*.example.com" needs at least one label before example.com. Greedy with one step back
+    to the last "*": time grows with len(pattern) * len(address) at worst, never
+    exponentially, whatever the pattern (a regex of many ".+" would backtrack without bound)."""
+    text = address.lower()
+    # Each "*" is one required character (None) followed by an optional run ("").
+    tokens: list[str | None] = []
+    for char in pattern:
+        tokens.extend((None, "") if char == "*" else (char,))
+    p = t = 0
+    star, mark = -1, 0
+    while t < len(text):
+        if p < len(tokens) and tokens[p] == "":
+            star, mark = p, t
+            p += 1
+        elif p < len(tokens) and (tokens[p] is None or tokens[p] == text[t]):
+            p += 1
+            t += 1
+        elif star >= 0:
+            mark += 1
+            p, t = star + 1, mark
+        else:
+            return False
+    while p < len(tokens) and tokens[p] == "":
+        p += 1
+    return p == len(tokens)
 
 
 def in_networks(ip: str, networks: list[str] | tuple[object, ...]) -> bool:

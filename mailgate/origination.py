@@ -35,6 +35,7 @@ class Originated:
     recipients: list[str]
     raw: bytes
     cause: str  # the timeline's first line: why the gateway wrote this message
+    refers_to: str = ""  # the Message-ID of the message it was written about
 
 
 class Originator:
@@ -89,6 +90,7 @@ class Originator:
                     sender_ip="",
                     size=len(message.raw),
                     mail_key=key,
+                    refers_to=message.refers_to,
                     **summary.model_dump(),
                 )
                 self._tracking.add_once(row, [event])

@@ -86,6 +86,9 @@ class TrackingRow(BaseModel):
     header_to: list[str] = Field(default_factory=list)
     reply_to: list[str] = Field(default_factory=list)
     message_id: str = ""
+    # The Message-ID of the message this one was written about (a rule notification, a
+    # delivery status notification), so related messages find each other: "" for others.
+    refers_to: str = ""
     size: int = 0
     delivered_to: str = ""
     downstream_tls: str = ""

@@ -168,7 +168,15 @@ AUDIT = Table(
     sort=Key("sk"),
     ttl_attribute=EXPIRES_AT,
 )
-TABLES = (TRACKING, TENANTS, EXPORTS, COUNTERS, POLICY, AUDIT)
+# Each tenant's saved tracking searches and its last searches (one partition per tenant, see
+# mailgate.storage.saved_queries); kept until deleted, a few hundred items per tenant at most.
+QUERIES = Table(
+    id="queries",
+    env_var="MAILGATE_QUERIES_TABLE",
+    partition=Key("pk"),
+    sort=Key("sk"),
+)
+TABLES = (TRACKING, TENANTS, EXPORTS, COUNTERS, POLICY, AUDIT, QUERIES)
 
 # Objects carrying this tag are export files, deleted a week after they are written.
 EXPORT_TAG = ("mailgate-kind", "export")
@@ -238,8 +246,9 @@ FUNCTIONS = (
         handler="functions.query.handler.handler",
         reads=("tracking", "tenants", "cursor-key", "policy"),
         # The configuration API; a quarantine release or delete changes the entry and the
-        # tracking rows, deletes the raw message or queues the release's scan job.
-        writes=("tenants", "policy", "tracking", "mail", "scan", "audit"),
+        # tracking rows, deletes the raw message or queues the release's scan job; a search
+        # is kept among the tenant's recent ones.
+        writes=("tenants", "policy", "tracking", "mail", "scan", "audit", "queries"),
         api=True,
     ),
     Function(
@@ -281,7 +290,12 @@ class ApiRoute:
 API_ROUTES = (
     ApiRoute("POST", "/v1/tracking/search", "query"),
     ApiRoute("POST", "/v1/tracking/reconcile", "query"),
+    # Before "/v1/tracking/{message_uuid}": a literal path wins over a template.
+    ApiRoute("GET", "/v1/tracking/queries", "query"),
+    ApiRoute("POST", "/v1/tracking/queries", "query"),
+    ApiRoute("DELETE", "/v1/tracking/queries", "query"),
     ApiRoute("GET", "/v1/tracking/{message_uuid}", "query"),
+    ApiRoute("GET", "/v1/tracking/{message_uuid}/related", "query"),
     ApiRoute("POST", "/v1/events/search", "query"),
     ApiRoute("GET", "/v1/events/feed", "query"),  # before {event_id}: the local server's order
     ApiRoute("GET", "/v1/events/{event_id}", "query"),

@@ -56,6 +56,10 @@ class AuditTable(_Settings):
     audit_table: str = Field(alias=resources.AUDIT.env_var)
 
 
+class QueriesTable(_Settings):
+    queries_table: str = Field(alias=resources.QUERIES.env_var)
+
+
 class MailBucket(_Settings):
     mail_bucket: str = Field(alias=resources.MAIL.env_var)
 
@@ -230,6 +234,7 @@ class QuerySettings(
     CursorSecret,
     Engines,
     AuditTable,
+    QueriesTable,
 ):
     pass
 

@@ -28,6 +28,7 @@ from mailgate import dns
 from mailgate.catalog import FINAL_STATUSES, Status
 from mailgate.clock import iso, utcnow
 from mailgate.jobs import DeliverJob
+from mailgate.message_summary import summarize
 from mailgate.observability import logger
 from mailgate.origination import Originated, Originator
 from mailgate.ports import Domains, Jobs, Mail, TenantConfigs, Tracking
@@ -295,6 +296,7 @@ class DeliverStage:
                 recipients=[job.sender],
                 raw=content,
                 cause=f"delivery status notification for message {job.message_uuid} ({about})",
+                refers_to=summarize(raw).message_id,
             )
         )
         self._tracking.record(

@@ -13,6 +13,7 @@ from functions.query import (
     policy_routes,
     quarantine_routes,
     routes,
+    saved_query_routes,
     wiring,
 )
 from mailgate.api import openapi
@@ -24,6 +25,7 @@ from mailgate.observability import logger, tracer
 ROUTERS = (
     routes.router,
     feed_routes.router,  # before event_routes: /v1/events/feed is no event id
+    saved_query_routes.router,
     event_routes.router,
     quarantine_routes.router,
     config_routes.router,

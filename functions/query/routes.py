@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from functions.query import wiring
 from functions.query.tracking_service import TrackingService
 from mailgate.api.models import (
+    RelatedRows,
     TrackingDetail,
     TrackingPage,
     TrackingReconcile,
@@ -25,7 +26,10 @@ def _service() -> TrackingService:
 
 @router.post("/v1/tracking/search", summary="Search mail tracking rows", tags=["tracking"])
 def search_tracking(request: Annotated[TrackingSearch, Body()]) -> TrackingPage:
-    return _service().search(tenant_of(router, "logs:read"), request)
+    tenant_id = tenant_of(router, "logs:read")
+    page = _service().search(tenant_id, request)
+    wiring.services().saved_queries.remember(tenant_id, request)
+    return page
 
 
 @router.post(
@@ -54,3 +58,16 @@ def tracking_detail(
     recipient: Annotated[str | None, Query(max_length=320)] = None,
 ) -> TrackingDetail:
     return _service().detail(tenant_of(router, "logs:read"), message_uuid, recipient)
+
+
+@router.get(
+    "/v1/tracking/<message_uuid>/related",
+    summary="Rows of other messages with the same Message-ID",
+    description="The inbound and outbound legs of one message, its BCC copies, and the "
+    "notifications and delivery status notifications written about it: the tenant's rows "
+    "that carry this message's Message-ID (or the one it was written about), oldest first, "
+    "the message's own rows left out.",
+    tags=["tracking"],
+)
+def related_rows(message_uuid: Annotated[str, Path(max_length=64)]) -> RelatedRows:
+    return _service().related(tenant_of(router, "logs:read"), message_uuid)

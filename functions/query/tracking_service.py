@@ -14,6 +14,7 @@ from mailgate.api.models import (
     Processing,
     Received,
     ReconcilePeriod,
+    RelatedRows,
     Retrying,
     Summary,
     TrackingDetail,
@@ -41,6 +42,7 @@ from mailgate.search import tracking as tracking_search
 from mailgate.search.cursor import CursorSigner
 from mailgate.search.matching import NULL_SENDER
 from mailgate.search.signed_paging import SignedPaging
+from mailgate.storage.message_id_items import message_ids
 from mailgate.storage.tracking import TrackingStore
 
 
@@ -139,6 +141,25 @@ class TrackingService:
                 for row, why in found.unaccounted[:MAX_PAGE_SIZE]
             ],
             truncated=found.truncated,
+        )
+
+    def related(self, tenant_id: str, message_uuid: str) -> RelatedRows:
+        """The rows of other messages with the same Message-ID as this one, or with the one it
+        was written about (a notification or DSN and the message it reports on)."""
+        rows, _ = self._store.message(tenant_id, message_uuid)
+        if not rows:
+            raise NotFound("message_not_found", f"No message {message_uuid} in your logs.")
+        wanted = MAX_PAGE_SIZE + len(rows) + 1  # its own rows are among those found
+        keys = dict.fromkeys(
+            key
+            for message_id in dict.fromkeys(i for row in rows for i in message_ids(row))
+            for key in self._store.keys_by_message_id(tenant_id, message_id, wanted)
+            if key[0] != message_uuid
+        )
+        found = self._store.rows(tenant_id, list(keys)[:MAX_PAGE_SIZE])
+        found.sort(key=lambda row: (row.time, row.message_uuid, row.recipient))
+        return RelatedRows(
+            rows=[to_item(row) for row in found], truncated=len(keys) > MAX_PAGE_SIZE
         )
 
     def detail(self, tenant_id: str, message_uuid: str, recipient: str | None) -> TrackingDetail:

@@ -12,6 +12,7 @@ from functions.query.events_service import EventsService
 from functions.query.feed_service import FeedService
 from functions.query.policy_service import PolicyService
 from functions.query.quarantine_service import QuarantineService
+from functions.query.saved_queries_service import SavedQueryService
 from functions.query.tracking_service import TrackingService
 from mailgate.search.cursor import CursorSigner
 from mailgate.secrets import secret_bytes
@@ -21,6 +22,7 @@ from mailgate.storage.mail import MailStore
 from mailgate.storage.policy_events import PolicyEventStore
 from mailgate.storage.quarantine import QuarantineStore
 from mailgate.storage.queues import JobQueue
+from mailgate.storage.saved_queries import SavedQueryStore
 from mailgate.storage.tenants import TenantConfigStore, TenantStore
 from mailgate.storage.tracking import TrackingStore
 from mailgate.tenants import SuspendedTenants
@@ -35,6 +37,7 @@ class QueryServices:
     quarantine: QuarantineService
     policies: PolicyService
     audit: AuditService
+    saved_queries: SavedQueryService
 
 
 @cache
@@ -58,6 +61,7 @@ def services() -> QueryServices:
             JobQueue(settings.scan_queue_url),
             signer,
         ),
+        saved_queries=SavedQueryService(SavedQueryStore(settings.queries_table)),
     )
 
 

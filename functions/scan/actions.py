@@ -18,6 +18,7 @@ from functions.scan.policy.engine import Decision, Detection
 from mailgate.catalog import Direction, PolicyAction, Status, ThreatType
 from mailgate.clock import utcnow
 from mailgate.jobs import DeliverJob, ScanJob
+from mailgate.message_summary import summarize
 from mailgate.origination import Originated, Originator, derived_uuid
 from mailgate.policy.records import PolicyEvent, QuarantineEntry
 from mailgate.ports import Jobs, Mail, PolicyEvents, Quarantine, Tracking
@@ -156,7 +157,10 @@ class Applier:
         return key, raw
 
     def _monitor(self, job: ScanJob, message: Message, raw: bytes, decision: Decision) -> None:
+        if not (decision.notifications or decision.bcc):
+            return
         domain = domain_of(job.recipients[0] if job.direction is Direction.INBOUND else job.sender)
+        original_id = summarize(raw).message_id  # as the message's own rows hold it
         for index, (rule, notice) in enumerate(decision.notifications, start=1):
             to, notice_raw = notices.notification(
                 notice,
@@ -167,9 +171,13 @@ class Applier:
                 from_domain=domain or "localhost",
             )
             if to:
-                self._originate(job, f"notify-{_pass(job)}-{index}", to, notice_raw, rule.name)
+                self._originate(
+                    job, f"notify-{_pass(job)}-{index}", to, notice_raw, rule.name, original_id
+                )
         if decision.bcc:
-            self._originate(job, f"bcc-{_pass(job)}", decision.bcc, raw, "BCC", job.sender)
+            self._originate(
+                job, f"bcc-{_pass(job)}", decision.bcc, raw, "BCC", original_id, job.sender
+            )
 
     def _originate(
         self,
@@ -178,6 +186,7 @@ class Applier:
         recipients: list[str],
         raw: bytes,
         what: str,
+        refers_to: str,
         sender: str = "",
     ) -> None:
         self._originator.send(
@@ -188,6 +197,7 @@ class Applier:
                 recipients=recipients,
                 raw=raw,
                 cause=f"{what} for message {job.message_uuid}",
+                refers_to=refers_to,
             )
         )
 

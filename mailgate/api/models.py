@@ -35,7 +35,7 @@ from mailgate.config_fields import valid_domain
 from mailgate.export.cells import time_zone
 from mailgate.export.formats import Format
 from mailgate.policy.records import QuarantineState
-from mailgate.records import AttachmentRecord, ExportLog
+from mailgate.records import AttachmentRecord, AttachmentStatus, ExportLog, PasswordAnalysis
 from mailgate.tenant_config import TenantConfig
 
 Preset = Literal["1h", "24h", "7d", "14d", "30d"]
@@ -53,14 +53,32 @@ class CustomPeriod(_Strict):
 AddressFilter = Annotated[str, Field(min_length=1, max_length=320)]
 TlsFilter = Literal["any", "none", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
 YesNoFilter = Literal["any", "yes", "no"]
+AttachmentStatusFilter = AttachmentStatus | Literal["any"]
+PasswordAnalysisFilter = PasswordAnalysis | Literal["any"]
+
+
+def _sha256(value: str) -> str:
+    if len(value) != 64 or any(c not in "0123456789abcdefABCDEF" for c in value):
+        raise ValueError("a SHA-256 hash is 64 hexadecimal digits")
+    return value.lower()
+
+
+Sha256 = Annotated[str, AfterValidator(_sha256)]
 ACCEPTED_ONLY = (
     "statuses",
+    "header_from",
+    "header_to",
     "subject",
     "message_id",
     "delivered_to",
     "downstream_tls",
     "downstream_dane",
     "downstream_mta_sts",
+    "attachments_only",
+    "attachment_sha256",
+    "attachment_name",
+    "attachment_status",
+    "password_analysis",
 )
 OUTBOUND_ONLY = ("downstream_dane", "downstream_mta_sts")
 BLOCKED_ONLY = ("block_reasons",)
@@ -72,6 +90,12 @@ class TrackingSearch(_Strict):
     period: Preset | CustomPeriod = "24h"
     senders: list[AddressFilter] = Field(default_factory=list, max_length=100)
     recipients: list[AddressFilter] = Field(default_factory=list, max_length=100)
+    header_from: list[AddressFilter] = Field(
+        default_factory=list, max_length=100, description="accepted only: the From address"
+    )
+    header_to: list[AddressFilter] = Field(
+        default_factory=list, max_length=100, description="accepted only: a To or Cc address"
+    )
     sender_ip: str | None = Field(None, max_length=45, description="prefix, e.g. 203.0.113.")
     upstream_tls: TlsFilter = "any"
     statuses: list[Status] = Field(default_factory=list, description="accepted only")
@@ -84,6 +108,18 @@ class TrackingSearch(_Strict):
     downstream_tls: TlsFilter = Field("any", description="accepted only")
     downstream_dane: YesNoFilter = Field("any", description="outbound accepted only")
     downstream_mta_sts: YesNoFilter = Field("any", description="outbound accepted only")
+    attachments_only: bool = Field(False, description="accepted only: messages with attachments")
+    attachment_sha256: Sha256 | None = Field(
+        None, description="accepted only: an attachment with this SHA-256 (64 hex digits)"
+    )
+    attachment_name: str | None = Field(
+        None,
+        min_length=1,
+        max_length=255,
+        description='accepted only: an attachment name, "*" wildcards (*.zip)',
+    )
+    attachment_status: AttachmentStatusFilter = Field("any", description="accepted only")
+    password_analysis: PasswordAnalysisFilter = Field("any", description="accepted only")
     sort: Literal["desc", "asc"] = "desc"
     limit: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
     cursor: str | None = Field(None, max_length=4096)
@@ -92,7 +128,7 @@ class TrackingSearch(_Strict):
     def _fields_of_the_type(self) -> TrackingSearch:
         other = BLOCKED_ONLY if self.type is TrackingType.ACCEPTED else ACCEPTED_ONLY
         for name in other:
-            if getattr(self, name) not in (None, "any", [], ""):
+            if getattr(self, name) not in (None, "any", [], "", False):
                 raise ValueError(f"{name} does not apply to {self.type} traffic")
         if self.direction is Direction.INBOUND:
             for name in OUTBOUND_ONLY:
@@ -174,6 +210,13 @@ class BlockedItem(_TrackingItem):
 class TrackingPage(BaseModel):
     items: list[AcceptedItem | BlockedItem]
     next_cursor: str | None
+
+
+class RelatedRows(BaseModel):
+    """The tenant's other rows that share the message's Message-ID, oldest first."""
+
+    rows: list[AcceptedItem | BlockedItem]
+    truncated: bool = Field(description="more rows share it than one answer holds (1,000)")
 
 
 class Summary(BaseModel):
@@ -584,3 +627,38 @@ class AuditItem(BaseModel):
 class AuditPage(BaseModel):
     items: list[AuditItem]
     next_cursor: str | None
+
+
+def _query_name(value: str) -> str:
+    name = value.strip()
+    if not name:
+        raise ValueError("a saved query needs a name")
+    if any(not char.isprintable() for char in name):
+        raise ValueError("a query name is one line of printable text")
+    return name
+
+
+QueryName = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_query_name)]
+
+
+class SaveQuery(_Strict):
+    name: QueryName = Field(description="unique per tenant, whatever its case")
+    body: TrackingSearch = Field(description="a tracking search request; its cursor is not kept")
+
+
+class SavedQueryItem(BaseModel):
+    name: str
+    body: dict[str, JsonValue] = Field(
+        description="the search request, without the fields left at their default"
+    )
+    saved_at: str
+
+
+class RecentQueryItem(BaseModel):
+    body: dict[str, JsonValue] = Field(description="the search request, as for a saved query")
+    searched_at: str = Field(description="when it was last searched")
+
+
+class SavedQueries(BaseModel):
+    saved: list[SavedQueryItem] = Field(description="by name; at most 100 per tenant")
+    recent: list[RecentQueryItem] = Field(description="the last 10 searches, newest first")

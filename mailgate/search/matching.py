@@ -8,20 +8,34 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from mailgate.config_fields import pattern_matches
-from mailgate.records import TrackingRow
+from mailgate.records import AttachmentRecord, TrackingRow
 
 NULL_SENDER = "<>"
+ANY = "any"  # the value of a choice field that filters nothing
 
 
 def addresses_match(patterns: Iterable[str], addresses: Iterable[str]) -> bool:
     """One of the addresses matches one of the patterns (OR of values, "*" wildcards)."""
-    return any(pattern_matches(p.lower(), a) for p in patterns for a in addresses)
+    listed = list(addresses)  # read once per pattern
+    return any(pattern_matches(p.lower(), a) for p in patterns for a in listed)
 
 
 def header_address(shown: str) -> str:
     """The address of a header value as the records show it: "Name <a@b>" → "a@b"."""
     start, end = shown.rfind("<"), shown.rfind(">")
     return shown[start + 1 : end] if 0 <= start < end else shown
+
+
+def headers_match(
+    from_patterns: Sequence[str],
+    to_patterns: Sequence[str],
+    header_from: Iterable[str],
+    header_to: Iterable[str],
+) -> bool:
+    """Header From and header To/Cc: each field given must match one address of its header."""
+    if from_patterns and not addresses_match(from_patterns, map(header_address, header_from)):
+        return False
+    return not to_patterns or addresses_match(to_patterns, map(header_address, header_to))
 
 
 def message_id_matches(query: str, message_id: str) -> bool:
@@ -40,9 +54,47 @@ def subject_matches(query: str, subject: str) -> bool:
 
 
 @dataclass(frozen=True)
+class AttachmentFilter:
+    """The attachment fields of a tracking search. One attachment of the row must meet every
+    condition given (``*.zip`` whose status is ``deleted`` is one file, not a zip beside some
+    other deleted file); any condition, ``required`` ("attachments only") alone too, leaves out
+    rows without attachments."""
+
+    required: bool = False
+    sha256: str | None = None  # lower-case hex, exact
+    name: str | None = None  # "*" wildcards, case-insensitive
+    status: str = ANY
+    password_analysis: str = ANY
+
+    @property
+    def active(self) -> bool:
+        return bool(
+            self.required
+            or self.sha256
+            or self.name
+            or self.status != ANY
+            or self.password_analysis != ANY
+        )
+
+    def matches(self, attachments: Iterable[AttachmentRecord]) -> bool:
+        return not self.active or any(self._fits(a) for a in attachments)
+
+    def _fits(self, attachment: AttachmentRecord) -> bool:
+        if self.sha256 and attachment.sha256.lower() != self.sha256.lower():
+            return False
+        if self.name and not pattern_matches(self.name.lower(), attachment.name):
+            return False
+        if self.status != ANY and attachment.status != self.status:
+            return False
+        return self.password_analysis in (ANY, attachment.password_analysis)
+
+
+@dataclass(frozen=True)
 class RowFilter:
     senders: tuple[str, ...] = ()
     recipients: tuple[str, ...] = ()
+    header_from: tuple[str, ...] = ()
+    header_to: tuple[str, ...] = ()
     sender_ip: str | None = None
     upstream_tls: str = "any"
     statuses: frozenset[str] = frozenset()
@@ -53,11 +105,16 @@ class RowFilter:
     downstream_tls: str = "any"
     downstream_dane: str = "any"
     downstream_mta_sts: str = "any"
+    attachments: AttachmentFilter = AttachmentFilter()
 
     def matches(self, row: TrackingRow) -> bool:
         if self.senders and not addresses_match(self.senders, [row.sender or NULL_SENDER]):
             return False
         if self.recipients and not addresses_match(self.recipients, [row.recipient]):
+            return False
+        if not headers_match(self.header_from, self.header_to, row.header_from, row.header_to):
+            return False
+        if not self.attachments.matches(row.attachments):
             return False
         if self.sender_ip and not row.sender_ip.startswith(self.sender_ip):
             return False
@@ -121,12 +178,8 @@ class MessageFilter:
             return False
         if self.recipients and not addresses_match(self.recipients, record.recipients):
             return False
-        if self.header_from and not addresses_match(
-            self.header_from, map(header_address, record.header_from)
-        ):
-            return False
-        if self.header_to and not addresses_match(
-            self.header_to, map(header_address, record.header_to)
+        if not headers_match(
+            self.header_from, self.header_to, record.header_from, record.header_to
         ):
             return False
         if self.message_id and not message_id_matches(self.message_id, record.message_id):

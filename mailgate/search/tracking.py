@@ -13,7 +13,7 @@ from pydantic import JsonValue
 from mailgate.api.models import TrackingSearch
 from mailgate.catalog import MAX_PAGE_SIZE, Direction, TrackingType
 from mailgate.records import TrackingRow
-from mailgate.search.matching import RowFilter
+from mailgate.search.matching import AttachmentFilter, RowFilter
 from mailgate.search.pager import (
     BATCH,
     BULK_BATCH,
@@ -48,6 +48,8 @@ def query_of(tenant_id: str, request: TrackingSearch, limit: int | None = None) 
         filter=RowFilter(
             senders=tuple(request.senders),
             recipients=tuple(request.recipients),
+            header_from=tuple(request.header_from),
+            header_to=tuple(request.header_to),
             sender_ip=request.sender_ip,
             upstream_tls=request.upstream_tls,
             statuses=frozenset(request.statuses),
@@ -58,6 +60,13 @@ def query_of(tenant_id: str, request: TrackingSearch, limit: int | None = None) 
             downstream_tls=request.downstream_tls,
             downstream_dane=request.downstream_dane,
             downstream_mta_sts=request.downstream_mta_sts,
+            attachments=AttachmentFilter(
+                required=request.attachments_only,
+                sha256=request.attachment_sha256,
+                name=request.attachment_name,
+                status=request.attachment_status,
+                password_analysis=request.password_analysis,
+            ),
         ),
     )
 

@@ -4,7 +4,7 @@ This module alone knows how they are keyed. A row and the timeline events of its
 the partition ``<tenant>#M#<message uuid>``; rows sort under ``R#<recipient>``, events under
 ``E#<event id>``. The ``by_time`` index partitions rows by tenant, direction, type and UTC
 day, sorted by ``<time>#<message uuid>#<recipient>``, so a search period is one key-range
-query per day.
+query per day. Each row also has Message-ID lookup items (``mailgate.storage.message_id_items``).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from mailgate.storage.day_index import (
     query_day,
     time_sk,
 )
+from mailgate.storage.message_id_items import message_id_items, message_id_pk
 
 _ROW_PREFIX = "R#"
 _EVENT_PREFIX = "E#"
@@ -135,6 +136,8 @@ class TrackingStore:
         with self._table.batch_writer() as batch:
             for row in rows:
                 batch.put_item(Item=_row_item(row))
+                for item in message_id_items(row, expires_at(row.time)):
+                    batch.put_item(Item=item)
             for event in events:
                 batch.put_item(Item=_event_item(first.tenant_id, first.message_uuid, event))
 
@@ -148,6 +151,8 @@ class TrackingStore:
             if not conditional_failed(error):
                 raise
             created = False
+        for item in message_id_items(row, expires_at(row.time)):
+            self._table.put_item(Item=item)  # the same item again if the row existed
         for event in events:
             self.record(row.tenant_id, row.message_uuid, event)
         return created
@@ -362,6 +367,29 @@ class TrackingStore:
         to ``upto``, in the order written (``mailgate.storage.feed``)."""
         for position, item in feed.written_items(self._table, tenant_id, day, after, upto):
             yield position, _row_of(item)
+
+    def keys_by_message_id(
+        self, tenant_id: str, message_id: str, limit: int
+    ) -> list[tuple[str, str]]:
+        """The (message uuid, recipient) keys of at most ``limit`` rows of the tenant that
+        carry ``message_id`` (their own, or the one they refer to), read from the Message-ID
+        lookup items; read the rows themselves with ``rows``."""
+        request: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(message_id_pk(tenant_id, message_id)),
+            "Limit": limit,
+        }
+        keys: list[tuple[str, str]] = []
+        while len(keys) < limit:
+            response = self._table.query(**request)
+            keys.extend(
+                (item["message_uuid"], item["recipient"])
+                for item in response.get("Items", [])
+                if not expired(item)
+            )
+            if "LastEvaluatedKey" not in response:
+                break
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return keys[:limit]
 
     def _message_items(self, tenant_id: str, message_uuid: str) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []

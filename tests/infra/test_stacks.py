@@ -38,7 +38,11 @@ WRITE_ACTIONS = {
 EXPECTED_ROUTES = (
     ("POST", "/v1/tracking/search", "query", True),
     ("POST", "/v1/tracking/reconcile", "query", True),
+    ("GET", "/v1/tracking/queries", "query", True),
+    ("POST", "/v1/tracking/queries", "query", True),
+    ("DELETE", "/v1/tracking/queries", "query", True),
     ("GET", "/v1/tracking/{message_uuid}", "query", True),
+    ("GET", "/v1/tracking/{message_uuid}/related", "query", True),
     ("POST", "/v1/events/search", "query", True),
     ("GET", "/v1/events/feed", "query", True),
     ("GET", "/v1/events/{event_id}", "query", True),

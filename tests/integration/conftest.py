@@ -68,6 +68,7 @@ TEST_ZONE: dict[tuple[str, str], list[str]] = {
     ("aonly.test", "A"): ["127.0.0.1"],
     ("slow.test", "MX"): ["10 mx.slow.test."],
     ("dsn.test", "A"): ["127.0.0.1"],
+    ("related.test", "A"): ["127.0.0.1"],  # a tenant whose own users send (related messages)
     **{
         (f"{LISTED_URL_DOMAINS[threat]}.{zone}", "A"): ["127.0.0.2"]
         for threat, zone in URL_ZONES.items()

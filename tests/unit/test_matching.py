@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pytest
 
 from mailgate.catalog import Direction, Status
-from mailgate.records import TrackingRow
-from mailgate.search.matching import RowFilter, subject_matches
+from mailgate.config_fields import pattern_matches
+from mailgate.records import AttachmentRecord, TrackingRow
+from mailgate.search.matching import AttachmentFilter, MessageFilter, RowFilter, subject_matches
 
 
 @pytest.mark.parametrize(
@@ -102,3 +104,113 @@ def test_a_row_never_delivered_matches_no_downstream_value() -> None:
     assert not RowFilter(downstream_dane="no").matches(waiting)
     assert not RowFilter(downstream_tls="none").matches(waiting)
     assert RowFilter(downstream_dane="any", downstream_tls="any").matches(waiting)
+
+
+HEADERS = {
+    "header_from": ["Alice Example <Alice@Mail.Sender.test>"],
+    "header_to": ["john@example.com", "Board <board@corp.example.com>"],  # To, then Cc
+}
+
+
+@pytest.mark.parametrize(
+    ("row_filter", "expected"),
+    [
+        (RowFilter(header_from=("alice@mail.sender.test",)), True),
+        (RowFilter(header_from=("*@*.sender.test",)), True),
+        (RowFilter(header_from=("*@sender.test",)), False),  # needs a label before sender.test
+        (RowFilter(header_from=("Alice Example",)), False),  # the address, not the display name
+        (RowFilter(header_from=("john@example.com",)), False),  # a To address is not From
+        (RowFilter(header_to=("BOARD@CORP.EXAMPLE.COM",)), True),  # a Cc address
+        (RowFilter(header_to=("nobody@example.com", "*@example.com")), True),
+        (RowFilter(header_to=("alice@mail.sender.test",)), False),
+        (RowFilter(header_from=("*@*.sender.test",), header_to=("x@y.test",)), False),
+    ],
+)
+def test_header_from_and_to_cc(row_filter: RowFilter, expected: bool) -> None:
+    assert row_filter.matches(row(**HEADERS)) is expected
+
+
+def test_header_filters_find_nothing_in_a_message_without_those_headers() -> None:
+    assert not RowFilter(header_from=("*",)).matches(row())
+    assert not RowFilter(header_to=("*",)).matches(row())
+
+
+SHA = "ab" * 32
+
+
+def attachments(*records: dict[str, object]) -> list[AttachmentRecord]:
+    return [AttachmentRecord.model_validate({"sha256": SHA, **r}) for r in records]
+
+
+ZIP_DELETED = {"name": "Invoice.ZIP", "status": "deleted"}
+PDF_ENCRYPTED = {
+    "name": "terms.pdf",
+    "sha256": "cd" * 32,
+    "password_protected": True,
+    "password_analysis": "not_decrypted",
+}
+
+
+@pytest.mark.parametrize(
+    ("attachment_filter", "expected"),
+    [
+        (AttachmentFilter(), True),
+        (AttachmentFilter(required=True), True),
+        (AttachmentFilter(sha256=SHA.upper()), True),
+        (AttachmentFilter(sha256="ef" * 32), False),
+        (AttachmentFilter(name="*.zip"), True),
+        (AttachmentFilter(name="invoice.zip"), True),
+        (AttachmentFilter(name="*.exe"), False),
+        (AttachmentFilter(name="invoice"), False),  # the whole name, not a part of it
+        (AttachmentFilter(status="deleted"), True),
+        (AttachmentFilter(status="cleaned"), False),
+        (AttachmentFilter(password_analysis="not_decrypted"), True),
+        (AttachmentFilter(password_analysis="decrypted"), False),
+        # One attachment must meet every condition: the deleted file is not the pdf.
+        (AttachmentFilter(name="*.pdf", status="deleted"), False),
+        (AttachmentFilter(name="*.zip", status="deleted", sha256=SHA), True),
+        (AttachmentFilter(name="*.pdf", password_analysis="not_decrypted"), True),
+    ],
+)
+def test_attachment_fields(attachment_filter: AttachmentFilter, expected: bool) -> None:
+    with_files = row(attachments=attachments(ZIP_DELETED, PDF_ENCRYPTED))
+    assert RowFilter(attachments=attachment_filter).matches(with_files) is expected
+
+
+@pytest.mark.parametrize(
+    "attachment_filter",
+    [
+        AttachmentFilter(required=True),
+        AttachmentFilter(status="none"),
+        AttachmentFilter(password_analysis="not_analyzed"),
+        AttachmentFilter(name="*"),
+    ],
+)
+def test_any_attachment_field_leaves_out_messages_without_attachments(
+    attachment_filter: AttachmentFilter,
+) -> None:
+    assert not RowFilter(attachments=attachment_filter).matches(row())
+    unchanged = row(attachments=attachments({"name": "a.txt"}))
+    assert RowFilter(attachments=attachment_filter).matches(unchanged)
+
+
+def test_attachment_name_wildcard_crosses_any_character() -> None:
+    """A name with a line break or a path is still found by "*" (a hostile name cannot hide
+    from "*.exe")."""
+    hidden = row(attachments=attachments({"name": "report\n2026.pdf .exe"}))
+    assert RowFilter(attachments=AttachmentFilter(name="*.exe")).matches(hidden)
+    assert not RowFilter(attachments=AttachmentFilter(name="*.pdf")).matches(hidden)
+
+
+def test_policy_events_match_any_of_several_header_patterns() -> None:
+    """Each pattern is tried against every header address, not only the first pattern."""
+    found = MessageFilter(header_to=("nobody@example.com", "*@corp.example.com"))
+    assert found.matches(
+        SimpleNamespace(**HEADERS, sender="", recipients=[], subject="", message_id="")
+    )
+
+
+def test_a_wildcard_pattern_built_to_backtrack_answers_at_once() -> None:
+    """Many "*" against a long address: a backtracking regex would run for hours."""
+    assert not pattern_matches("*a" * 150 + "b", "a" * 320)
+    assert pattern_matches("*a" * 150, "a" * 320)

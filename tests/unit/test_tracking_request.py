@@ -58,3 +58,55 @@ def test_any_is_accepted_for_every_type_and_direction() -> None:
         {"direction": "inbound", "downstream_mta_sts": "any"},
     ):
         TrackingSearch.model_validate(body)
+
+
+def test_the_header_and_attachment_fields_reach_the_row_filter() -> None:
+    request = TrackingSearch.model_validate(
+        {
+            "header_from": ["*@example.com"],
+            "header_to": ["john@example.com"],
+            "attachments_only": True,
+            "attachment_sha256": "AB" * 32,
+            "attachment_name": "*.zip",
+            "attachment_status": "deleted",
+            "password_analysis": "not_decrypted",
+        }
+    )
+
+    found = query_of("t", request).filter
+
+    assert (found.header_from, found.header_to) == (("*@example.com",), ("john@example.com",))
+    attachments = found.attachments
+    assert (attachments.required, attachments.sha256, attachments.name) == (
+        True,
+        "ab" * 32,
+        "*.zip",
+    )
+    assert (attachments.status, attachments.password_analysis) == ("deleted", "not_decrypted")
+
+
+@pytest.mark.parametrize(
+    ("body", "sentence"),
+    [
+        ({"type": "blocked", "header_from": ["a@b.test"]}, "header_from does not apply to blocked"),
+        ({"type": "blocked", "header_to": ["a@b.test"]}, "header_to does not apply to blocked"),
+        ({"type": "blocked", "attachments_only": True}, "attachments_only does not apply"),
+        ({"type": "blocked", "attachment_name": "*.zip"}, "attachment_name does not apply"),
+        ({"attachment_sha256": "ab" * 31}, "a SHA-256 hash is 64 hexadecimal digits"),
+        ({"attachment_sha256": "zz" * 32}, "a SHA-256 hash is 64 hexadecimal digits"),
+        ({"attachment_name": ""}, "attachment_name"),
+        ({"attachment_name": "a" * 256}, "attachment_name"),
+        ({"attachment_status": "quarantined"}, "attachment_status"),
+        ({"password_analysis": "cracked"}, "password_analysis"),
+        ({"header_from": [""]}, "header_from"),
+        ({"header_to": ["a@b.test"] * 101}, "header_to"),
+        ({"attachments_only": "maybe"}, "attachments_only"),
+    ],
+)
+def test_a_header_or_attachment_field_used_wrongly_is_refused(
+    body: dict[str, Any], sentence: str
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        TrackingSearch.model_validate(body)
+
+    assert sentence in str(refused.value)
