@@ -56,10 +56,13 @@ synth: $(STAMP)
 
 # The Lambda layer: pyproject.toml's dependencies as arm64 / Python 3.12 wheels (needs PyPI).
 lambda-deps: $(STAMP)
-	rm -rf build/lambda-deps
+	rm -rf build/lambda-deps build/lambda-wheels
 	mkdir -p build
 	$(BIN)/python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' > build/lambda-requirements.txt
-	$(BIN)/pip install --quiet --target build/lambda-deps/python --platform manylinux2014_aarch64 --implementation cp --python-version 3.12 --only-binary=:all: --no-compile -r build/lambda-requirements.txt
+	# Some dependencies (dkimpy, pyspf, geoip2fast) publish only source: built here as wheels
+	# (pure Python), so the platform install below can take them.
+	$(BIN)/pip wheel --quiet --no-deps --wheel-dir build/lambda-wheels -r build/lambda-requirements.txt
+	$(BIN)/pip install --quiet --target build/lambda-deps/python --platform manylinux2014_aarch64 --implementation cp --python-version 3.12 --only-binary=:all: --find-links build/lambda-wheels --no-compile -r build/lambda-requirements.txt
 
 clean:
 	rm -rf $(VENV) cdk.out .mypy_cache .pytest_cache .ruff_cache
