@@ -52,12 +52,15 @@ class MailgateStack(Stack):
         )
         api = Api(self, "Api", functions=pipeline.functions)
         console = Console(self, "Console", rest_api=api.rest_api)
+        console_url = f"https://{console.distribution.distribution_domain_name}"
+        for function_id in ("export", "export-worker"):  # the link in an export's notice
+            pipeline.functions[function_id].add_environment("MAILGATE_CONSOLE_URL", console_url)
 
         CfnOutput(self, "ApiUrl", value=api.rest_api.url, description="Tenant API base URL")
         CfnOutput(
             self,
             "ConsoleUrl",
-            value=f"https://{console.distribution.distribution_domain_name}/",
+            value=f"{console_url}/",
             description="Admin console (the API is also at /v1/ there)",
         )
         CfnOutput(

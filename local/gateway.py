@@ -97,6 +97,8 @@ class LocalGateway:
             AWS_DEFAULT_REGION=s.region,
             MAILGATE_BIND=s.bind,
         )
+        # The console is served beside the API: the links of the notices sent to tenants.
+        os.environ.setdefault("MAILGATE_CONSOLE_URL", f"http://{s.bind}:{s.api_port}")
         emulator.start()
         self._stoppers.append(emulator.stop)
         if not s.dns_servers:

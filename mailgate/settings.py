@@ -83,7 +83,7 @@ class CursorSecret(_Settings):
 class ConsoleUrl(_Settings):
     """The admin console's base URL, for links in the messages the gateway sends tenants."""
 
-    console_url: str = Field("http://127.0.0.1:5173", alias="MAILGATE_CONSOLE_URL")
+    console_url: str = Field("http://127.0.0.1:8080", alias="MAILGATE_CONSOLE_URL")
 
 
 class Hostname(_Settings):

@@ -13,6 +13,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3_deployment
 from constructs import Construct
 
+from infra.constructs.api import STAGE_NAME
 from mailgate.console_headers import CONTENT_SECURITY_POLICY
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
@@ -54,6 +55,7 @@ class Console(Construct):
                 ),
             ),
         )
+        stack = Stack.of(self)
         self.distribution = cloudfront.Distribution(
             self,
             "Distribution",
@@ -65,7 +67,13 @@ class Console(Construct):
             ),
             additional_behaviors={
                 API_PATH: cloudfront.BehaviorOptions(
-                    origin=origins.RestApiOrigin(rest_api),
+                    # Named from the API's id and stage name, not its deployed stage: the
+                    # functions are told the console's address, so the distribution must not
+                    # depend on the deployment that depends on them.
+                    origin=origins.HttpOrigin(
+                        f"{rest_api.rest_api_id}.execute-api.{stack.region}.{stack.url_suffix}",
+                        origin_path=f"/{STAGE_NAME}",
+                    ),
                     viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
                     allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
                     cache_policy=cloudfront.CachePolicy.CACHING_DISABLED,

@@ -20,7 +20,7 @@ _SUBJECTS = {
 
 
 def console_link(console_url: str, task_id: str) -> str:
-    return f"{console_url.rstrip('/')}/exports/{task_id}"
+    return f"{console_url.rstrip('/')}/#/exports/{task_id}"  # the console routes by hash
 
 
 def _body(task: ExportTaskRecord, link: str, locale: Locale) -> str:

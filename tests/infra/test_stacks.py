@@ -151,9 +151,15 @@ def _references(value: Any) -> Iterator[str]:
             yield from _references(item)
 
 
+CONSOLE_LINKERS = ("export", "export-worker")
+
+
 def _settings_env(synth: Synth, function_id: str) -> set[str]:
     """The variables a function gets besides its resources': the engines' addresses for
-    their clients, and the scan function's settings of cdk.json."""
+    their clients, the scan function's settings of cdk.json, and the console's address for the
+    export functions' notices."""
+    if function_id in CONSOLE_LINKERS:
+        return {"MAILGATE_CONSOLE_URL"}
     if function_id not in ENGINE_CLIENTS:
         return set()
     names = {"MAILGATE_RSPAMD_URL", "MAILGATE_CLAMD_ADDRESS", "MAILGATE_RSPAMD_RULES_VERSION"}
@@ -783,3 +789,11 @@ def test_resolvers_of_the_scan_settings_are_the_only_dns_the_clients_may_reach()
         ("192.0.2.54/32", "udp", 5353),
         ("192.0.2.54/32", "tcp", 5353),
     }
+
+
+def test_export_notices_link_to_the_regions_console(synth: Synth) -> None:
+    (distribution,) = synth.of_type("AWS::CloudFront::Distribution")
+    for function_id in CONSOLE_LINKERS:
+        _, function = synth.function(function_id)
+        url = function["Properties"]["Environment"]["Variables"]["MAILGATE_CONSOLE_URL"]
+        assert url == {"Fn::Join": ["", ["https://", {"Fn::GetAtt": [distribution, "DomainName"]}]]}

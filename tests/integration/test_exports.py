@@ -340,7 +340,7 @@ def test_the_notify_address_is_sent_the_console_link_when_the_task_completes(
     message = email.message_from_bytes(notices[0].data, policy=email.policy.default)
     assert notices[0].mail_from in ("", "<>")
     assert message["Subject"] == "エクスポートが完了しました"
-    assert f"/exports/{task_id}" in message.get_body().get_content()  # type: ignore[union-attr]
+    assert f"/#/exports/{task_id}" in message.get_body().get_content()  # type: ignore[union-attr]
     assert message["Auto-Submitted"] == "auto-generated"
 
 

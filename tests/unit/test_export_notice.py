@@ -51,7 +51,7 @@ def test_a_complete_task_is_told_with_its_console_link_rows_and_expiry() -> None
     assert message["To"] == "admin@example.com"
     assert message["From"] == "Mail gateway <postmaster@example.com>"
     assert message["Subject"] == "Your export is ready"
-    assert "https://console.example/exports/9f1c7a62-0d5e-4c1b-8f57-3c2b1a0e9d8c" in body
+    assert "https://console.example/#/exports/9f1c7a62-0d5e-4c1b-8f57-3c2b1a0e9d8c" in body
     assert "1234 rows" in body and "2026-03-08 09:00 UTC" in body
     assert message["Date"] and message["Message-ID"]
 
