@@ -95,7 +95,10 @@ class TrackingService:
         query = tracking_search.query_of(tenant_id, request)
         page = tracking_search.search(self._store, query, start)
         return TrackingPage(
-            items=[to_item(row) for row in page.rows], next_cursor=paging.cursor(page.next)
+            items=[to_item(row) for row in page.rows],
+            next_cursor=paging.cursor(page.next),
+            as_of=iso(start.complete_until),
+            searched_until=_iso_or_none(page.searched_until),
         )
 
     def reconcile(self, tenant_id: str, request: TrackingReconcile) -> TrackingReconciliation:

@@ -39,7 +39,7 @@ class QueryServices:
 def services() -> QueryServices:
     settings = QuerySettings()
     signer = CursorSigner(secret_bytes(settings.cursor_secret_id))
-    tracking = TrackingStore(settings.tracking_table)
+    tracking = TrackingStore(settings.tracking_table, settings.tracking_shards)
     config = ConfigService(TenantConfigStore(settings.tenants_table))
     return QueryServices(
         tracking=TrackingService(tracking, signer),

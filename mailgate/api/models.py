@@ -171,6 +171,16 @@ class BlockedItem(_TrackingItem):
 class TrackingPage(BaseModel):
     items: list[AcceptedItem | BlockedItem]
     next_cursor: str | None
+    as_of: str = Field(
+        description="every message accepted or blocked up to this instant is in the search; "
+        "a later one may not be yet"
+    )
+    searched_until: str | None = Field(
+        None,
+        description="set when a page stopped at its read budget before filling: every row "
+        "later than this instant (earlier, for sort asc) was searched, none beyond it; "
+        "next_cursor goes on from there",
+    )
 
 
 class Summary(BaseModel):

@@ -5,6 +5,7 @@ resolves the period, later pages come back with a cursor signed for the tenant a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from pydantic import BaseModel
 
@@ -13,6 +14,12 @@ from mailgate.clock import utcnow
 from mailgate.search import period as periods
 from mailgate.search.cursor import CursorSigner, query_digest
 from mailgate.search.pager import CursorState
+
+# A record is stored within this long of the instant it carries, which a search's ``as_of``
+# leaves out: the SMTP front writes a row during the hand-off it finishes before answering
+# "250" (seconds), stage 2 writes an event as it detects it, and the by_time index follows the
+# table within a second.
+STORED_WITHIN = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -29,7 +36,8 @@ class SignedPaging:
     def start(self, cursor: str | None, period: Preset | CustomPeriod) -> CursorState:
         if cursor:
             return CursorState.from_json(self.signer.decode(cursor, self.tenant_id, self.digest))
-        return CursorState(periods.requested(period, utcnow()))
+        now = utcnow()
+        return CursorState(periods.requested(period, now), as_of=now - STORED_WITHIN)
 
     def cursor(self, next: CursorState | None) -> str | None:
         if next is None:
