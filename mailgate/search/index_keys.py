@@ -1,9 +1,12 @@
 """What a tracking row is found by without reading a day's rows: its exact-match keys
-(envelope sender, recipient and header From, each as an address, its domain and the parents of
-that domain; the Message-ID), and which of them a search can read instead of the time buckets.
+(envelope sender, recipient and header From, each as an address and as a registrable domain;
+the Message-ID), and which of them a search can read instead of the time buckets.
 
-Values are lower-cased; a value too long for a key is replaced by its digest, the same on
-write and on read.
+A domain key is the registrable domain (``mail.example.com`` → ``example.com``): one key
+serves ``*@example.com``, ``*@mail.example.com`` and ``*@*.example.com`` alike (the filters
+then keep the rows of the domain asked for), so a row has one domain item per address
+whatever the depth of its domain. Values are lower-cased; a value too long for a key is
+replaced by its digest, the same on write and on read.
 """
 
 from __future__ import annotations
@@ -28,13 +31,10 @@ _MAX_VALUE_BYTES = 512  # DynamoDB allows 2,048 bytes of partition key
 class Indexed(StrEnum):
     SENDER = "sender"
     SENDER_DOMAIN = "sender_domain"
-    SENDER_PARENT = "sender_parent"
     RECIPIENT = "recipient"
     RECIPIENT_DOMAIN = "recipient_domain"
-    RECIPIENT_PARENT = "recipient_parent"
     FROM = "from"
     FROM_DOMAIN = "from_domain"
-    FROM_PARENT = "from_parent"
     MESSAGE_ID = "message_id"
 
 
@@ -56,28 +56,25 @@ def _suffixes() -> PublicSuffixList:
     return PublicSuffixList()
 
 
-def parents(domain: str) -> list[str]:
-    """The parents of ``domain`` that ``*@*.<parent>`` names it by: every proper parent that is
-    not a public suffix (``*@*.co.jp`` reads the time buckets instead)."""
-    labels = domain.split(".")
-    found = (".".join(labels[i:]) for i in range(1, len(labels)))
-    return [parent for parent in found if not _suffixes().is_public(parent)]
+def registrable(domain: str) -> str:
+    """The domain a registrant holds (``mail.example.co.jp`` → ``example.co.jp``); a domain
+    that is itself a public suffix stands for itself."""
+    return _suffixes().privatesuffix(domain) or domain
 
 
-def _address_keys(address: str, fields: tuple[Indexed, Indexed, Indexed]) -> list[IndexKey]:
+def _address_keys(address: str, fields: tuple[Indexed, Indexed]) -> list[IndexKey]:
     address = address.strip().lower()
-    exact, by_domain, by_parent = fields
+    exact, by_domain = fields
     keys = [IndexKey(exact, _value(address))]
     local, at, domain = address.rpartition("@")
     if at and local and domain:
-        keys.append(IndexKey(by_domain, _value(domain)))
-        keys.extend(IndexKey(by_parent, _value(parent)) for parent in parents(domain))
+        keys.append(IndexKey(by_domain, _value(registrable(domain))))
     return keys
 
 
-_SENDER = (Indexed.SENDER, Indexed.SENDER_DOMAIN, Indexed.SENDER_PARENT)
-_RECIPIENT = (Indexed.RECIPIENT, Indexed.RECIPIENT_DOMAIN, Indexed.RECIPIENT_PARENT)
-_FROM = (Indexed.FROM, Indexed.FROM_DOMAIN, Indexed.FROM_PARENT)
+_SENDER = (Indexed.SENDER, Indexed.SENDER_DOMAIN)
+_RECIPIENT = (Indexed.RECIPIENT, Indexed.RECIPIENT_DOMAIN)
+_FROM = (Indexed.FROM, Indexed.FROM_DOMAIN)
 
 
 def keys_of(row: TrackingRow) -> list[IndexKey]:
@@ -93,43 +90,40 @@ def keys_of(row: TrackingRow) -> list[IndexKey]:
     return list(dict.fromkeys(keys))
 
 
-def _pattern_key(pattern: str, fields: tuple[Indexed, Indexed, Indexed]) -> IndexKey | None:
-    """The key whose items are exactly the addresses ``pattern`` matches, if one is kept:
-    an address, ``*@<domain>`` or ``*@*.<domain>``."""
+def _pattern_key(pattern: str, fields: tuple[Indexed, Indexed]) -> IndexKey | None:
+    """The key whose items include every address ``pattern`` matches, if one is kept: an
+    address, ``*@<domain>`` or ``*@*.<domain>`` (not of a public suffix)."""
     pattern = pattern.strip().lower()
-    exact, by_domain, by_parent = fields
+    exact, by_domain = fields
     if "*" not in pattern:
         return IndexKey(exact, _value(pattern))
     local, at, domain = pattern.rpartition("@")
-    if not at or "*" in domain.removeprefix("*.") or local != "*":
+    subdomains = domain.startswith("*.")
+    domain = domain.removeprefix("*.")
+    if not at or local != "*" or "*" in domain or not domain:
         return None
-    if domain.startswith("*."):
-        parent = domain.removeprefix("*.")
-        return IndexKey(by_parent, _value(parent)) if parent in parents("x." + parent) else None
-    return IndexKey(by_domain, _value(domain))
+    held = registrable("x." + domain if subdomains else domain)
+    if subdomains and held == "x." + domain:  # "*@*.co.jp": no one domain holds them all
+        return None
+    return IndexKey(by_domain, _value(held))
 
 
-def _field_keys(
-    patterns: Iterable[str], fields: tuple[Indexed, Indexed, Indexed]
-) -> list[IndexKey] | None:
+def _field_keys(patterns: Iterable[str], fields: tuple[Indexed, Indexed]) -> list[IndexKey] | None:
     keys = [_pattern_key(pattern, fields) for pattern in patterns]
     if not keys or any(key is None for key in keys):
         return None
     return list(dict.fromkeys(key for key in keys if key is not None))
 
 
-# How many items a key usually holds, fewest first: an address, a parent's subdomains, a domain.
+# How many items a key usually holds, fewest first: a Message-ID, an address, a domain.
 _BREADTH = {
     Indexed.MESSAGE_ID: 0,
     Indexed.SENDER: 1,
     Indexed.RECIPIENT: 1,
     Indexed.FROM: 1,
-    Indexed.SENDER_PARENT: 2,
-    Indexed.RECIPIENT_PARENT: 2,
-    Indexed.FROM_PARENT: 2,
-    Indexed.SENDER_DOMAIN: 3,
-    Indexed.RECIPIENT_DOMAIN: 3,
-    Indexed.FROM_DOMAIN: 3,
+    Indexed.SENDER_DOMAIN: 2,
+    Indexed.RECIPIENT_DOMAIN: 2,
+    Indexed.FROM_DOMAIN: 2,
 }
 
 
