@@ -40,7 +40,7 @@ from mailgate.search import reconcile
 from mailgate.search import tracking as tracking_search
 from mailgate.search.cursor import CursorSigner
 from mailgate.search.matching import NULL_SENDER
-from mailgate.search.signed_paging import SignedPaging
+from mailgate.search.signed_paging import SignedPaging, coverage
 from mailgate.storage.tracking import TrackingStore
 
 
@@ -97,8 +97,7 @@ class TrackingService:
         return TrackingPage(
             items=[to_item(row) for row in page.rows],
             next_cursor=paging.cursor(page.next),
-            as_of=iso(start.complete_until),
-            searched_until=_iso_or_none(page.searched_until),
+            **coverage(start, page),
         )
 
     def reconcile(self, tenant_id: str, request: TrackingReconcile) -> TrackingReconciliation:

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from pydantic import BaseModel
 
 from mailgate.api.models import CustomPeriod, Preset
-from mailgate.clock import utcnow
+from mailgate.clock import iso, utcnow
 from mailgate.search import period as periods
 from mailgate.search.cursor import CursorSigner, query_digest
-from mailgate.search.pager import CursorState
+from mailgate.search.pager import CursorState, Page
 
 # A record is stored within this long of the instant it carries, which a search's ``as_of``
 # leaves out: the SMTP front writes a row during the hand-off it finishes before answering
@@ -43,3 +44,12 @@ class SignedPaging:
         if next is None:
             return None
         return self.signer.encode(self.tenant_id, self.digest, next.to_json())
+
+
+def coverage(start: CursorState, page: Page[Any]) -> dict[str, str | None]:
+    """The ``Coverage`` fields of a page read from ``start``."""
+    until = page.searched_until
+    return {
+        "as_of": iso(start.complete_until),
+        "searched_until": None if until is None else iso(until),
+    }
