@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -237,6 +238,8 @@ def main() -> None:
             report["searches_first_page_of_100"] = _measure(args.rows, start)
     finally:
         emulator.stop()
+        if fresh:
+            shutil.rmtree(state)
     print(json.dumps(report, indent=2))
 
 
