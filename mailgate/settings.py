@@ -34,6 +34,12 @@ class _Settings(BaseSettings):
 
 class TrackingTable(_Settings):
     tracking_table: str = Field(alias=resources.TRACKING.env_var)
+    # Tenants whose writes would exceed one partition's rate, and how many shards their day
+    # buckets and index partitions are spread over, as JSON: {"tenant-id": 8}. Raise a count,
+    # never lower it: rows in a shard no longer read stay out of searches until they expire.
+    tracking_shards: dict[str, Annotated[int, Field(ge=1, le=64)]] = Field(
+        default={}, alias="MAILGATE_TRACKING_SHARDS"
+    )
 
 
 class TenantsTable(_Settings):

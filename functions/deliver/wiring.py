@@ -28,7 +28,7 @@ def settings() -> DeliverSettings:
 
 @cache
 def tracking() -> TrackingStore:
-    return TrackingStore(settings().tracking_table)
+    return TrackingStore(settings().tracking_table, settings().tracking_shards)
 
 
 @cache

@@ -34,7 +34,7 @@ def _notifier(settings: ExportSettings | ExportWorkerSettings) -> ExportNotifier
 def service() -> ExportService:
     settings = ExportSettings()
     return ExportService(
-        TrackingStore(settings.tracking_table),
+        TrackingStore(settings.tracking_table, settings.tracking_shards),
         PolicyEventStore(settings.policy_table),
         ExportStore(settings.exports_table),
         ExportFiles(settings.mail_bucket),
@@ -48,7 +48,7 @@ def service() -> ExportService:
 def export_all() -> ExportAll:
     settings = ExportWorkerSettings()
     return ExportAll(
-        TrackingStore(settings.tracking_table),
+        TrackingStore(settings.tracking_table, settings.tracking_shards),
         PolicyEventStore(settings.policy_table),
         ExportStore(settings.exports_table),
         ExportFiles(settings.mail_bucket),

@@ -10,7 +10,7 @@ from mailgate.ports import PolicyEventLog
 from mailgate.search import events as event_search
 from mailgate.search.cursor import CursorSigner
 from mailgate.search.matching import NULL_SENDER
-from mailgate.search.signed_paging import SignedPaging
+from mailgate.search.signed_paging import SignedPaging, coverage
 
 
 def _item_fields(event: PolicyEvent) -> dict[str, object]:
@@ -45,6 +45,7 @@ class EventsService:
         return EventPage(
             items=[EventItem.model_validate(_item_fields(event)) for event in page.rows],
             next_cursor=paging.cursor(page.next),
+            **coverage(start, page),
         )
 
     def detail(self, tenant_id: str, event_id: str) -> EventDetail:

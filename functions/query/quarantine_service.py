@@ -38,7 +38,7 @@ from mailgate.search import quarantine as quarantine_search
 from mailgate.search.cursor import CursorSigner
 from mailgate.search.matching import NULL_SENDER, MessageFilter
 from mailgate.search.pager import CursorState
-from mailgate.search.signed_paging import SignedPaging
+from mailgate.search.signed_paging import SignedPaging, coverage
 
 # Messages acted on at once: each is a few conditional writes and a queue send or an object
 # delete, and a bulk call of 10,000 must finish within API Gateway's 29 seconds.
@@ -115,6 +115,7 @@ class QuarantineService:
         return QuarantinePage(
             items=[QuarantineItem.model_validate(_item_fields(entry)) for entry in page.rows],
             next_cursor=paging.cursor(page.next),
+            **coverage(start, page),
         )
 
     def detail(self, tenant_id: str, message_uuid: str) -> QuarantineDetail:

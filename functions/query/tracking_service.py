@@ -41,7 +41,7 @@ from mailgate.search import reconcile
 from mailgate.search import tracking as tracking_search
 from mailgate.search.cursor import CursorSigner
 from mailgate.search.matching import NULL_SENDER
-from mailgate.search.signed_paging import SignedPaging
+from mailgate.search.signed_paging import SignedPaging, coverage
 from mailgate.storage.message_id_items import message_ids
 from mailgate.storage.tracking import TrackingStore
 
@@ -97,7 +97,9 @@ class TrackingService:
         query = tracking_search.query_of(tenant_id, request)
         page = tracking_search.search(self._store, query, start)
         return TrackingPage(
-            items=[to_item(row) for row in page.rows], next_cursor=paging.cursor(page.next)
+            items=[to_item(row) for row in page.rows],
+            next_cursor=paging.cursor(page.next),
+            **coverage(start, page),
         )
 
     def reconcile(self, tenant_id: str, request: TrackingReconcile) -> TrackingReconciliation:

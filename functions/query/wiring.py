@@ -44,7 +44,7 @@ class QueryServices:
 def services() -> QueryServices:
     settings = QuerySettings()
     signer = CursorSigner(secret_bytes(settings.cursor_secret_id))
-    tracking = TrackingStore(settings.tracking_table)
+    tracking = TrackingStore(settings.tracking_table, settings.tracking_shards)
     events = PolicyEventStore(settings.policy_table)
     config = ConfigService(TenantConfigStore(settings.tenants_table))
     return QueryServices(

@@ -56,7 +56,7 @@ def system_policy(settings: ReceiveSettings) -> SystemPolicy:
 def start_fronts(settings: ReceiveSettings) -> list[Controller]:
     tenants = TenantStore(settings.tenants_table)
     configs_store = TenantConfigStore(settings.tenants_table)
-    tracking = TrackingStore(settings.tracking_table)
+    tracking = TrackingStore(settings.tracking_table, settings.tracking_shards)
     directory = DomainDirectory(tenants.domain)
     configs: TtlCache[TenantConfig] = TtlCache(lambda tenant: configs_store.get(tenant)[0])
     pool = ThreadPoolExecutor(max_workers=settings.worker_threads, thread_name_prefix="front")

@@ -60,7 +60,7 @@ def producers(settings: ScanSettings) -> list[Producer]:
 @cache
 def stage() -> ScanStage:
     s = settings()
-    tracking = TrackingStore(s.tracking_table)
+    tracking = TrackingStore(s.tracking_table, s.tracking_shards)
     mail = MailStore(s.mail_bucket)
     deliver = JobQueue(s.deliver_queue_url)
     config_store = TenantConfigStore(s.tenants_table)
@@ -90,5 +90,5 @@ def stage() -> ScanStage:
 def failures() -> Failures:
     """A failed scan comes back after the queue's visibility timeout, or the engine retry's
     own delay (``EnginesUnavailable``); its last run marks the rows."""
-    tracking = TrackingStore(settings().tracking_table)
+    tracking = TrackingStore(settings().tracking_table, settings().tracking_shards)
     return Failures(resources.SCAN_QUEUE.max_receive_count, DeadLetterMarker(tracking, "scan"))

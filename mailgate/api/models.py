@@ -207,7 +207,22 @@ class BlockedItem(_TrackingItem):
     smtp_reply: str = Field(description="what the gateway answered the sending server")
 
 
-class TrackingPage(BaseModel):
+class Coverage(BaseModel):
+    """What a search page covers."""
+
+    as_of: str = Field(
+        description="every record up to this instant (a message accepted or blocked, an event "
+        "detected, a message quarantined) is in the search; a later one may not be yet"
+    )
+    searched_until: str | None = Field(
+        None,
+        description="set when a page stopped at its read budget before filling: every record "
+        "later than this instant (earlier, for sort asc) was searched, none beyond it; "
+        "next_cursor goes on from there",
+    )
+
+
+class TrackingPage(Coverage):
     items: list[AcceptedItem | BlockedItem]
     next_cursor: str | None
 
@@ -359,7 +374,7 @@ class EventItem(BaseModel):
     rule_name: str
 
 
-class EventPage(BaseModel):
+class EventPage(Coverage):
     items: list[EventItem]
     next_cursor: str | None
 
@@ -408,7 +423,7 @@ class QuarantineItem(BaseModel):
     state: QuarantineState
 
 
-class QuarantinePage(BaseModel):
+class QuarantinePage(Coverage):
     items: list[QuarantineItem]
     next_cursor: str | None
 

@@ -54,6 +54,7 @@ class _State(BaseModel):
 
     start: AwareDatetime
     end: AwareDatetime
+    as_of: AwareDatetime | None
     day: Annotated[int, Field(strict=True, ge=0)]
     resume: JsonValue
 
@@ -61,16 +62,23 @@ class _State(BaseModel):
 @dataclass(frozen=True)
 class CursorState:
     """Where a page starts: the period, the index of the day reached in reading order, and the
-    token to resume that day from."""
+    token to resume that day from. ``as_of``: the instant up to which every record of the
+    period was stored when the first page was read (the period's end by default)."""
 
     period: Period
     day: int = 0
     resume: JsonValue = None
+    as_of: datetime | None = None
+
+    @property
+    def complete_until(self) -> datetime:
+        return self.period.end if self.as_of is None else min(self.as_of, self.period.end)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "start": iso(self.period.start),
             "end": iso(self.period.end),
+            "as_of": None if self.as_of is None else iso(self.as_of),
             "day": self.day,
             "resume": self.resume,
         }
@@ -85,13 +93,16 @@ class CursorState:
             raise invalid_cursor() from error
         if state.end < state.start:
             raise invalid_cursor()
-        return cls(Period(state.start, state.end), state.day, state.resume)
+        return cls(Period(state.start, state.end), state.day, state.resume, state.as_of)
 
 
 @dataclass(frozen=True)
 class Page(Generic[RowT]):
     rows: list[RowT]
     next: CursorState | None  # where the next page starts; None when nothing is left
+    # Set when the page stopped at its read budget before finding ``limit`` rows: every
+    # record later than this instant (earlier, oldest first) was searched, none beyond it.
+    searched_until: datetime | None = None
 
 
 def time_token(time: datetime, *ids: str) -> JsonValue:
@@ -99,8 +110,9 @@ def time_token(time: datetime, *ids: str) -> JsonValue:
     return [iso(time), *ids]
 
 
-def parse_time_token(token: JsonValue, day: date, ids: int) -> tuple[datetime, list[str]]:
-    """The time and ids of a ``time_token`` made for ``day``; ``InvalidResume`` otherwise."""
+def parse_time_token(token: JsonValue, day: date | None, ids: int) -> tuple[datetime, list[str]]:
+    """The time and ids of a ``time_token`` made for ``day`` (any, when None);
+    ``InvalidResume`` otherwise."""
     if (
         isinstance(token, list)
         and len(token) == 1 + ids
@@ -111,7 +123,7 @@ def parse_time_token(token: JsonValue, day: date, ids: int) -> tuple[datetime, l
             moment = parse_iso(str(time))
         except ValueError as error:
             raise InvalidResume(token) from error
-        if moment.tzinfo is not None and moment.astimezone(UTC).date() == day:
+        if moment.tzinfo is not None and day in (None, moment.astimezone(UTC).date()):
             return moment, [str(part) for part in rest]
     raise InvalidResume(token)
 
@@ -122,6 +134,24 @@ def days(period: Period, newest_first: bool) -> list[date]:
     return every[::-1] if newest_first else every
 
 
+def _searched_until(
+    period: Period, segment: date, resume: JsonValue, newest_first: bool, whole_period: bool
+) -> datetime:
+    """How far a page that stopped at ``segment`` and ``resume`` searched: the time of the
+    resume position, else the edge of the segment not yet read."""
+    if isinstance(resume, list) and resume and isinstance(resume[0], str):
+        try:
+            return parse_iso(resume[0])
+        except ValueError:
+            pass
+    if whole_period:
+        return period.end if newest_first else period.start
+    midnight = datetime.combine(segment, datetime.min.time(), UTC)
+    if newest_first:
+        return min(period.end, midnight + timedelta(days=1))
+    return max(period.start, midnight)
+
+
 def read_page(
     source: RowSource[RowT],
     start: CursorState,
@@ -129,17 +159,23 @@ def read_page(
     limit: int,
     keep: Callable[[RowT], bool],
     batch: int = BATCH,
+    whole_period: bool = False,
 ) -> Page[RowT]:
-    """Rows ``keep`` accepts, up to ``limit``, reading ``batch`` at a time."""
-    order = days(start.period, newest_first)
+    """Rows ``keep`` accepts, up to ``limit``, reading at most ``batch`` at a time (and about
+    what the page still needs). ``whole_period``: the source reads the period in one time
+    order (an index), not day by day."""
+    order = [start.period.start.date()] if whole_period else days(start.period, newest_first)
     rows: list[RowT] = []
     day, resume = start.day, start.resume
     read = 0
     for _ in range(QUERIES_PER_PAGE):
         if day >= len(order) or len(rows) >= limit or read >= ROWS_READ_PER_PAGE:
             break
+        # One more than the page needs, so that a page ending the period ends it without a
+        # cursor to an empty page; the extra row is read again by the next page.
+        size = min(batch, limit - len(rows) + 1)
         try:
-            rows_read, more = source.read(order[day], start.period, newest_first, batch, resume)
+            rows_read, more = source.read(order[day], start.period, newest_first, size, resume)
         except InvalidResume as error:
             raise invalid_cursor() from error
         stopped_at = None
@@ -158,4 +194,9 @@ def read_page(
             day, resume = day + 1, None
     if day >= len(order):
         return Page(rows, None)
-    return Page(rows, CursorState(start.period, day, resume))
+    next = CursorState(start.period, day, resume, start.as_of)
+    if len(rows) >= limit:
+        return Page(rows, next)
+    return Page(
+        rows, next, _searched_until(start.period, order[day], resume, newest_first, whole_period)
+    )

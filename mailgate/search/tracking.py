@@ -1,9 +1,10 @@
-"""Mail tracking search: the tracking store's day buckets of one tenant, direction and type,
-paged by the generic pager with the search filters applied."""
+"""Mail tracking search: the rows of one tenant, direction and type, paged by the generic pager
+with the search filters applied. A search with an exact-match field reads the most selective
+index items it can (``index_keys.index_for``); any other reads the day buckets."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
@@ -13,12 +14,14 @@ from pydantic import JsonValue
 from mailgate.api.models import TrackingSearch
 from mailgate.catalog import MAX_PAGE_SIZE, Direction, TrackingType
 from mailgate.records import TrackingRow
+from mailgate.search.index_keys import IndexKey, index_for
 from mailgate.search.matching import AttachmentFilter, RowFilter
 from mailgate.search.pager import (
     BATCH,
     BULK_BATCH,
     CursorState,
     Page,
+    RowSource,
     parse_time_token,
     read_page,
     time_token,
@@ -75,7 +78,7 @@ def _token(position: TimePosition) -> JsonValue:
     return time_token(position.time, position.message_uuid, position.recipient)
 
 
-def _position(token: JsonValue, day: date) -> TimePosition:
+def _position(token: JsonValue, day: date | None) -> TimePosition:
     time, (message_uuid, recipient) = parse_time_token(token, day, ids=2)
     return TimePosition(time, message_uuid, recipient)
 
@@ -107,16 +110,52 @@ class _TrackingRows:
         return _token(TimePosition.of(row))
 
 
+@dataclass(frozen=True)
+class _IndexedRows:
+    """The rows found by index keys over the whole period, in one time order."""
+
+    store: TrackingStore
+    query: TrackingQuery
+    keys: Sequence[IndexKey]
+
+    def read(
+        self, day: date, period: Period, newest_first: bool, limit: int, resume: JsonValue
+    ) -> tuple[list[TrackingRow], JsonValue]:
+        rows, more = self.store.rows_by_index(
+            self.query.tenant_id,
+            self.query.direction,
+            self.query.type,
+            self.keys,
+            period.start,
+            period.end,
+            newest_first,
+            limit,
+            None if resume is None else _position(resume, None),
+        )
+        return rows, None if more is None else _token(more)
+
+    def resume_after(self, row: TrackingRow) -> JsonValue:
+        return _token(TimePosition.of(row))
+
+
 def search(
     store: TrackingStore, query: TrackingQuery, start: CursorState, batch: int = BATCH
 ) -> Page[TrackingRow]:
+    """A page of the query's rows. Every filter is applied to what is read, the index's own
+    field included, so an index only decides how much is read."""
+    keys = index_for(query.filter, query.direction)
+    if keys is None:
+        source: RowSource[TrackingRow] = _TrackingRows(store, query)
+    else:
+        source = _IndexedRows(store, query, keys)
     return read_page(
-        _TrackingRows(store, query),
+        source,
         start,
         query.sort == "desc",
         query.limit,
         query.filter.matches,
         batch,
+        whole_period=keys is not None,
     )
 
 

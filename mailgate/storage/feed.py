@@ -25,6 +25,7 @@ from mailgate.storage.day_index import expired
 EVENT = "event"
 BLOCKED = "blocked"
 _PK, _SK = "feedpk", "feedsk"  # the keys of resources.FEED_INDEX
+KEYS = (_PK, _SK)
 _PAGE = 500
 _AFTER_EVERY_ID = "#~"  # sorts after "<time>#<kind>#…" of that time
 

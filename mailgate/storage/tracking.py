@@ -3,14 +3,21 @@
 This module alone knows how they are keyed. A row and the timeline events of its message share
 the partition ``<tenant>#M#<message uuid>``; rows sort under ``R#<recipient>``, events under
 ``E#<event id>``. The ``by_time`` index partitions rows by tenant, direction, type and UTC
-day, sorted by ``<time>#<message uuid>#<recipient>``, so a search period is one key-range
-query per day. Each row also has Message-ID lookup items (``mailgate.storage.message_id_items``).
+day (and shard, for a tenant given several), sorted by ``<time>#<message uuid>#<recipient>``,
+so a search period is one key-range query per day and shard.
+
+Index items make exact-match searches read about what they return: a copy of the row under
+``<tenant>#X#<direction>#<type>#<shard>#<field>#<value>``, sorted like ``by_time``, one per
+key of ``mailgate.search.index_keys``. They are written with the row and rewritten from it
+once it is final; a copy whose row was still moving is checked against its row on read. Each
+row also has Message-ID lookup items (``mailgate.storage.message_id_items``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import time as _time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
@@ -23,20 +30,28 @@ from mailgate.catalog import Direction, Status, TrackingType
 from mailgate.clock import iso, parse_iso
 from mailgate.records import REPEATABLE, STATUS_RANK, TimelineEvent, TrackingRow
 from mailgate.resources import EXPIRES_AT
+from mailgate.search.index_keys import IndexKey, keys_of
 from mailgate.storage import feed
 from mailgate.storage.day_index import (
+    INDEX,
     conditional_failed,
     day_bucket,
     expired,
     expires_at,
     items_at,
-    query_day,
     time_sk,
 )
 from mailgate.storage.message_id_items import message_id_items, message_id_pk
+from mailgate.storage.meter import StoreMeter
+from mailgate.storage.time_streams import KeyRange, read_merged
 
 _ROW_PREFIX = "R#"
 _EVENT_PREFIX = "E#"
+# A row at this rank no longer changes status: its index items can be trusted as they are.
+_FINAL_RANK = STATUS_RANK[Status.DELIVERED]
+# What a row item holds that its index items do not copy: its own keys and by_time's.
+# The keys that place a row in the table and its indexes, which its index items must not copy.
+_ROW_KEYS = ("pk", "sk", "gsi1pk", "gsi1sk", *feed.KEYS)
 
 
 class TimePosition(NamedTuple):
@@ -69,14 +84,33 @@ def _time_sk(time: datetime, message_uuid: str, recipient: str) -> str:
     return time_sk(time, message_uuid, recipient.lower())
 
 
-def _row_item(row: TrackingRow) -> dict[str, Any]:
+def _shard_of(row: TrackingRow, shards: int) -> int:
+    """A stable spread of a tenant's rows over ``shards`` (the same in every process)."""
+    if shards <= 1:
+        return 0
+    digest = hashlib.sha256(f"{row.message_uuid}#{row.recipient.lower()}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % shards
+
+
+def _bucket(tenant_id: str, direction: str, type: str, day: date, shard: int) -> str:
+    """Shard 0 is the day bucket itself, so raising a tenant's shards moves no row."""
+    bucket = day_bucket(tenant_id, direction, type, day)
+    return bucket if shard == 0 else f"{bucket}#{shard}"
+
+
+def _index_pk(tenant_id: str, direction: str, type: str, shard: int, key: IndexKey) -> str:
+    return f"{tenant_id}#X#{direction}#{type}#{shard}#{key.field}#{key.value}"
+
+
+def _row_item(row: TrackingRow, shard: int) -> dict[str, Any]:
     item = row.model_dump(mode="json", exclude_none=True)
     item.update(
         pk=_message_pk(row.tenant_id, row.message_uuid),
         sk=_row_sk(row.recipient),
-        gsi1pk=day_bucket(row.tenant_id, row.direction, row.type, row.time.date()),
+        gsi1pk=_bucket(row.tenant_id, row.direction, row.type, row.time.date(), shard),
         gsi1sk=_time_sk(row.time, row.message_uuid, row.recipient),
         time=iso(row.time),
+        shard=shard,
         **{EXPIRES_AT: expires_at(row.time)},
     )
     if row.status is not None:
@@ -84,6 +118,28 @@ def _row_item(row: TrackingRow) -> dict[str, Any]:
     if row.type is TrackingType.BLOCKED:  # blocked traffic is in the SIEM feed
         item |= feed.feed_keys(row.tenant_id, feed.BLOCKED, f"{row.message_uuid}#{row.recipient}")
     return item
+
+
+def _index_items(item: dict[str, Any]) -> list[dict[str, Any]]:
+    """The index items of a stored row item: a copy of it under each of its keys, expiring
+    with it."""
+    row = _row_of(item)
+    shard = int(item.get("shard", 0))
+    copy = {name: value for name, value in item.items() if name not in _ROW_KEYS}
+    return [
+        {
+            **copy,
+            "pk": _index_pk(row.tenant_id, row.direction, row.type, shard, key),
+            "sk": item["gsi1sk"],
+        }
+        for key in keys_of(row)
+    ]
+
+
+def _moving(item: dict[str, Any]) -> bool:
+    """Whether the row an index item copied may have changed since (a blocked row never
+    does)."""
+    return "status_rank" in item and int(item["status_rank"]) < _FINAL_RANK
 
 
 def _row_of(item: dict[str, Any]) -> TrackingRow:
@@ -110,9 +166,13 @@ def _event_of(item: dict[str, Any]) -> TimelineEvent:
     return TimelineEvent.model_validate(fields)
 
 
-def _position_of(key: dict[str, Any]) -> TimePosition:
-    time, message_uuid, recipient = key["gsi1sk"].split("#", 2)
+def _position_at(sort_key: str) -> TimePosition:
+    time, message_uuid, recipient = sort_key.split("#", 2)
     return TimePosition(parse_iso(time), message_uuid, recipient)
+
+
+def _after(position: TimePosition | None) -> str | None:
+    return None if position is None else _time_sk(*position)
 
 
 def _attribute(value: Any) -> Any:
@@ -120,42 +180,76 @@ def _attribute(value: Any) -> Any:
 
 
 class TrackingStore:
-    def __init__(self, table_name: str) -> None:
+    def __init__(self, table_name: str, shards: Mapping[str, int] | None = None) -> None:
+        """``shards``: how many day buckets (and index partitions) a tenant's rows are spread
+        over, for tenants whose writes would exceed one partition's rate; 1 when not given."""
         self._table_name = table_name
+        self._shards = dict(shards or {})
+        self.meter = StoreMeter()
 
     @property
     def _table(self) -> Any:
         return aws.table(self._table_name)
 
+    def _row_item(self, row: TrackingRow) -> dict[str, Any]:
+        return _row_item(row, _shard_of(row, self._shards.get(row.tenant_id, 1)))
+
     def add(self, rows: Iterable[TrackingRow], events: Iterable[TimelineEvent]) -> None:
-        """Write the rows of a newly accepted (or blocked) message and its first events."""
+        """Write the rows of a newly accepted (or blocked) message, their index items and its
+        first events. Each row is put before its index items."""
         rows = list(rows)
         if not rows:
             return
         first = rows[0]
         with self._table.batch_writer() as batch:
             for row in rows:
-                batch.put_item(Item=_row_item(row))
-                for item in message_id_items(row, expires_at(row.time)):
-                    batch.put_item(Item=item)
+                item = self._row_item(row)
+                self._put(batch, item, by_time=True)
+                for index_item in _index_items(item):
+                    self._put(batch, index_item)
+                for lookup in message_id_items(row, expires_at(row.time)):
+                    self._put(batch, lookup)
             for event in events:
-                batch.put_item(Item=_event_item(first.tenant_id, first.message_uuid, event))
+                self._put(batch, _event_item(first.tenant_id, first.message_uuid, event))
+
+    def _put(self, writer: Any, item: dict[str, Any], by_time: bool = False) -> None:
+        writer.put_item(Item=item)
+        self.meter.wrote(item)
+        if by_time:  # its entry in the by_time index is written too
+            self.meter.wrote(item)
 
     def add_once(self, row: TrackingRow, events: Iterable[TimelineEvent]) -> bool:
-        """Write a row only if it does not exist yet (False: it did, and is left as it is), and
-        its events (each once)."""
+        """Write a row only if it does not exist yet (False: it did, and is left as it is), its
+        index items (each once: a step run again after a crash adds the missing ones), and its
+        events (each once)."""
+        item = self._row_item(row)
         try:
-            self._table.put_item(Item=_row_item(row), ConditionExpression=Attr("pk").not_exists())
+            self._table.put_item(Item=item, ConditionExpression=Attr("pk").not_exists())
             created = True
         except ClientError as error:
             if not conditional_failed(error):
                 raise
             created = False
-        for item in message_id_items(row, expires_at(row.time)):
-            self._table.put_item(Item=item)  # the same item again if the row existed
+        for index_item in _index_items(item):
+            try:
+                self._table.put_item(Item=index_item, ConditionExpression=Attr("pk").not_exists())
+            except ClientError as error:
+                if not conditional_failed(error):
+                    raise
+        for lookup in message_id_items(row, expires_at(row.time)):
+            self._table.put_item(Item=lookup)  # the same item again if the row existed
         for event in events:
             self.record(row.tenant_id, row.message_uuid, event)
         return created
+
+    def _follow(self, item: dict[str, Any]) -> None:
+        """Rewrite the index items of a row that is now final from the row as stored; a row
+        still moving is checked on read instead (see ``rows_by_index``)."""
+        if _moving(item) or "gsi1sk" not in item:
+            return
+        with self._table.batch_writer() as batch:
+            for index_item in _index_items(item):
+                self._put(batch, index_item)
 
     def record(self, tenant_id: str, message_uuid: str, event: TimelineEvent) -> None:
         try:
@@ -191,17 +285,21 @@ class TrackingStore:
             rank_test if rank_test is not None else Attr("status_rank").lt(rank)
         )
         try:
-            self._table.update_item(
+            stored = self._table.update_item(
                 Key={"pk": _message_pk(tenant_id, message_uuid), "sk": _row_sk(recipient)},
                 UpdateExpression=f"SET {assignments}",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=placeholders,
                 ConditionExpression=condition,
-            )
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
         except ClientError as error:
             if conditional_failed(error):
                 return False
             raise
+        self.meter.wrote(stored)
+        self.meter.wrote(stored)  # and its by_time entry
+        self._follow(stored)
         return True
 
     def claim(
@@ -272,16 +370,19 @@ class TrackingStore:
         names = {f"#{i}": name for i, name in enumerate(values)}
         placeholders = {f":{i}": value for i, value in enumerate(values.values())}
         try:
-            self._table.update_item(
+            stored = self._table.update_item(
                 Key={"pk": _message_pk(tenant_id, message_uuid), "sk": _row_sk(recipient)},
                 UpdateExpression="SET " + ", ".join(f"#{i} = :{i}" for i in range(len(values))),
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=placeholders,
                 ConditionExpression=Attr("pk").exists(),
-            )
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
         except ClientError as error:
             if not conditional_failed(error):
                 raise
+            return
+        self._follow(stored)
 
     def statuses(
         self, tenant_id: str, message_uuid: str, recipients: Iterable[str]
@@ -344,21 +445,79 @@ class TrackingStore:
         after: TimePosition | None = None,
     ) -> tuple[list[TrackingRow], TimePosition | None]:
         """Unexpired rows of one UTC day received from ``start`` to ``end`` (both included), in
-        time order after ``after``; at most ``limit`` items are read, and the position to read
-        on from is returned while the day may hold more."""
-        bucket = day_bucket(tenant_id, direction, type, day)
-        exclusive_start = None
-        if after is not None:
-            exclusive_start = {
-                "pk": _message_pk(tenant_id, after.message_uuid),
-                "sk": _row_sk(after.recipient),
-                "gsi1pk": bucket,
-                "gsi1sk": _time_sk(after.time, after.message_uuid, after.recipient),
-            }
-        items, more = query_day(
-            self._table, bucket, start, end, newest_first, limit, exclusive_start
+        time order after ``after`` (across the tenant's shards); at most about ``limit`` items
+        are read, and the position to read on from is returned while the day may hold more."""
+
+        def day_range(shard: int) -> KeyRange:
+            bucket = _bucket(tenant_id, direction, type, day, shard)
+
+            def start_key(sort_key: str) -> dict[str, Any]:
+                at = _position_at(sort_key)
+                return {
+                    "pk": _message_pk(tenant_id, at.message_uuid),
+                    "sk": _row_sk(at.recipient),
+                    "gsi1pk": bucket,
+                    "gsi1sk": sort_key,
+                }
+
+            high = iso(end) + "#~"  # every id at the end instant
+            return KeyRange("gsi1pk", bucket, "gsi1sk", iso(start), high, start_key, INDEX)
+
+        ranges = [day_range(shard) for shard in range(self._shards.get(tenant_id, 1))]
+        items, more = read_merged(
+            self._table, ranges, newest_first, limit, _after(after), int(_time.time()), self.meter
         )
-        return [_row_of(item) for item in items], _position_of(more) if more else None
+        rows = [_row_of(item) for item in items]
+        return rows, _position_at(items[-1]["gsi1sk"]) if more and items else None
+
+    def rows_by_index(
+        self,
+        tenant_id: str,
+        direction: Direction,
+        type: TrackingType,
+        keys: Sequence[IndexKey],
+        start: datetime,
+        end: datetime,
+        newest_first: bool,
+        limit: int,
+        after: TimePosition | None = None,
+    ) -> tuple[list[TrackingRow], TimePosition | None]:
+        """Unexpired rows found by any of ``keys`` received from ``start`` to ``end``, in time
+        order after ``after``, each once; as ``rows_by_time`` for the rest. A row that was
+        still moving when its index item was written is read again, so its status is that of
+        now (and a row removed since is left out)."""
+
+        def key_range(key: IndexKey, shard: int) -> KeyRange:
+            pk = _index_pk(tenant_id, direction, type, shard, key)
+            return KeyRange(
+                "pk", pk, "sk", iso(start), iso(end) + "#~", lambda sort: {"pk": pk, "sk": sort}
+            )
+
+        shards = range(self._shards.get(tenant_id, 1))
+        ranges = [key_range(key, shard) for key in keys for shard in shards]
+        now = int(_time.time())
+        items, more = read_merged(
+            self._table, ranges, newest_first, limit, _after(after), now, self.meter
+        )
+        position = _position_at(items[-1]["sk"]) if more and items else None
+        moving = [
+            {"pk": _message_pk(tenant_id, item["message_uuid"]), "sk": _row_sk(item["recipient"])}
+            for item in items
+            if _moving(item)
+        ]
+        fresh: dict[tuple[str, str], dict[str, Any]] = {}
+        for item in items_at(self._table, moving, ConsistentRead=True):
+            self.meter.read(1)
+            fresh[item["pk"], item["sk"]] = item
+        rows: list[TrackingRow] = []
+        for item in items:
+            if _moving(item):
+                row_key = (_message_pk(tenant_id, item["message_uuid"]), _row_sk(item["recipient"]))
+                item = fresh.get(row_key, {})
+                if not item or int(item.get(EXPIRES_AT, 0)) <= now:
+                    continue
+            rows.append(_row_of(item))
+        return rows, position
 
     def blocked_written(
         self, tenant_id: str, day: date, after: str, upto: str

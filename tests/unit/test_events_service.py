@@ -13,8 +13,10 @@ from functions.query.events_service import EventsService
 from mailgate.api.errors import BadRequest, NotFound
 from mailgate.api.models import EventSearch
 from mailgate.catalog import Direction, PolicyAction, ThreatType
+from mailgate.clock import parse_iso, utcnow
 from mailgate.policy.records import PolicyEvent
 from mailgate.search.cursor import CursorSigner
+from mailgate.search.signed_paging import STORED_WITHIN
 from tests.support.fakes import FakePolicyEvents
 
 TENANT = "tenant-a"
@@ -113,16 +115,23 @@ def test_pages_return_every_event_once_and_cursors_are_bound() -> None:
     svc = service(*(event(n) for n in range(1, 8)))
     request = {"period": "1h", "limit": 3}
     seen: list[str] = []
+    as_of: set[str] = set()
     cursor = None
     while True:
         page = svc.search(TENANT, EventSearch.model_validate({**request, "cursor": cursor}))
         seen += [item.event_id for item in page.items]
+        as_of.add(page.as_of)
+        assert page.searched_until is None  # each page filled up or ended the period
         cursor = page.next_cursor
         if cursor is None:
             break
         last = cursor
 
     assert seen == [f"ev-{n}" for n in range(1, 8)]
+    # every page says the same as_of: that of the first, before it by the time a record may
+    # take to be stored
+    [first_as_of] = as_of
+    assert parse_iso(first_as_of) <= utcnow() - STORED_WITHIN
     with pytest.raises(BadRequest) as other_tenant:
         svc.search("tenant-b", EventSearch.model_validate({**request, "cursor": last}))
     assert other_tenant.value.code == "invalid_cursor"

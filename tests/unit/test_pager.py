@@ -168,6 +168,56 @@ def test_the_query_budget_stops_a_page_of_empty_days(monkeypatch: pytest.MonkeyP
     assert [page.rows for page in pages[:1]] == [[]]
     assert pages[0].next == CursorState(PERIOD, 2, None)
     assert names(pages) == ["d2-000"]
+    # the empty page says how far it searched (oldest first: up to the day not yet read), and
+    # the last page, which ended the period, says nothing
+    assert pages[0].searched_until == DAY_1 + timedelta(days=2)
+    assert pages[-1].searched_until is None
+
+
+class TimedSource(FakeSource):
+    """``FakeSource`` with resume tokens that carry their row's time, as the stores' do."""
+
+    def read(
+        self, day: date, period: Period, newest_first: bool, limit: int, resume: JsonValue
+    ) -> tuple[list[Row], JsonValue]:
+        name = None if resume is None else pager.parse_time_token(resume, day, ids=1)[1][0]
+        rows, more = super().read(day, period, newest_first, limit, name)
+        return rows, None if more is None else self.resume_after(rows[-1])
+
+    def resume_after(self, row: Row) -> JsonValue:
+        return pager.time_token(row.time, row.name)
+
+
+def test_a_page_stopped_by_its_read_budget_says_how_far_it_searched(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(pager, "ROWS_READ_PER_PAGE", 4)
+    rows = rows_on(0, 2) + rows_on(2, 5)
+    source = TimedSource(rows)
+    wanted = rows[0]  # the oldest row only
+
+    pages = all_pages(source, newest_first=True, limit=3, keep=lambda row: row == wanted)
+
+    # The first page read four rows of the last day, found none, and says it searched up to
+    # the last one it read: the rows from that instant on are those it read, no others
+    first = pages[0]
+    assert (first.rows, first.next is not None) == ([], True)
+    assert first.searched_until is not None
+    assert [row for row in rows if row.time >= first.searched_until] == rows[-4:]
+    # Paging on finds the row, and a page that ends the period is complete
+    assert names(pages) == [wanted.name]
+    assert pages[-1].searched_until is None
+
+
+def test_as_of_is_kept_across_pages_and_never_later_than_the_period() -> None:
+    as_of = PERIOD.end - timedelta(seconds=30)
+    source = FakeSource(rows_on(0, 4))
+    first = read_page(source, CursorState(PERIOD, as_of=as_of), True, 2, every)
+
+    assert first.next is not None
+    restored = CursorState.from_json(json.loads(json.dumps(first.next.to_json())))
+    assert restored.complete_until == as_of
+    assert CursorState(PERIOD, as_of=PERIOD.end + timedelta(days=1)).complete_until == PERIOD.end
 
 
 def test_a_batch_that_ends_the_day_exactly_moves_on_to_the_next_day(

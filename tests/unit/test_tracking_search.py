@@ -12,6 +12,7 @@ import pytest
 from mailgate.api.errors import BadRequest
 from mailgate.catalog import Direction, TrackingType
 from mailgate.records import TrackingRow
+from mailgate.search.matching import RowFilter
 from mailgate.search.pager import CursorState
 from mailgate.search.period import Period
 from mailgate.search.tracking import TrackingQuery, search
@@ -110,3 +111,25 @@ def test_a_resume_token_that_is_not_a_row_position_of_the_day_is_an_invalid_curs
 
     assert (caught.value.status, caught.value.code) == (400, "invalid_cursor")
     assert store.calls == []
+
+
+class BrokenTracking(FakeTracking):
+    def rows_by_index(self, *args: Any, **kwargs: Any) -> Any:
+        raise ConnectionError("the table did not answer")
+
+
+def test_a_store_that_fails_is_an_error_never_an_empty_page() -> None:
+    # Given a store whose index read fails, while its day buckets hold nothing
+    store = BrokenTracking([])
+    query = TrackingQuery(
+        TENANT,
+        Direction.INBOUND,
+        TrackingType.ACCEPTED,
+        sort="desc",
+        limit=10,
+        filter=RowFilter(senders=("alice@sender.example",)),
+    )
+
+    # Then a search by sender fails instead of answering "nothing found"
+    with pytest.raises(ConnectionError):
+        search(store, query, CursorState(PERIOD))
