@@ -72,6 +72,10 @@ class ExportQueue(_Settings):
     export_queue_url: str = Field(alias=resources.EXPORT_QUEUE.env_var)
 
 
+class RedeliverQueue(_Settings):
+    redeliver_queue_url: str = Field(alias=resources.REDELIVER_QUEUE.env_var)
+
+
 class CursorSecret(_Settings):
     cursor_secret_id: str = Field(alias=resources.CURSOR_SECRET.env_var)
 
@@ -234,6 +238,10 @@ class ExportSettings(TrackingTable, PolicyTable, ExportsTable, MailBucket, Expor
 
 class ExportWorkerSettings(TrackingTable, PolicyTable, ExportsTable, MailBucket):
     """The export-all worker."""
+
+
+class RedeliverSettings(PolicyTable, ScanQueue, AuditTable, CountersTable):
+    """The re-delivery worker."""
 
 
 class AuthorizerSettings(TenantsTable):
