@@ -14,6 +14,7 @@ from local.engines.daemons import EngineNotStarted
 from local.gateway import LocalGateway, PortInUse
 from local.settings import LocalSettings
 from mailgate.observability import log_through_shared_logger
+from ops.cli import ops
 
 BANNER = """\
 mailgate is running (Ctrl-C stops it; state is kept in {state})
@@ -83,6 +84,8 @@ def up() -> None:
         gateway.stop()
         print("mailgate stopped; state saved.", flush=True)
 
+
+main.add_command(ops)
 
 if __name__ == "__main__":
     main()

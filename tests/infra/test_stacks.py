@@ -397,7 +397,7 @@ class TestPipeline:
 
         assert (staged / "mailgate" / "resources.py").is_file()
         assert (staged / "functions").is_dir()
-        for tooling in (".venv", ".git", "tests", "infra", "cdk.out", "build", "docs"):
+        for tooling in (".venv", ".git", "tests", "infra", "cdk.out", "build", "docs", "ops"):
             assert not (staged / tooling).exists(), tooling
 
 
