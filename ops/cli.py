@@ -12,7 +12,6 @@ from typing import Any, TypeVar
 
 import click
 from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
 
 from mailgate.api.errors import ApiError
@@ -25,11 +24,11 @@ from mailgate.storage.tenants import DomainTaken
 from mailgate.tenant_admin import AdminError
 from mailgate.tenant_config import DomainConfig, MailServer
 from ops import target
+from ops.output import console
 from ops.redeliver import redeliver
 from ops.session import Lazy, Session, session
 
 F = TypeVar("F", bound=Callable[..., Any])
-console = Console()
 
 
 def _when(moment: datetime | None) -> str:
@@ -110,7 +109,7 @@ def _domain(value: str) -> DomainConfig:
 def tenants_create(tenant_id: str, name: str, domains: tuple[str, ...]) -> None:
     """Create a tenant (its domains may also be added later through the API)."""
     view = session().admin().create(tenant_id, name, [_domain(d) for d in domains])
-    console.print(f"Created tenant {view.tenant.tenant_id} with domains: {view.domains or '-'}")
+    console().print(f"Created tenant {view.tenant.tenant_id} with domains: {view.domains or '-'}")
 
 
 @tenants.command("list")
@@ -119,7 +118,7 @@ def tenants_list() -> None:
     table = Table("tenant", "name", "status", "created")
     for tenant in session().admin().tenants():
         table.add_row(tenant.tenant_id, tenant.name, tenant.status, _when(tenant.created_at))
-    console.print(table)
+    console().print(table)
 
 
 @tenants.command("show")
@@ -128,7 +127,7 @@ def tenants_list() -> None:
 def tenants_show(tenant_id: str) -> None:
     """A tenant, its domains and keys."""
     view = session().admin().show(tenant_id)
-    console.print(
+    console().print(
         f"{view.tenant.tenant_id}: {view.tenant.name} ({view.tenant.status}), "
         f"created {_when(view.tenant.created_at)}\ndomains: {', '.join(view.domains) or '-'}"
     )
@@ -141,7 +140,7 @@ def tenants_show(tenant_id: str) -> None:
 def tenants_suspend(tenant_id: str) -> None:
     """Refuse the tenant's mail with a temporary reply, and its keys with 403."""
     session().admin().suspend(tenant_id)
-    console.print(f"Suspended {tenant_id} (in effect within about a minute and a half).")
+    console().print(f"Suspended {tenant_id} (in effect within about a minute and a half).")
 
 
 @tenants.command("resume")
@@ -150,7 +149,7 @@ def tenants_suspend(tenant_id: str) -> None:
 def tenants_resume(tenant_id: str) -> None:
     """Accept the tenant's mail and keys again."""
     session().admin().resume(tenant_id)
-    console.print(f"Resumed {tenant_id}.")
+    console().print(f"Resumed {tenant_id}.")
 
 
 @tenants.command("delete")
@@ -167,7 +166,7 @@ def tenants_delete(tenant_id: str, yes: bool) -> None:
             abort=True,
         )
     erased = current.admin().delete(tenant_id, current.tenant_data().erase)
-    console.print(f"Deleted {tenant_id}; erased {erased} records and objects.")
+    console().print(f"Deleted {tenant_id}; erased {erased} records and objects.")
 
 
 @ops.group()
@@ -186,7 +185,7 @@ def _print_keys(found: list[Any]) -> None:
             _when(key.expires_at),
             _when(key.last_used_at),
         )
-    console.print(table)
+    console().print(table)
 
 
 @keys.command("create")
@@ -207,7 +206,7 @@ def keys_create(
     """Create a key; its secret is printed this once (only its digest is kept)."""
     lifetime = timedelta(days=expires_in_days) if expires_in_days else None
     key, secret = session().admin().create_key(tenant_id, name, list(scopes or SCOPES), lifetime)
-    console.print(f"Key {key.key_id} ({key.name}) for {tenant_id}; its secret, shown once:")
+    console().print(f"Key {key.key_id} ({key.name}) for {tenant_id}; its secret, shown once:")
     click.echo(secret)
 
 
@@ -226,7 +225,7 @@ def keys_list(tenant_id: str) -> None:
 def keys_revoke(tenant_id: str, key_id: str) -> None:
     """Revoke a key (it answers 401 within the API's 60-second authorizer cache)."""
     session().admin().revoke_key(tenant_id, key_id)
-    console.print(f"Revoked key {key_id} of {tenant_id}.")
+    console().print(f"Revoked key {key_id} of {tenant_id}.")
 
 
 @ops.group()
@@ -243,7 +242,7 @@ def dlq_list() -> None:
         summary = summarize(queue.letters(), JOB_MODELS[queue_id], current.tracking.rows)
         reasons = "\n".join(f"{count}: {reason}" for reason, count in summary.by_reason.items())
         table.add_row(queue_id, str(summary.total), _when(summary.oldest), reasons or "-")
-    console.print(table)
+    console().print(table)
 
 
 @dlq.command("redrive")
@@ -252,7 +251,7 @@ def dlq_list() -> None:
 def dlq_redrive(queue_id: str, limit: int | None) -> None:
     """Send a dead-letter queue's jobs back to their queue."""
     moved = session().dead_letter_queues()[queue_id].redrive(limit)
-    console.print(f"Redrove {moved} jobs to the {queue_id} queue.")
+    console().print(f"Redrove {moved} jobs to the {queue_id} queue.")
 
 
 @ops.command("audit")
@@ -292,9 +291,9 @@ def audit(
     for entry in page.rows:
         details = ", ".join(f"{name}={value}" for name, value in entry.details.items())
         table.add_row(_when(entry.time), entry.actor, entry.action, entry.target, entry.ip, details)
-    console.print(table)
+    console().print(table)
     if page.next is not None:
-        console.print(f"(more than {limit}: narrow the period or raise --limit)")
+        console().print(f"(more than {limit}: narrow the period or raise --limit)")
 
 
 ops.add_command(redeliver)

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 
 import click
 from pydantic import ValidationError
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -17,9 +16,9 @@ from mailgate.catalog import Direction, ThreatType
 from mailgate.policy.records import QuarantineEntry, QuarantineState
 from mailgate.redelivery import summarize
 from mailgate.redelivery_records import MAX_RATE_PER_S, RedeliveryRun, Selection
+from ops.output import console
 from ops.session import Session, session
 
-console = Console()
 POLL_S = 0.5
 TIMES = ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M%z"]
 
@@ -118,13 +117,13 @@ def redeliver(
         return
     if run is None:
         run = redelivery.start(selection, current.operator, rate)
-    console.print(
+    console().print(
         f"Run {run.run_id} on {current.target.description}, as {run.operator}; "
         f"resume it with --run-id {run.run_id}"
     )
     try:
         for queued in redelivery.queue(run, tenant_ids):
-            console.print(
+            console().print(
                 f"  {queued.tenant_id}: {queued.queued} queued, "
                 f"{queued.already_released} already released"
             )
@@ -142,7 +141,7 @@ def _print_plan(plan: dict[str, list[QuarantineEntry]]) -> None:
     for tenant_id, entries in plan.items():
         waiting = sum(e.state is QuarantineState.QUARANTINED for e in entries)
         table.add_row(tenant_id, str(waiting), str(len(entries) - waiting))
-    console.print(table)
+    console().print(table)
 
 
 def _watch(current: Session, run_id: str, idle_timeout: float) -> None:
@@ -153,7 +152,7 @@ def _watch(current: Session, run_id: str, idle_timeout: float) -> None:
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=console) as progress:
+    with Progress(*columns, console=console()) as progress:
         task = progress.add_task("releasing")
         done, last_change = -1, time.monotonic()
         while True:
@@ -166,7 +165,7 @@ def _watch(current: Session, run_id: str, idle_timeout: float) -> None:
             if now_done != done:
                 done, last_change = now_done, time.monotonic()
             elif time.monotonic() - last_change > idle_timeout:
-                console.print(
+                console().print(
                     f"No progress for {idle_timeout:.0f} s: the rest is still queued; "
                     f"see it later with --run-id {run_id}"
                 )
@@ -186,4 +185,4 @@ def _print_summary(current: Session, run_id: str) -> None:
             failed or "0",
             str(summary.queued),
         )
-    console.print(table)
+    console().print(table)
