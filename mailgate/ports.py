@@ -242,17 +242,21 @@ class RedeliveryRuns(Protocol):
     def run(self, run_id: str) -> RedeliveryRun | None: ...
 
     def known(self, run_id: str, tenant_id: str, message_uuids: list[str]) -> set[str]:
-        """Those of the messages the run has already taken (queued or done)."""
+        """Those of the messages the run has done, but for failed ones."""
         ...
 
     def add(self, run_id: str, tenant_id: str, message_uuids: list[str]) -> None:
-        """The messages are queued (an outcome recorded already is kept)."""
+        """The messages are queued (before their job is sent)."""
         ...
 
     def record(
         self, run_id: str, tenant_id: str, message_uuid: str, outcome: str, reason: str = ""
     ) -> None:
         """What became of the message; only its first outcome is kept."""
+        ...
+
+    def progress(self, run_id: str) -> tuple[int, int]:
+        """How many of the run's messages are done, of how many."""
         ...
 
     def messages(self, run_id: str) -> list[RunMessage]: ...

@@ -17,6 +17,7 @@ import secrets
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -39,6 +40,7 @@ from mailgate.search.pager import CursorState, read_page
 from mailgate.search.period import Period
 
 BATCH = 50  # messages per job
+TAKE = 10  # releases a worker takes from its tenant's rate at once
 PAGE = 1000
 RELEASE_FAILED = "the release could not be queued"
 
@@ -150,8 +152,10 @@ class Redelivery:
                 self._runs.record(run.run_id, tenant_id, message_uuid, "already_released")
             for start in range(0, len(pending), BATCH):
                 batch = pending[start : start + BATCH]
-                # Sent first, recorded second: an interruption between the two re-sends the
-                # batch when the run resumes, and the release path releases each message once.
+                # Recorded first, sent second: a batch recorded but not sent when the command
+                # was interrupted has no outcome, so a resumed run sends it again; a message
+                # sent twice is still released once (the release path's own guard).
+                self._runs.add(run.run_id, tenant_id, batch)
                 self._queue.send(
                     RedeliveryJob(
                         tenant_id=tenant_id,
@@ -161,7 +165,6 @@ class Redelivery:
                         rate_per_s=run.rate_per_s,
                     )
                 )
-                self._runs.add(run.run_id, tenant_id, batch)
             if fresh:
                 self._audit_queued(run, tenant_id, len(pending), len(released), ip)
             yield Queued(tenant_id, len(entries), len(pending), len(released))
@@ -213,18 +216,31 @@ class Redeliverer:
         self._clock = clock
 
     def run(self, job: RedeliveryJob) -> None:
-        for message_uuid in job.message_uuids:
-            self._throttle(job.tenant_id, job.rate_per_s)
+        def release(message_uuid: str) -> None:
             outcome = quarantine_release.release(
                 self._quarantine, self._scan_queue, job.tenant_id, message_uuid, job.released_by
             )
             reason = RELEASE_FAILED if outcome == "failed" else ""
             self._runs.record(job.run_id, job.tenant_id, message_uuid, outcome, reason)
 
-    def _throttle(self, tenant_id: str, rate_per_s: int) -> None:
-        """Wait for one of the tenant's releases of this second (a counter every worker
-        shares)."""
-        increment = Increment(f"redeliver#{tenant_id}", 1, rate_per_s, 1)
-        while self._counters.add_all([increment]) is not None:
+        uuids = job.message_uuids
+        # The releases a worker may make at once are made at once: each is a few requests
+        # that mostly wait on the network.
+        with ThreadPoolExecutor(TAKE) as pool:
+            while uuids:
+                allowed = self._throttle(job.tenant_id, job.rate_per_s, len(uuids))
+                list(pool.map(release, uuids[:allowed]))
+                uuids = uuids[allowed:]
+
+    def _throttle(self, tenant_id: str, rate_per_s: int, wanted: int) -> int:
+        """Take up to ``wanted`` of the tenant's releases of this second from a counter every
+        worker shares (a few at a time, so that workers share a low rate), waiting for the
+        next second when none is left; how many were taken."""
+        take = min(wanted, rate_per_s, TAKE)
+        while True:
+            for amount in dict.fromkeys((take, 1)):
+                increment = Increment(f"redeliver#{tenant_id}", amount, rate_per_s, 1)
+                if self._counters.add_all([increment]) is None:
+                    return amount
             now = self._clock()
             self._sleep(max(0.01, int(now) + 1 - now))

@@ -19,7 +19,7 @@ from mailgate.redelivery_records import MAX_RATE_PER_S, RedeliveryRun, Selection
 from ops.output import console
 from ops.session import Session, session
 
-POLL_S = 0.5
+POLL_S = 1.0
 TIMES = ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M%z"]
 
 
@@ -156,9 +156,7 @@ def _watch(current: Session, run_id: str, idle_timeout: float) -> None:
         task = progress.add_task("releasing")
         done, last_change = -1, time.monotonic()
         while True:
-            summaries = summarize(current.runs.messages(run_id)).values()
-            total = sum(s.selected for s in summaries)
-            now_done = sum(s.done for s in summaries)
+            now_done, total = current.runs.progress(run_id)
             progress.update(task, total=total, completed=now_done)
             if now_done == total:
                 return

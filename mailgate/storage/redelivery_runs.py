@@ -53,7 +53,7 @@ class RedeliveryRunStore:
         return None if item is None else RedeliveryRun.model_validate_json(item["run"])
 
     def known(self, run_id: str, tenant_id: str, message_uuids: list[str]) -> set[str]:
-        """Those the run has taken, but for failed ones (a resumed run tries them again)."""
+        """Those the run has done (but for failed ones, which a resumed run tries again)."""
         keys = [
             {"pk": _pk(run_id), "sk": _message_sk(tenant_id, uuid)}
             for uuid in dict.fromkeys(message_uuids)
@@ -61,20 +61,24 @@ class RedeliveryRunStore:
         return {
             item["message_uuid"]
             for item in items_at(self._table, keys, ConsistentRead=True)
-            if item.get("outcome") != "failed"
+            if item.get("outcome") not in (None, "", "failed")
         }
 
     def add(self, run_id: str, tenant_id: str, message_uuids: list[str]) -> None:
-        for message_uuid in message_uuids:
-            # Creates the item (a failed one is queued again), or keeps the outcome a fast
-            # worker recorded first.
-            self._update(
-                run_id,
-                tenant_id,
-                message_uuid,
-                "SET tenant_id = :t, message_uuid = :m, #e = :e REMOVE outcome, reason",
-                {},
-            )
+        """Record the messages as queued, before their job is sent (so no worker has recorded
+        an outcome yet, and a failed one is to be tried again)."""
+        expires = int((utcnow() + AUDIT_RETENTION).timestamp())
+        with self._table.batch_writer() as batch:
+            for message_uuid in dict.fromkeys(message_uuids):
+                batch.put_item(
+                    Item={
+                        "pk": _pk(run_id),
+                        "sk": _message_sk(tenant_id, message_uuid),
+                        "tenant_id": tenant_id,
+                        "message_uuid": message_uuid,
+                        EXPIRES_AT: expires,
+                    }
+                )
 
     def record(
         self, run_id: str, tenant_id: str, message_uuid: str, outcome: str, reason: str = ""
@@ -112,6 +116,26 @@ class RedeliveryRunStore:
         except ClientError as error:
             if not conditional_failed(error):
                 raise
+
+    def progress(self, run_id: str) -> tuple[int, int]:
+        """How many of the run's messages are done, of how many (counted by the table)."""
+        return self._count(run_id, done=True), self._count(run_id, done=False)
+
+    def _count(self, run_id: str, done: bool) -> int:
+        request: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(_pk(run_id)) & Key("sk").begins_with("M#"),
+            "Select": "COUNT",
+            "ConsistentRead": True,
+        }
+        if done:
+            request["FilterExpression"] = Attr("outcome").exists()
+        counted = 0
+        while True:
+            response = self._table.query(**request)
+            counted += int(response["Count"])
+            if "LastEvaluatedKey" not in response:
+                return counted
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def messages(self, run_id: str) -> list[RunMessage]:
         request: dict[str, Any] = {

@@ -416,12 +416,12 @@ class FakeRedeliveryRuns:
             uuid
             for uuid in message_uuids
             if (found := self.items.get((run_id, tenant_id, uuid))) is not None
-            and found.outcome != "failed"
+            and found.outcome not in ("", "failed")
         }
 
     def add(self, run_id: str, tenant_id: str, message_uuids: list[str]) -> None:
         for uuid in message_uuids:
-            self._set(run_id, RunMessage(tenant_id=tenant_id, message_uuid=uuid))
+            self.items[run_id, tenant_id, uuid] = RunMessage(tenant_id=tenant_id, message_uuid=uuid)
 
     def record(
         self, run_id: str, tenant_id: str, message_uuid: str, outcome: str, reason: str = ""
@@ -442,6 +442,10 @@ class FakeRedeliveryRuns:
 
     def messages(self, run_id: str) -> list[RunMessage]:
         return [m for (run, _, _), m in self.items.items() if run == run_id]
+
+    def progress(self, run_id: str) -> tuple[int, int]:
+        mine = self.messages(run_id)
+        return sum(bool(m.outcome) for m in mine), len(mine)
 
 
 # Each fake implements its port: mypy checks these.

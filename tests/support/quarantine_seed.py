@@ -42,7 +42,9 @@ class QuarantineSeed:
         threat: ThreatType,
         subtype: str = "",
         subject: str | None = None,
+        entry_only: bool = False,
     ) -> Quarantined:
+        """``entry_only``: the quarantine entry alone, for a release that is not scanned."""
         message_uuid = str(uuid.uuid4())
         received = at - timedelta(seconds=5)
         subject = subject or f"newsletter {message_uuid[:8]}"
@@ -52,24 +54,8 @@ class QuarantineSeed:
             "\r\nThis week's offers.\r\n"
         ).encode()
         key = mail_key(tenant_id, message_uuid, received)
-        self.mail.put(key, raw)
-        self.tracking.add(
-            [
-                TrackingRow(
-                    tenant_id=tenant_id,
-                    message_uuid=message_uuid,
-                    recipient=recipient,
-                    time=received,
-                    direction=Direction.INBOUND,
-                    sender="news@shop.test",
-                    sender_ip="192.0.2.10",
-                    status=Status.QUARANTINED,
-                    subject=subject,
-                    size=len(raw),
-                )
-            ],
-            [],
-        )
+        if not entry_only:
+            self._message(tenant_id, message_uuid, recipient, received, subject, key, raw)
         self.quarantine.put(
             QuarantineEntry(
                 tenant_id=tenant_id,
@@ -90,3 +76,33 @@ class QuarantineSeed:
             )
         )
         return Quarantined(tenant_id, message_uuid, recipient, subject)
+
+    def _message(
+        self,
+        tenant_id: str,
+        message_uuid: str,
+        recipient: str,
+        received: datetime,
+        subject: str,
+        key: str,
+        raw: bytes,
+    ) -> None:
+        """The raw message and its tracking row, as the front and stage 2 left them."""
+        self.mail.put(key, raw)
+        self.tracking.add(
+            [
+                TrackingRow(
+                    tenant_id=tenant_id,
+                    message_uuid=message_uuid,
+                    recipient=recipient,
+                    time=received,
+                    direction=Direction.INBOUND,
+                    sender="news@shop.test",
+                    sender_ip="192.0.2.10",
+                    status=Status.QUARANTINED,
+                    subject=subject,
+                    size=len(raw),
+                )
+            ],
+            [],
+        )

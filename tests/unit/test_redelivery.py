@@ -144,10 +144,17 @@ def test_resuming_queues_only_what_the_run_has_not_taken() -> None:
     next(world.ops.queue(run, ["a", "b"]))  # interrupted after the first tenant
     (job,) = world.queued_jobs()
     assert job.tenant_id == "a"
+    world.work()
     world.jobs.sent.clear()
     list(world.ops.queue(run, ["a", "b"]))
     (job,) = world.queued_jobs()
     assert (job.tenant_id, job.message_uuids) == ("b", ["b-1", "b-2"])
+    # Queued but not done when resumed once more (the job may be lost, or still in flight):
+    # sent again, and each message is still released once.
+    list(world.ops.queue(run, ["a", "b"]))
+    world.work()
+    assert len(world.scan.sent) == 3
+    assert summarize(world.runs.messages(run.run_id))["b"].released == 2
 
 
 class BrokenQueue:
