@@ -26,7 +26,7 @@ run: $(STAMP) engines
 test: $(STAMP) engines browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy mailgate functions infra local tests/support
+	$(BIN)/mypy mailgate functions infra local ops tests/support
 	MAILGATE_BROWSER_REQUIRED=1 $(BIN)/pytest -q
 	# The slow tests (e.g. a 50,000-row export) on a gateway of their own, so the rows they
 	# write do not slow every other test's queries.
@@ -37,7 +37,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy mailgate functions infra local tests/support
+	$(BIN)/mypy mailgate functions infra local ops tests/support
 
 # The API's OpenAPI document, generated from the routers (a test fails when it is stale).
 openapi: $(STAMP)

@@ -13,6 +13,7 @@ from infra.constructs.engines import Engines
 from infra.constructs.ingress import Ingress
 from infra.constructs.pipeline import Pipeline
 from infra.constructs.storage import Storage
+from mailgate import resources
 
 
 class MailgateStack(Stack):
@@ -72,3 +73,11 @@ class MailgateStack(Stack):
         CfnOutput(
             self, "MailBucketName", value=storage.mail_bucket.bucket_name, description="Mail bucket"
         )
+        # The operator tool (``mailgate ops --region``) finds each resource by these outputs.
+        names = {spec.env_var: storage.tables[spec.id].table_name for spec in resources.TABLES}
+        names |= {spec.env_var: storage.queues[spec.id].queue_url for spec in resources.QUEUES}
+        names[resources.MAIL.env_var] = storage.mail_bucket.bucket_name
+        for env_var, value in names.items():
+            CfnOutput(
+                self, resources.output_key(env_var), value=value, description=f"{env_var} (ops)"
+            )

@@ -15,6 +15,7 @@ from local.export_command import export
 from local.gateway import LocalGateway, PortInUse
 from local.settings import LocalSettings
 from mailgate.observability import log_through_shared_logger
+from ops.cli import ops
 
 BANNER = """\
 mailgate is running (Ctrl-C stops it; state is kept in {state})
@@ -86,6 +87,7 @@ def up() -> None:
 
 
 main.add_command(export)
+main.add_command(ops)
 
 if __name__ == "__main__":
     main()

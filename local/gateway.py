@@ -5,6 +5,7 @@ mail server."""
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 import os
 import secrets
@@ -36,6 +37,7 @@ from mailgate.storage.tenants import TenantConfigStore, TenantStore
 log = logging.getLogger(__name__)
 
 DEMO_KEY_FILE = "demo-api-key"
+ENDPOINTS_FILE = "endpoints.json"
 
 
 def _handler(function_id: str) -> Any:
@@ -103,7 +105,8 @@ class LocalGateway:
         self._stoppers.append(emulator.stop)
         if not s.dns_servers:
             self._start_demo_dns(s.local_dns_port)
-        os.environ.update(bootstrap.create_resources(s.region))
+        names = bootstrap.create_resources(s.region)
+        os.environ.update(names)
         engines = self._start_engines()
 
         api_key = self._demo_key()
@@ -118,6 +121,7 @@ class LocalGateway:
             (resources.SCAN_QUEUE, "scan", s.scan_scaling),
             (resources.DELIVER_QUEUE, "deliver", s.deliver_scaling),
             (resources.EXPORT_QUEUE, "export-worker", s.export_scaling),
+            (resources.REDELIVER_QUEUE, "redeliver", s.redeliver_scaling),
         ):
             runner = QueueRunner(
                 function_id, os.environ[queue.env_var], s.region, _handler(function_id), scaling
@@ -136,6 +140,7 @@ class LocalGateway:
         self._stoppers.append(api.stop)
         for controller in start_fronts(ReceiveSettings()):
             self._start_controller(controller)
+        self._write_endpoints(emulator.endpoint, names)
         return Running(api_key=api_key, sink_dir=sink_dir, engines=engines)
 
     def stop(self) -> None:
@@ -182,6 +187,24 @@ class LocalGateway:
         server = ZoneServer(DEMO_ZONE, forwarder=forwarder, port=port).start()
         self._stoppers.append(server.stop)
         os.environ["MAILGATE_DNS_SERVERS"] = server.address
+
+    def _write_endpoints(self, aws_endpoint: str, names: dict[str, str]) -> None:
+        """Where another process (the operator tool) finds this gateway: the emulator, the
+        region and the resources' names, by the environment variable each is read from."""
+        s = self.settings
+        path = self.state_dir / ENDPOINTS_FILE
+        path.write_text(
+            json.dumps(
+                {
+                    "aws_endpoint": aws_endpoint,
+                    "region": s.region,
+                    "api": f"http://{s.bind}:{s.api_port}/v1/",
+                    "resources": names,
+                },
+                indent=2,
+            )
+        )
+        self._stoppers.append(lambda: path.unlink(missing_ok=True))
 
     def _demo_key(self) -> str:
         if self.settings.demo_api_key:

@@ -37,6 +37,8 @@ class LocalSettings(SmtpListeners, DnsServers):
     deliver_concurrency: int = Field(20, alias="MAILGATE_DELIVER_CONCURRENCY", ge=1)
     # An export task is one record of up to a few minutes' work, as in AWS (batch size 1).
     export_concurrency: int = Field(2, alias="MAILGATE_EXPORT_CONCURRENCY", ge=1)
+    # A re-delivery job is up to 50 releases of one tenant (batch size 1, as in AWS).
+    redeliver_concurrency: int = Field(4, alias="MAILGATE_REDELIVER_CONCURRENCY", ge=1)
 
     @property
     def scan_scaling(self) -> Scaling:
@@ -49,3 +51,7 @@ class LocalSettings(SmtpListeners, DnsServers):
     @property
     def export_scaling(self) -> Scaling:
         return Scaling(1, self.export_concurrency)
+
+    @property
+    def redeliver_scaling(self) -> Scaling:
+        return Scaling(1, self.redeliver_concurrency)

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from mailgate.catalog import Status
 from mailgate.clock import utcnow
-from mailgate.jobs import DeliverJob, ExportJob, Job, MessageJob, ScanJob
+from mailgate.jobs import DeliverJob, ExportJob, Job, MessageJob, RedeliveryJob, ScanJob
 from mailgate.ports import Tracking
 from mailgate.records import TimelineEvent, TrackingRow
 
@@ -31,7 +31,12 @@ UNRECORDED = "no reason recorded (the run died: timeout or crash)"
 MAX_REASON = 300
 MAX_RECIPIENTS = 1000  # of a job body that did not parse: the most rows looked for
 # The job each queue carries (by the id of its declaration in mailgate.resources).
-JOB_MODELS: dict[str, type[Job]] = {"scan": ScanJob, "deliver": DeliverJob, "export": ExportJob}
+JOB_MODELS: dict[str, type[Job]] = {
+    "scan": ScanJob,
+    "deliver": DeliverJob,
+    "export": ExportJob,
+    "redeliver": RedeliveryJob,
+}
 
 RowsAt = Callable[[str, Iterable[tuple[str, str]]], list[TrackingRow]]
 

@@ -85,3 +85,19 @@ class ExportJob(Job):
 
 class ExportRecord(JobRecord[ExportJob]):
     pass
+
+
+class RedeliveryJob(Job):
+    """Release these quarantined messages of one tenant, for an operator's re-delivery run."""
+
+    run_id: str
+    message_uuids: list[str]
+    released_by: str  # the operator: tracking shows "delivered by administrator <name>"
+    rate_per_s: int  # the most releases per second for the tenant, across every worker
+
+    def log_keys(self) -> dict[str, str]:
+        return {"tenant": self.tenant_id, "run_id": self.run_id}
+
+
+class RedeliveryRecord(JobRecord[RedeliveryJob]):
+    pass

@@ -19,6 +19,7 @@ from mailgate.catalog import Direction, Status
 from mailgate.dns import DomainStatus
 from mailgate.policy.records import PolicyEvent, QuarantineEntry
 from mailgate.records import TimelineEvent, TrackingRow
+from mailgate.redelivery_records import RedeliveryRun, RunMessage
 from mailgate.tenant_config import Domain, TenantConfig
 from mailgate.tenants import ApiKey, Tenant, TenantStatus
 
@@ -229,3 +230,31 @@ class TenantConfigWriter(TenantConfigs, Protocol):
 
 class AuditLog(Protocol):
     def add(self, entry: AuditEntry) -> None: ...
+
+
+class RedeliveryRuns(Protocol):
+    """Re-delivery runs and what became of each message they selected."""
+
+    def put_run(self, run: RedeliveryRun) -> None: ...
+
+    def run(self, run_id: str) -> RedeliveryRun | None: ...
+
+    def known(self, run_id: str, tenant_id: str, message_uuids: list[str]) -> set[str]:
+        """Those of the messages the run has done, but for failed ones."""
+        ...
+
+    def add(self, run_id: str, tenant_id: str, message_uuids: list[str]) -> None:
+        """The messages are queued (before their job is sent)."""
+        ...
+
+    def record(
+        self, run_id: str, tenant_id: str, message_uuid: str, outcome: str, reason: str = ""
+    ) -> None:
+        """What became of the message; only its first outcome is kept."""
+        ...
+
+    def progress(self, run_id: str) -> tuple[int, int]:
+        """How many of the run's messages are done, of how many."""
+        ...
+
+    def messages(self, run_id: str) -> list[RunMessage]: ...

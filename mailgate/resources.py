@@ -208,7 +208,16 @@ EXPORT_QUEUE = Queue(
     visibility_timeout_s=6 * EXPORT_WORKER_TIMEOUT_S,
     max_receive_count=3,
 )
-QUEUES = (SCAN_QUEUE, DELIVER_QUEUE, EXPORT_QUEUE)
+# An operator's re-delivery: one record per job of up to 50 releases of one tenant, throttled
+# per tenant (mailgate.redelivery).
+REDELIVER_WORKER_TIMEOUT_S = 300
+REDELIVER_QUEUE = Queue(
+    id="redeliver",
+    env_var="MAILGATE_REDELIVER_QUEUE_URL",
+    visibility_timeout_s=6 * REDELIVER_WORKER_TIMEOUT_S,
+    max_receive_count=5,
+)
+QUEUES = (SCAN_QUEUE, DELIVER_QUEUE, EXPORT_QUEUE, REDELIVER_QUEUE)
 
 CURSOR_SECRET = Secret(
     id="cursor-key",
@@ -267,6 +276,17 @@ FUNCTIONS = (
         consumes="export",
         batch_size=1,
         timeout_s=EXPORT_WORKER_TIMEOUT_S,
+    ),
+    Function(
+        id="redeliver",
+        handler="functions.redeliver.handler.handler",
+        reads=("policy",),
+        # Releases: the quarantine entry, the scan job resuming stage 2, the run's progress (in
+        # the audit table) and the per-tenant throttle's counters.
+        writes=("policy", "scan", "audit", "counters"),
+        consumes="redeliver",
+        batch_size=1,
+        timeout_s=REDELIVER_WORKER_TIMEOUT_S,
     ),
     Function(
         id="authorizer",
@@ -334,3 +354,9 @@ def by_id(resource_id: str) -> Table | Queue | Bucket | Secret:
         if resource.id == resource_id:
             return resource
     raise KeyError(resource_id)
+
+
+def output_key(env_var: str) -> str:
+    """The stack output naming a resource for the operator tool: ``MAILGATE_SCAN_QUEUE_URL``
+    is output ``MailgateScanQueueUrl``."""
+    return "".join(part.title() for part in env_var.split("_"))

@@ -82,6 +82,10 @@ class ExportQueue(_Settings):
     export_queue_url: str = Field(alias=resources.EXPORT_QUEUE.env_var)
 
 
+class RedeliverQueue(_Settings):
+    redeliver_queue_url: str = Field(alias=resources.REDELIVER_QUEUE.env_var)
+
+
 class CursorSecret(_Settings):
     cursor_secret_id: str = Field(alias=resources.CURSOR_SECRET.env_var)
 
@@ -263,6 +267,10 @@ class ExportWorkerSettings(
     TrackingTable, PolicyTable, ExportsTable, MailBucket, TenantsTable, DeliverQueue, ConsoleUrl
 ):
     """The export-all worker (it sends the notice of a task it finished)."""
+
+
+class RedeliverSettings(PolicyTable, ScanQueue, AuditTable, CountersTable):
+    """The re-delivery worker."""
 
 
 class AuthorizerSettings(TenantsTable):

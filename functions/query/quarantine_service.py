@@ -13,6 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
+from mailgate import quarantine_release
 from mailgate.api.errors import NotFound
 from mailgate.api.models import (
     MAX_BULK_MESSAGES,
@@ -29,7 +30,6 @@ from mailgate.api.models import (
 from mailgate.api.resolver import Caller
 from mailgate.catalog import Status
 from mailgate.clock import iso, utcnow
-from mailgate.jobs import ScanJob
 from mailgate.observability import logger
 from mailgate.policy.records import QuarantineEntry, QuarantineState
 from mailgate.ports import Jobs, Mail, QuarantineIndex, Tracking
@@ -78,17 +78,6 @@ def _query(tenant_id: str, selection: QuarantineSearch) -> quarantine_search.Qua
             rule_names=frozenset(name.lower() for name in selection.rule_names),
         ),
     )
-
-
-def _already(entry: QuarantineEntry | None) -> QuarantineOutcome:
-    """The answer for a message found in no state to act on."""
-    if entry is None:
-        return "not_found"
-    if entry.state is QuarantineState.DELETED:
-        return "already_deleted"
-    if entry.state in (QuarantineState.RELEASING, QuarantineState.RELEASED):
-        return "already_released"
-    return "failed"  # back in quarantine: a concurrent release could not be queued
 
 
 class QuarantineService:
@@ -197,31 +186,9 @@ class QuarantineService:
             return list(pool.map(guarded, uuids))
 
     def _release_one(self, caller: Caller, message_uuid: str) -> QuarantineOutcome:
-        tenant_id = caller.tenant_id
-        entry = self._quarantine.entry(tenant_id, message_uuid)
-        if entry is None or entry.state is not QuarantineState.QUARANTINED:
-            return _already(entry)
-        if not self._quarantine.begin_release(tenant_id, message_uuid, caller.key_name, utcnow()):
-            return _already(self._quarantine.entry(tenant_id, message_uuid))
-        job = ScanJob(
-            tenant_id=tenant_id,
-            message_uuid=message_uuid,
-            direction=entry.direction,
-            mail_key=entry.mail_key,
-            sender=entry.sender,
-            recipients=entry.recipients,
-            received_at=entry.received_at,
-            sender_ip=entry.sender_ip,
-            resume_after_rule=entry.rule_id,
-            released_by=caller.key_name,
+        return quarantine_release.release(
+            self._quarantine, self._scan_queue, caller.tenant_id, message_uuid, caller.key_name
         )
-        try:
-            self._scan_queue.send(job)
-        except Exception:
-            logger.exception("release not queued", extra={"message_uuid": message_uuid})
-            self._quarantine.undo_release(tenant_id, message_uuid)
-            return "failed"
-        return "released"
 
     def _delete_one(self, caller: Caller, message_uuid: str) -> QuarantineOutcome:
         tenant_id = caller.tenant_id
@@ -232,9 +199,9 @@ class QuarantineService:
             self._remove_message(entry, entry.deleted_by)
             return "already_deleted"
         if entry is None or entry.state is not QuarantineState.QUARANTINED:
-            return _already(entry)
+            return quarantine_release.already(entry)
         if not self._quarantine.mark_deleted(tenant_id, message_uuid, caller.key_name, utcnow()):
-            return _already(self._quarantine.entry(tenant_id, message_uuid))
+            return quarantine_release.already(self._quarantine.entry(tenant_id, message_uuid))
         self._remove_message(entry, caller.key_name)
         return "deleted"
 

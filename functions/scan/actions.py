@@ -14,6 +14,7 @@ from typing import Any
 
 from functions.scan import notices, rewrite
 from functions.scan.evidence.mime.model import Message
+from functions.scan.policy.conditions import Hit
 from functions.scan.policy.engine import Decision, Detection
 from mailgate.catalog import Direction, PolicyAction, Status, ThreatType
 from mailgate.clock import utcnow
@@ -208,13 +209,15 @@ class Applier:
         assert rule is not None  # the engine names the rule that ended the stage
         status = _END_STATUS[decision.final]
         if decision.final is PolicyAction.QUARANTINE:
+            reason = _reason(decision, rule.id)
             self._quarantine.put(
                 QuarantineEntry(
                     **_about(job, message, now),
                     sender_ip=job.sender_ip,
                     rule_id=rule.id,
                     rule_name=rule.name,
-                    threat_type=_reason(decision, rule.id),
+                    threat_type=reason.threat,
+                    subtype=reason.subtype,
                     mail_key=key,
                 )
             )
@@ -269,11 +272,12 @@ class Applier:
             self._tracking.set_status(job.tenant_id, job.message_uuid, original, Status.REDIRECTED)
 
 
-def _reason(decision: Decision, rule_id: str) -> ThreatType:
+def _reason(decision: Decision, rule_id: str) -> Hit:
+    """What the rule detected (its threat type and subtype)."""
     for detection in decision.detections:
         if detection.rule is not None and detection.rule.id == rule_id:
-            return detection.hit.threat
-    return ThreatType.CONTENT
+            return detection.hit
+    return Hit(ThreatType.CONTENT, "")
 
 
 def _about(job: ScanJob, message: Message, now: datetime) -> dict[str, Any]:

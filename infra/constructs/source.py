@@ -11,8 +11,8 @@ LAMBDA_DEPS_DIR = REPO_ROOT / "build" / "lambda-deps"
 
 # Left out of the Lambda code asset and of the SMTP front's build context: at run time only
 # pyproject.toml, mailgate/ and functions/ are needed. local/ (the local runtime, which brings
-# moto) never ships. The patterns work under both the glob rules of file assets and the
-# .dockerignore rules of image assets.
+# moto) and ops/ (the operator tool) never ship. The patterns work under both the glob rules
+# of file assets and the .dockerignore rules of image assets.
 ASSET_EXCLUDE = (
     ".git",
     ".github",
@@ -31,6 +31,7 @@ ASSET_EXCLUDE = (
     "docs",
     "infra",
     "local",
+    "ops",
     "tests",
     "web",
     ".gitignore",

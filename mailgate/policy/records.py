@@ -72,6 +72,7 @@ class QuarantineEntry(BaseModel):
     rule_id: str
     rule_name: str
     threat_type: ThreatType  # the reason
+    subtype: str = ""  # of the threat type (catalog.md), when the detection names one
     mail_key: str
     state: QuarantineState = QuarantineState.QUARANTINED
     released_by: str = ""

@@ -210,6 +210,17 @@ class TestStack:
         )
         synth.template.has_output("MailBucketName", {"Value": {"Ref": synth.declared("mail")}})
 
+    @pytest.mark.parametrize(
+        "spec", [*resources.TABLES, *resources.QUEUES, resources.MAIL], ids=lambda spec: spec.id
+    )
+    def test_outputs_name_each_resource_for_the_operator_tool(
+        self, synth: Synth, spec: resources.Table | resources.Queue | resources.Bucket
+    ) -> None:
+        # A table's and a bucket's Ref is its name, a queue's its URL: what the functions read.
+        synth.template.has_output(
+            resources.output_key(spec.env_var), {"Value": {"Ref": synth.declared(spec.id)}}
+        )
+
     def test_every_acknowledged_nag_rule_has_a_reason(self, synth: Synth) -> None:
         # Given the synthesized stack (any unacknowledged cdk-nag finding fails the synth)
         metadata = json.loads(
@@ -419,7 +430,7 @@ class TestPipeline:
 
         assert (staged / "mailgate" / "resources.py").is_file()
         assert (staged / "functions").is_dir()
-        for tooling in (".venv", ".git", "tests", "infra", "cdk.out", "build", "docs"):
+        for tooling in (".venv", ".git", "tests", "infra", "cdk.out", "build", "docs", "ops"):
             assert not (staged / tooling).exists(), tooling
 
 

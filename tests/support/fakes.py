@@ -21,6 +21,7 @@ from mailgate.dns import DnsUnavailable, DomainStatus
 from mailgate.policy.records import PolicyEvent, QuarantineEntry, QuarantineState
 from mailgate.ports import DayPosition, Increment
 from mailgate.records import REPEATABLE, STATUS_RANK, TimelineEvent, TrackingRow
+from mailgate.redelivery_records import RedeliveryRun, RunMessage
 from mailgate.storage.tenants import ConfigConflict, DomainTaken
 from mailgate.tenant_config import Domain, TenantConfig
 
@@ -393,6 +394,55 @@ class FakeQuarantine:
         )
 
 
+class FakeRedeliveryRuns:
+    def __init__(self) -> None:
+        self.runs: dict[str, RedeliveryRun] = {}
+        self.items: dict[tuple[str, str, str], RunMessage] = {}
+        self._lock = threading.Lock()
+
+    def put_run(self, run: RedeliveryRun) -> None:
+        self.runs[run.run_id] = run
+
+    def run(self, run_id: str) -> RedeliveryRun | None:
+        return self.runs.get(run_id)
+
+    def known(self, run_id: str, tenant_id: str, message_uuids: list[str]) -> set[str]:
+        return {
+            uuid
+            for uuid in message_uuids
+            if (found := self.items.get((run_id, tenant_id, uuid))) is not None
+            and found.outcome not in ("", "failed")
+        }
+
+    def add(self, run_id: str, tenant_id: str, message_uuids: list[str]) -> None:
+        for uuid in message_uuids:
+            self.items[run_id, tenant_id, uuid] = RunMessage(tenant_id=tenant_id, message_uuid=uuid)
+
+    def record(
+        self, run_id: str, tenant_id: str, message_uuid: str, outcome: str, reason: str = ""
+    ) -> None:
+        self._set(
+            run_id,
+            RunMessage(
+                tenant_id=tenant_id, message_uuid=message_uuid, outcome=outcome, reason=reason
+            ),
+        )
+
+    def _set(self, run_id: str, message: RunMessage) -> None:
+        with self._lock:
+            key = (run_id, message.tenant_id, message.message_uuid)
+            found = self.items.get(key)
+            if found is None or found.outcome in ("", "failed"):
+                self.items[key] = message
+
+    def messages(self, run_id: str) -> list[RunMessage]:
+        return [m for (run, _, _), m in self.items.items() if run == run_id]
+
+    def progress(self, run_id: str) -> tuple[int, int]:
+        mine = self.messages(run_id)
+        return sum(bool(m.outcome) for m in mine), len(mine)
+
+
 # Each fake implements its port: mypy checks these.
 _tracking: ports.Tracking = FakeTracking()
 _queue: ports.Jobs = FakeQueue()
@@ -403,6 +453,7 @@ _counters: ports.Counters = FakeCounters()
 _lookups: ports.Lookups = FakeLookups()
 _policy_events: ports.PolicyEventLog = FakePolicyEvents()
 _quarantine: ports.QuarantineIndex = FakeQuarantine()
+_runs: ports.RedeliveryRuns = FakeRedeliveryRuns()
 
 
 @dataclass

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("mailgate", "functions", "local", "infra")
+PACKAGES = ("mailgate", "functions", "local", "infra", "ops")
 AWS_SDK = ("boto3", "botocore")
 # Stage 2: conditions and the policy engine read evidence and do no I/O of their own.
 NO_IO = (*AWS_SDK, "mailgate.aws", "mailgate.storage", "dns", "socket", "smtplib", "http", "urllib")
@@ -53,14 +53,19 @@ def violation(imp: Import) -> str | None:
     """Why this import breaks a rule of docs/architecture.md, or None."""
     path, module = imp.path, imp.module
     top = path.split("/")[0]
-    if top == "mailgate" and within(module, "functions", "local", "infra"):
+    if top == "mailgate" and within(module, "functions", "local", "infra", "ops"):
         return "the shared package imports nothing of the functions, the local runtime or infra"
-    if top == "infra" and within(module, "functions", "local"):
+    if top == "infra" and within(module, "functions", "local", "ops"):
         return "infra builds from mailgate's declarations, never from function or local code"
+    if top == "ops":
+        if within(module, "functions", "local", "infra"):
+            return "the operator tool acts through mailgate's stores, never through runtime code"
+        if within(module, *AWS_SDK) and path != "ops/target.py":
+            return "the operator tool uses boto3 only to find its target (ops/target.py)"
     if top == "functions":
         own = ".".join(path.split("/")[:2])
-        if within(module, "local", "infra"):
-            return "a function never imports the local runtime or infra"
+        if within(module, "local", "infra", "ops"):
+            return "a function never imports the local runtime, infra or the operator tool"
         if within(module, "functions") and not within(module, own):
             return "a function imports no other function: share through mailgate"
     sdk_allowed = path == "mailgate/aws.py" or path.startswith("mailgate/storage/")
@@ -104,6 +109,14 @@ def test_the_rules_catch_what_they_forbid() -> None:
         ("functions/scan/conditions.py", "from mailgate.storage.mail import MailStore"): True,
         ("functions/scan/policy/engine.py", "import dns.resolver"): True,
         ("functions/scan/evidence/spf.py", "import dns.resolver"): False,
+        ("ops/cli.py", "from mailgate.tenant_admin import TenantAdmin"): False,
+        ("ops/cli.py", "from local.gateway import ENDPOINTS_FILE"): True,
+        ("ops/session.py", "from functions.query import quarantine_service"): True,
+        ("ops/cli.py", "import boto3"): True,
+        ("ops/target.py", "import boto3"): False,
+        ("local/cli.py", "from ops.cli import ops"): False,
+        ("functions/redeliver/wiring.py", "from ops.session import Session"): True,
+        ("mailgate/redelivery.py", "from ops import target"): True,
     }
     for (path, source), forbidden in cases.items():
         (imp,) = imports_of(path, source)

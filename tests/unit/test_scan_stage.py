@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from functions.scan.actions import Applier
+from functions.scan.evidence.graymail import Graymail
 from functions.scan.evidence.spam import SpamProducer
 from functions.scan.evidence.verdicts import Producer
 from functions.scan.evidence.virus import VirusProducer
@@ -34,6 +35,7 @@ from tests.support.fakes import (
     FakeQueue,
     FakeTracking,
 )
+from tests.support.fixtures import eml
 
 TENANT = "acme"
 BOB = "bob@acme.example"
@@ -146,6 +148,21 @@ def test_quarantine_indexes_the_message_and_a_second_run_changes_nothing() -> No
         "content",
     )
     assert world.jobs() == [] and len(world.events.events) == 1
+
+
+def test_a_quarantined_graymail_message_keeps_its_subtype() -> None:
+    # Bulk re-delivery (seed 003) selects quarantined messages by threat type and subtype.
+    graymail = r.Rule(
+        id="graymail",
+        name="Graymail",
+        category=r.RuleCategory.SPAM,
+        conditions=[r.ThreatCondition(threat=ThreatType.GRAYMAIL)],
+        actions=r.Actions(intercept=r.QuarantineIt()),
+    )
+    world = World([graymail], eml("graymail-bulk"), producers=[Graymail()])
+    world.stage.run(world.job())
+    entry = world.quarantine.entries[TENANT, "m1"]
+    assert (entry.threat_type, entry.subtype) == (ThreatType.GRAYMAIL, "bulk")
 
 
 def test_a_release_runs_the_later_rules_delivers_and_finishes_the_release() -> None:
