@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,11 @@ def test_state_survives_a_restart(env: dict[str, str]) -> None:
     key = first.output.split("demo API key", 1)[1].split()[0]
     api = ApiClient(f"http://127.0.0.1:{env['MAILGATE_API_PORT']}", key)
     with smtplib.SMTP("127.0.0.1", int(env["MAILGATE_SMTP_PORT"]), timeout=30) as smtp:
-        smtp.sendmail("a@sender.test", ["keep@example.com"], "Subject: keep me\r\n\r\nx")
+        message = (
+            f"From: a@sender.test\r\nTo: keep@example.com\r\nDate: {formatdate()}\r\n"
+            f"Message-ID: {make_msgid()}\r\nSubject: keep me\r\n\r\nKept across a restart.\r\n"
+        )
+        smtp.sendmail("a@sender.test", ["keep@example.com"], message)
 
     def delivered() -> Any:
         _status, page = api.search(period="1h")
