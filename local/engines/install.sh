@@ -7,23 +7,6 @@ set -eu
 missing=""
 command -v rspamd >/dev/null 2>&1 || missing="$missing rspamd"
 command -v clamd >/dev/null 2>&1 || [ -x /usr/sbin/clamd ] || missing="$missing clamav-daemon"
-[ -z "$missing" ] && exit 0
-
-if ! command -v apt-get >/dev/null 2>&1; then
-    echo "engines: apt-get not found; install$missing to run the spam and virus engines" >&2
-    exit 0
-fi
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-        sudo="sudo -n"
-    else
-        echo "engines: not root; install$missing to run the spam and virus engines" >&2
-        exit 0
-    fi
-fi
-echo "engines: installing$missing"
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
 # The packages' own services are not wanted: the runtime starts the daemons itself.
-$sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
+# shellcheck disable=SC2086 (one word per package)
+exec sh "$(dirname "$0")/../apt_install.sh" engines "to run the spam and virus engines" $missing
