@@ -79,7 +79,7 @@ def _accepted(row: TrackingRow, locale: Locale) -> tuple[Cell, ...]:
         row.subject,
         row.size_kb,
         row.message_id,
-        "",  # attachments: not recorded yet
+        RECIPIENT_SEPARATOR.text(locale).join(a.name for a in row.attachments),
         row.message_uuid,
     )
 

