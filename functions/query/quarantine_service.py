@@ -56,6 +56,7 @@ def _item_fields(entry: QuarantineEntry) -> dict[str, object]:
         "recipients": entry.recipients,
         "subject": entry.subject,
         "reason": entry.threat_type,
+        "subtype": entry.subtype,
         "rule_name": entry.rule_name,
         "size": entry.size,
         "state": entry.state,

@@ -418,6 +418,7 @@ class QuarantineItem(BaseModel):
     recipients: list[str]
     subject: str
     reason: ThreatType
+    subtype: str = Field(description="the detection's threat subtype (catalog.md), if it had one")
     rule_name: str
     size: int
     state: QuarantineState

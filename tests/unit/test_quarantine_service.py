@@ -108,6 +108,15 @@ def test_search_lists_only_messages_still_quarantined() -> None:
     assert found(period="1h", recipients=["mary@*"], subject="offer 3") == ["m-3"]
 
 
+def test_items_name_the_threat_subtype_of_the_detection() -> None:
+    world = World(entry(1, threat_type=ThreatType.GRAYMAIL, subtype="marketing"), entry(2))
+    page = world.service.search(TENANT, QuarantineSearch.model_validate({"period": "1h"}))
+    assert [(item.reason, item.subtype) for item in page.items] == [
+        (ThreatType.GRAYMAIL, "marketing"),
+        (ThreatType.SPAM, ""),
+    ]
+
+
 def test_release_queues_a_scan_job_that_resumes_after_the_rule() -> None:
     world = World(entry(1))
 
