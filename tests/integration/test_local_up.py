@@ -26,25 +26,24 @@ def env(tmp_path: Path) -> Iterator[dict[str, str]]:
 
 def test_state_survives_a_restart(env: dict[str, str]) -> None:
     # Given a running gateway (no demo key given: one is made and kept in the state directory)
-    first = UpProcess(env).start()
-    key = first.output.split("demo API key", 1)[1].split()[0]
-    api = ApiClient(f"http://127.0.0.1:{env['MAILGATE_API_PORT']}", key)
-    with smtplib.SMTP("127.0.0.1", int(env["MAILGATE_SMTP_PORT"]), timeout=30) as smtp:
-        message = (
-            f"From: a@sender.test\r\nTo: keep@example.com\r\nDate: {formatdate()}\r\n"
-            f"Message-ID: {make_msgid()}\r\nSubject: keep me\r\n\r\nKept across a restart.\r\n"
-        )
-        smtp.sendmail("a@sender.test", ["keep@example.com"], message)
+    with UpProcess(env).start() as first:
+        key = first.output.split("demo API key", 1)[1].split()[0]
+        api = ApiClient(f"http://127.0.0.1:{env['MAILGATE_API_PORT']}", key)
+        with smtplib.SMTP("127.0.0.1", int(env["MAILGATE_SMTP_PORT"]), timeout=30) as smtp:
+            message = (
+                f"From: a@sender.test\r\nTo: keep@example.com\r\nDate: {formatdate()}\r\n"
+                f"Message-ID: {make_msgid()}\r\nSubject: keep me\r\n\r\nKept across a restart.\r\n"
+            )
+            smtp.sendmail("a@sender.test", ["keep@example.com"], message)
 
-    def delivered() -> Any:
-        _status, page = api.search(period="1h")
-        return [i for i in page.get("items", []) if i["status"] == "delivered"]
+        def delivered() -> Any:
+            _status, page = api.search(period="1h")
+            return [i for i in page.get("items", []) if i["status"] == "delivered"]
 
-    (row,) = wait_for(delivered)
-    # When it is stopped with Ctrl-C and started again
-    assert first.interrupt() == 0
-    second = UpProcess(env).start()
-    try:
+        (row,) = wait_for(delivered)
+        # When it is stopped with Ctrl-C and started again
+        assert first.interrupt() == 0
+    with UpProcess(env).start() as second:
         # Then the same key works and the message is still found
         assert key in second.output
         status, page = api.search(period="1h")
@@ -53,8 +52,7 @@ def test_state_survives_a_restart(env: dict[str, str]) -> None:
         status, detail = api.detail(row["message_uuid"])
         events = [e["event"] for e in detail["events"] if e["event"] != "policy"]
         assert events == ["received", "delivered"]
-    finally:
-        second.interrupt()
+        assert second.interrupt() == 0
 
 
 def test_a_port_in_use_is_named_with_its_setting(env: dict[str, str]) -> None:

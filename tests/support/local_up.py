@@ -54,6 +54,14 @@ class UpProcess:
                 return self
         raise AssertionError(f"mailgate up did not start:\n{self.output}")
 
+    def __enter__(self) -> UpProcess:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        """A test that fails midway leaves no gateway running behind it."""
+        if self.process is not None and self.process.poll() is None:
+            self.kill()
+
     def interrupt(self) -> int:
         assert self.process is not None
         self.process.send_signal(signal.SIGINT)
