@@ -216,10 +216,17 @@ class Redeliverer:
         self._clock = clock
 
     def run(self, job: RedeliveryJob) -> None:
+        run = self._runs.run(job.run_id)
+        started = run.created_at if run else None
+
         def release(message_uuid: str) -> None:
             outcome = quarantine_release.release(
                 self._quarantine, self._scan_queue, job.tenant_id, message_uuid, job.released_by
             )
+            if outcome == "already_released" and self._released_since(job, message_uuid, started):
+                # A resumed run's second job for a message the first one released: that first
+                # job's outcome, whichever of the two records first.
+                outcome = "released"
             reason = RELEASE_FAILED if outcome == "failed" else ""
             self._runs.record(job.run_id, job.tenant_id, message_uuid, outcome, reason)
 
@@ -231,6 +238,19 @@ class Redeliverer:
                 allowed = self._throttle(job.tenant_id, job.rate_per_s, len(uuids))
                 list(pool.map(release, uuids[:allowed]))
                 uuids = uuids[allowed:]
+
+    def _released_since(
+        self, job: RedeliveryJob, message_uuid: str, started: datetime | None
+    ) -> bool:
+        """Whether this run released the message: by its operator, after the run began."""
+        entry = self._quarantine.entry(job.tenant_id, message_uuid)
+        return (
+            started is not None
+            and entry is not None
+            and entry.released_by == job.released_by
+            and entry.released_at is not None
+            and entry.released_at >= started
+        )
 
     def _throttle(self, tenant_id: str, rate_per_s: int, wanted: int) -> int:
         """Take up to ``wanted`` of the tenant's releases of this second from a counter every

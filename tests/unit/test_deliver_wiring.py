@@ -21,9 +21,12 @@ def deliver_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         resources.DELIVER_QUEUE,
     ):
         monkeypatch.setenv(resource.env_var, f"test-{resource.id}")
-    wiring.stage.cache_clear()
+    cached = (wiring.settings, wiring.tracking, wiring.queue, wiring.stage)
+    for function in cached:  # read again from this environment
+        function.cache_clear()
     yield
-    wiring.stage.cache_clear()
+    for function in cached:
+        function.cache_clear()
 
 
 def test_mx_lookups_use_the_configured_resolvers_and_timeout(

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ValidationError
 
+from mailgate import quarantine_release
 from mailgate.audit import AuditEntry
 from mailgate.catalog import Direction, ThreatType
 from mailgate.jobs import RedeliveryJob, ScanJob
@@ -155,6 +156,31 @@ def test_resuming_queues_only_what_the_run_has_not_taken() -> None:
     world.work()
     assert len(world.scan.sent) == 3
     assert summarize(world.runs.messages(run.run_id))["b"].released == 2
+
+
+def test_a_message_this_run_released_counts_as_released_whichever_job_records_first() -> None:
+    earlier = NOW - timedelta(minutes=5)
+    world = World(
+        entry("a", 1),
+        entry("a", 2, state=QuarantineState.RELEASED, released_by="alice", released_at=earlier),
+    )
+    run = world.ops.start(WINDOW, "alice", rate_per_s=10)
+    list(world.ops.queue(run, ["a"]))
+    # The run's first job released a-1 but was cut before recording it; a resumed run's job
+    # for the same message finds it released. a-2 was released by the same operator earlier.
+    quarantine_release.release(world.quarantine, world.scan, "a", "a-1", "alice")
+    world.worker.run(
+        RedeliveryJob(
+            tenant_id="a",
+            run_id=run.run_id,
+            message_uuids=["a-1", "a-2"],
+            released_by="alice",
+            rate_per_s=10,
+        )
+    )
+    outcomes = {m.message_uuid: m.outcome for m in world.runs.messages(run.run_id)}
+    assert outcomes == {"a-1": "released", "a-2": "already_released"}
+    assert len(world.scan.sent) == 1
 
 
 class BrokenQueue:
