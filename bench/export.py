@@ -65,24 +65,10 @@ def _rows(count: int) -> Iterator[object]:
 
 def one(count: int, format: str) -> dict[str, object]:
     """Fill a fresh emulator with ``count`` rows and export them (runs in its own process)."""
-    from local import bootstrap
-    from local.emulator_process import EmulatorProcess
-    from tests.support.ports import free_port
+    from bench.local_aws import local_aws
 
-    state = Path(tempfile.mkdtemp(prefix="bench-export-"))
-    emulator = EmulatorProcess("127.0.0.1", free_port(), state, 64 * 1024 * 1024)
-    os.environ.update(
-        AWS_ENDPOINT_URL=emulator.endpoint,
-        AWS_ACCESS_KEY_ID="local",
-        AWS_SECRET_ACCESS_KEY="local",
-        AWS_DEFAULT_REGION=REGION,
-    )
-    emulator.start()
-    try:
-        os.environ.update(bootstrap.create_resources(REGION))
+    with local_aws(Path(tempfile.mkdtemp(prefix="bench-export-")), REGION):
         return _export(count, format)
-    finally:
-        emulator.stop()
 
 
 def _export(count: int, format: str) -> dict[str, object]:

@@ -37,24 +37,10 @@ def main() -> None:
     parser.add_argument("--tenants", type=int, default=3)
     args = parser.parse_args()
 
-    from local import bootstrap
-    from local.emulator_process import EmulatorProcess
-    from tests.support.ports import free_port
+    from bench.local_aws import local_aws
 
-    state = Path(tempfile.mkdtemp(prefix="bench-redeliver-"))
-    emulator = EmulatorProcess("127.0.0.1", free_port(), state, 64 * 1024 * 1024)
-    os.environ.update(
-        AWS_ENDPOINT_URL=emulator.endpoint,
-        AWS_ACCESS_KEY_ID="local",
-        AWS_SECRET_ACCESS_KEY="local",
-        AWS_DEFAULT_REGION=REGION,
-    )
-    emulator.start()
-    try:
-        os.environ.update(bootstrap.create_resources(REGION))
+    with local_aws(Path(tempfile.mkdtemp(prefix="bench-redeliver-")), REGION):
         print(json.dumps(_bench(args.messages, args.tenants), indent=2))
-    finally:
-        emulator.stop()
 
 
 def _bench(count: int, tenant_count: int) -> dict[str, object]:

@@ -195,9 +195,7 @@ def _measure(count: int, start: datetime) -> dict[str, Any]:
 
 
 def main() -> None:
-    from local import bootstrap
-    from local.emulator_process import EmulatorProcess
-    from tests.support.ports import free_port
+    from bench.local_aws import local_aws
 
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -215,32 +213,27 @@ def main() -> None:
     if not start_file.exists():
         start_file.write_text((datetime.now(UTC) - timedelta(days=DAYS)).isoformat())
     start = datetime.fromisoformat(start_file.read_text())
-    emulator = EmulatorProcess("127.0.0.1", free_port(), state, 256 * 1024 * 1024)
-    os.environ.update(
-        AWS_ENDPOINT_URL=emulator.endpoint,
-        AWS_ACCESS_KEY_ID="local",
-        AWS_SECRET_ACCESS_KEY="local",
-        AWS_DEFAULT_REGION=REGION,
-        POWERTOOLS_LOG_LEVEL="WARNING",
-    )
-    emulator.start()
+    os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
     report: dict[str, Any] = {"rows": args.rows, "tenants": {HOT: 0.8, WARM: 0.1, COOL: 0.1}}
+    creates = fresh or args.part is not None
     try:
-        if fresh or args.part is not None:
-            bootstrap.create_resources(REGION)
-        if args.part is not None or fresh:
-            part = args.part or 0
-            size = -(-args.rows // args.parts)
-            first, last = part * size, min(args.rows, (part + 1) * size)
-            report["load"] = _load(first, last, args.rows, start)
-        if args.measure or fresh:
-            report["write_cost"] = _write_cost(100)
-            report["searches_first_page_of_100"] = _measure(args.rows, start)
+        with local_aws(state, REGION, 256 * 1024 * 1024, create=creates):
+            _run(args, fresh, start, report)
     finally:
-        emulator.stop()
         if fresh:
             shutil.rmtree(state)
     print(json.dumps(report, indent=2))
+
+
+def _run(args: argparse.Namespace, fresh: bool, start: datetime, report: dict[str, Any]) -> None:
+    if args.part is not None or fresh:
+        part = args.part or 0
+        size = -(-args.rows // args.parts)
+        first, last = part * size, min(args.rows, (part + 1) * size)
+        report["load"] = _load(first, last, args.rows, start)
+    if args.measure or fresh:
+        report["write_cost"] = _write_cost(100)
+        report["searches_first_page_of_100"] = _measure(args.rows, start)
 
 
 if __name__ == "__main__":
