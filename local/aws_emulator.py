@@ -20,12 +20,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from moto.moto_server.werkzeug_app import (
-    DomainDispatcherApplication,
-    MotoRequestHandler,
-    create_backend_app,
-)
-from werkzeug.serving import BaseWSGIServer, make_server
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from waitress import wasyncore
+from waitress.server import BaseWSGIServer, create_server
 from werkzeug.wsgi import get_input_stream
 
 from local import moto_state, presigned
@@ -48,6 +45,11 @@ SQS_KINDS = {
     "ChangeMessageVisibility": "read",
     "ChangeMessageVisibilityBatch": "read",
 }
+# waitress keeps connections alive (werkzeug's development server, moto's own, closes each after
+# one response: every AWS call would open a TCP connection and start a thread); long polls hold
+# a thread each, so there are enough for every poller and the calls beside them.
+SERVER_THREADS = 64
+IDLE_CONNECTION_S = 120
 KEPT_ENVIRON = "moto.preserved_header_names"  # moto's spelling of headers with underscores
 
 
@@ -111,6 +113,7 @@ class AwsEmulator:
         self._snapshot_bytes = snapshot_bytes
         self._lock = threading.Lock()  # apply + append: the journal's order is moto's
         self._server: BaseWSGIServer | None = None
+        self._connections: dict[int, Any] = {}  # the server's socket map
         self._threads: list[threading.Thread] = []
         self._snapshot_due = threading.Event()
         self._stopping = threading.Event()
@@ -118,18 +121,26 @@ class AwsEmulator:
     def start(self) -> None:
         self._restore()
         self._journal.open()
-        self._server = make_server(
-            self._bind, self._port, self, threaded=True, request_handler=MotoRequestHandler
+        self._server = create_server(
+            self,
+            map=self._connections,
+            host=self._bind,
+            port=self._port,
+            threads=SERVER_THREADS,
+            channel_timeout=IDLE_CONNECTION_S,
+            connection_limit=1000,
+            ident=None,
         )
-        for target, name in ((self._server.serve_forever, "aws"), (self._snapshots, "aws-snap")):
+        for target, name in ((self._server.run, "aws"), (self._snapshots, "aws-snap")):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.close()  # stops listening; the kept connections end its loop when closed
+            wasyncore.close_all(self._connections)
+            self._server.task_dispatcher.shutdown()
         self._stopping.set()
         self._snapshot_due.set()
         for thread in self._threads:
