@@ -12,7 +12,7 @@ from rich.table import Table
 
 from mailgate.catalog import Direction, TrackingType
 from mailgate.clock import utcnow
-from mailgate.ports import Reindexed
+from mailgate.ports import Reindexed, TrackingIndex
 from mailgate.tracking_reindex import DayBucket, days, record, reindex_tenant
 from ops.output import console
 from ops.session import session
@@ -40,7 +40,7 @@ def reindex(tenants: tuple[str, ...], since: datetime | None, dry_run: bool) -> 
         raise click.ClickException(str(error)) from None
     totals: dict[str, Reindexed] = {}
     for tenant_id in current.tenant_ids(tenants):
-        done = _reindex_tenant(tenant_id, first, today, buckets, not dry_run)
+        done = _reindex_tenant(current.tracking, tenant_id, first, today, buckets, not dry_run)
         if not dry_run:
             record(current.audit, tenant_id, current.operator, first, done, utcnow())
         totals[tenant_id] = done
@@ -48,7 +48,7 @@ def reindex(tenants: tuple[str, ...], since: datetime | None, dry_run: bool) -> 
 
 
 def _reindex_tenant(
-    tenant_id: str, since: date | None, today: date, buckets: int, write: bool
+    index: TrackingIndex, tenant_id: str, since: date | None, today: date, buckets: int, write: bool
 ) -> Reindexed:
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, TimeElapsedColumn(), console=console()) as progress:
@@ -67,7 +67,7 @@ def _reindex_tenant(
                 f"{running.written} items {'written' if write else 'to write'}",
             )
 
-        return reindex_tenant(session().tracking, tenant_id, since, today, write, told)
+        return reindex_tenant(index, tenant_id, since, today, write, told)
 
 
 def _print_summary(totals: dict[str, Reindexed], dry_run: bool) -> None:
