@@ -10,6 +10,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 # Run as a script, Python puts infra/ first on sys.path, where infra/constructs would shadow
 # the `constructs` library; import from the repository root instead.
@@ -31,14 +32,17 @@ def stack_name(region_code: str) -> str:
     return f"Mailgate{region_code.capitalize()}"
 
 
-def build_app(outdir: str | None = None) -> cdk.App:
-    """The app with one stack per region of the ``regions`` context, checked by cdk-nag."""
+def build_app(outdir: str | None = None, context: dict[str, Any] | None = None) -> cdk.App:
+    """The app with one stack per region of the ``regions`` context, checked by cdk-nag;
+    ``context`` replaces entries of cdk.json's."""
     # Without `make lambda-deps` the layer is empty: enough to synthesize, not to deploy.
     LAMBDA_DEPS_DIR.mkdir(parents=True, exist_ok=True)
-    app = cdk.App(outdir=outdir, context=json.loads(CDK_JSON.read_text())["context"])
+    context = json.loads(CDK_JSON.read_text())["context"] | (context or {})
+    app = cdk.App(outdir=outdir, context=context)
     regions: dict[str, str] = app.node.get_context("regions")
     front_settings: dict[str, dict[str, str]] = app.node.try_get_context("front_settings") or {}
     scan_settings: dict[str, dict[str, str]] = app.node.try_get_context("scan_settings") or {}
+    tracking_shards: dict[str, dict[str, int]] = app.node.try_get_context("tracking_shards") or {}
     for region_code, region in regions.items():
         MailgateStack(
             app,
@@ -46,6 +50,7 @@ def build_app(outdir: str | None = None) -> cdk.App:
             region_code=region_code,
             front_settings=front_settings.get(region_code, {}),
             scan_settings=scan_settings.get(region_code, {}),
+            tracking_shards=tracking_shards.get(region_code, {}),
             env=cdk.Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=region),
             description=f"mailgate email security gateway ({region_code})",
         )

@@ -14,6 +14,7 @@ from infra.constructs.ingress import Ingress
 from infra.constructs.pipeline import Pipeline
 from infra.constructs.storage import Storage
 from mailgate import resources
+from mailgate.settings import TRACKING_SHARDS_ENV
 
 
 class MailgateStack(Stack):
@@ -28,10 +29,11 @@ class MailgateStack(Stack):
         region_code: str,
         front_settings: dict[str, str],
         scan_settings: dict[str, str],
+        tracking_shards: dict[str, int],
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        storage = Storage(self, "Storage")
+        storage = Storage(self, "Storage", tracking_shards=tracking_shards)
         ingress = Ingress(
             self,
             "Ingress",
@@ -77,6 +79,7 @@ class MailgateStack(Stack):
         names = {spec.env_var: storage.tables[spec.id].table_name for spec in resources.TABLES}
         names |= {spec.env_var: storage.queues[spec.id].queue_url for spec in resources.QUEUES}
         names[resources.MAIL.env_var] = storage.mail_bucket.bucket_name
+        names[TRACKING_SHARDS_ENV] = storage.tracking_shards_json  # read by ops reindex
         for env_var, value in names.items():
             CfnOutput(
                 self, resources.output_key(env_var), value=value, description=f"{env_var} (ops)"

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 from pydantic import BaseModel
 
 from mailgate.audit import AuditEntry
-from mailgate.catalog import Direction, Status
+from mailgate.catalog import Direction, Status, TrackingType
 from mailgate.dns import DomainStatus
 from mailgate.policy.records import PolicyEvent, QuarantineEntry
 from mailgate.records import TimelineEvent, TrackingRow
@@ -150,6 +150,32 @@ class Quarantine(Protocol):
 
     def finish_release(self, tenant_id: str, message_uuid: str) -> None:
         """A released message has gone through stage 2 again: ``releasing`` → ``released``."""
+        ...
+
+
+@dataclass
+class Reindexed:
+    """What a repair of tracking index items did: rows read, index and Message-ID lookup
+    items written (or, in a dry run, to be written), and items found as they should be."""
+
+    rows: int = 0
+    written: int = 0
+    correct: int = 0
+
+    def add(self, other: Reindexed) -> None:
+        self.rows += other.rows
+        self.written += other.written
+        self.correct += other.correct
+
+
+class TrackingIndex(Protocol):
+    """The index items of a tenant's tracking rows, repaired from the rows themselves."""
+
+    def reindex_day(
+        self, tenant_id: str, direction: Direction, type: TrackingType, day: date, write: bool
+    ) -> Iterable[Reindexed]:
+        """Repair the index items of the rows of one day bucket (every shard), a page of rows
+        at a time; the count of each page. Nothing is written unless ``write``."""
         ...
 
 

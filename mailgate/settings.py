@@ -32,14 +32,16 @@ class _Settings(BaseSettings):
 # One mixin per resource or shared setting; each runtime's model is composed of those it takes.
 
 
+# Tenants whose writes would exceed one partition's rate, and how many shards their day
+# buckets and index partitions are spread over, as JSON: {"tenant-id": 8}. Raise a count,
+# never lower it: rows in a shard no longer read stay out of searches until they expire.
+TrackingShards = dict[str, Annotated[int, Field(ge=1, le=64)]]
+TRACKING_SHARDS_ENV = "MAILGATE_TRACKING_SHARDS"
+
+
 class TrackingTable(_Settings):
     tracking_table: str = Field(alias=resources.TRACKING.env_var)
-    # Tenants whose writes would exceed one partition's rate, and how many shards their day
-    # buckets and index partitions are spread over, as JSON: {"tenant-id": 8}. Raise a count,
-    # never lower it: rows in a shard no longer read stay out of searches until they expire.
-    tracking_shards: dict[str, Annotated[int, Field(ge=1, le=64)]] = Field(
-        default={}, alias="MAILGATE_TRACKING_SHARDS"
-    )
+    tracking_shards: TrackingShards = Field(default={}, alias=TRACKING_SHARDS_ENV)
 
 
 class TenantsTable(_Settings):

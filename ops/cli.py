@@ -26,6 +26,7 @@ from mailgate.tenant_config import DomainConfig, MailServer
 from ops import target
 from ops.output import console
 from ops.redeliver import redeliver
+from ops.reindex import reindex
 from ops.session import Lazy, Session, session
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -68,7 +69,8 @@ def admin_errors(command: F) -> F:
 )
 @click.pass_context
 def ops(ctx: click.Context, region: str | None, state_dir: Path, operator: str | None) -> None:
-    """Operate the gateway: tenants, API keys, dead letters, the audit trail, re-delivery."""
+    """Operate the gateway: tenants, API keys, dead letters, the audit trail, re-delivery,
+    tracking index repair."""
 
     def make() -> Session:
         if region:
@@ -297,3 +299,4 @@ def audit(
 
 
 ops.add_command(redeliver)
+ops.add_command(reindex)

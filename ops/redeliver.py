@@ -27,14 +27,6 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
-def _tenant_ids(current: Session, selection: Selection) -> list[str]:
-    known = [tenant.tenant_id for tenant in current.admin().tenants()]
-    unknown = sorted(set(selection.tenants) - set(known))
-    if unknown:
-        raise click.ClickException(f"Unknown tenants: {', '.join(unknown)}.")
-    return sorted(selection.tenants) or known
-
-
 @click.command()
 @click.option(
     "--start",
@@ -111,7 +103,7 @@ def redeliver(
             messages = "; ".join(e["msg"].removeprefix("Value error, ") for e in error.errors())
             raise click.ClickException(messages) from None
         run = None
-    tenant_ids = _tenant_ids(current, selection)
+    tenant_ids = current.tenant_ids(selection.tenants)
     if dry_run:
         _print_plan(redelivery.plan(selection, tenant_ids))
         return

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import cached_property
 
 import click
@@ -67,7 +67,16 @@ class Session:
 
     @cached_property
     def tracking(self) -> TrackingStore:
-        return TrackingStore(self.settings.tracking_table)
+        return TrackingStore(self.settings.tracking_table, self.settings.tracking_shards)
+
+    def tenant_ids(self, named: Iterable[str]) -> list[str]:
+        """The tenants named (each must exist), or every tenant when none is."""
+        known = [tenant.tenant_id for tenant in self.admin().tenants()]
+        named = set(named)
+        unknown = sorted(named - set(known))
+        if unknown:
+            raise click.ClickException(f"Unknown tenants: {', '.join(unknown)}.")
+        return sorted(named) or known
 
     def admin(self) -> TenantAdmin:
         table = self.settings.tenants_table

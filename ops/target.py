@@ -1,9 +1,10 @@
 """Which gateway the operator tool acts on, and who the operator is.
 
 Locally, the running ``mailgate up`` wrote its emulator's endpoint and the resources' names to
-``<state dir>/endpoints.json``. In a region, the names are the outputs of the region's stack,
-read with the operator's own AWS credentials (IAM decides who may operate: the tool holds no
-secret of its own), and the operator is the caller's identity unless named.
+``<state dir>/endpoints.json``. In a region, the names (and the hot tenants' tracking shards)
+are the outputs of the region's stack, read with the operator's own AWS credentials (IAM
+decides who may operate: the tool holds no secret of its own), and the operator is the
+caller's identity unless named.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from mailgate import resources
+from mailgate.settings import TRACKING_SHARDS_ENV
 
 # The region codes of cdk.json and their stacks (infra/app.py names them the same way).
 REGIONS = {"jp": "ap-northeast-1", "us": "us-east-1"}
@@ -87,5 +89,10 @@ def region(region_code: str, operator: str | None) -> Target:
             f"Stack {name} has no output for {', '.join(missing)}: deploy this version first."
         )
     environment = {s.env_var: outputs[resources.output_key(s.env_var)] for s in declared}
+    # The hot tenants' shards, as the region's functions are given them (a stack older than
+    # this output has none).
+    shards = outputs.get(resources.output_key(TRACKING_SHARDS_ENV))
+    if shards is not None:
+        environment[TRACKING_SHARDS_ENV] = shards
     environment["AWS_DEFAULT_REGION"] = aws_region
     return Target(f"region {region_code} ({aws_region}, stack {name})", environment, caller)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Mapping
 from typing import assert_never, cast
 
 from aws_cdk import Acknowledgment, CfnElement, Duration, RemovalPolicy, Stack, Validations
@@ -12,9 +13,11 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+from pydantic import TypeAdapter
 
 from infra.constructs.source import pascal
 from mailgate import resources
+from mailgate.settings import TRACKING_SHARDS_ENV, TrackingShards
 
 
 class Storage(Construct):
@@ -22,10 +25,22 @@ class Storage(Construct):
 
     ``bind`` grants a role access to declared resources and returns the environment through
     which code finds them, so grants and environment always come from the same declaration.
+    Whoever reads the tracking table is also told its hot tenants' shards (``tracking_shards``,
+    ``{"tenant-id": N}``), since every reader and writer must spread rows the same way.
     """
 
-    def __init__(self, scope: Construct, construct_id: str) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        tracking_shards: Mapping[str, int] | None = None,
+    ) -> None:
         super().__init__(scope, construct_id)
+        # Refused at synth, as each function would refuse it at start.
+        self.tracking_shards = TypeAdapter(TrackingShards).validate_python(
+            dict(tracking_shards or {})
+        )
         self.tables = {spec.id: self._build_table(spec) for spec in resources.TABLES}
         self.mail_bucket = self._build_bucket(resources.MAIL)
         self.dead_letter_queues = {
@@ -55,7 +70,14 @@ class Storage(Construct):
             queue = self.queues[queue_id]
             queue.grant(grantee, "sqs:GetQueueAttributes")
             environment[spec.env_var] = queue.queue_url
+        if resources.TRACKING.env_var in environment and self.tracking_shards:
+            environment[TRACKING_SHARDS_ENV] = self.tracking_shards_json
         return environment
+
+    @property
+    def tracking_shards_json(self) -> str:
+        """The shards as the settings read them (``{}``: no tenant is sharded)."""
+        return json.dumps(self.tracking_shards, sort_keys=True)
 
     def _grant(self, grantee: iam.IGrantable, resource_id: str, *, write: bool) -> tuple[str, str]:
         spec = resources.by_id(resource_id)

@@ -28,6 +28,7 @@ from pydantic_core import to_jsonable_python
 from mailgate import aws
 from mailgate.catalog import Direction, Status, TrackingType
 from mailgate.clock import iso, parse_iso
+from mailgate.ports import Reindexed
 from mailgate.records import REPEATABLE, STATUS_RANK, TimelineEvent, TrackingRow
 from mailgate.resources import EXPIRES_AT
 from mailgate.search.index_keys import IndexKey, keys_of
@@ -52,6 +53,7 @@ _FINAL_RANK = STATUS_RANK[Status.DELIVERED]
 # What a row item holds that its index items do not copy: its own keys and by_time's.
 # The keys that place a row in the table and its indexes, which its index items must not copy.
 _ROW_KEYS = ("pk", "sk", "gsi1pk", "gsi1sk", *feed.KEYS)
+_REINDEX_PAGE = 100  # rows read, then repaired, at a time
 
 
 class TimePosition(NamedTuple):
@@ -518,6 +520,84 @@ class TrackingStore:
                     continue
             rows.append(_row_of(item))
         return rows, position
+
+    def reindex_day(
+        self,
+        tenant_id: str,
+        direction: Direction,
+        type: TrackingType,
+        day: date,
+        write: bool,
+        page_size: int = _REINDEX_PAGE,
+    ) -> Iterator[Reindexed]:
+        """Give each unexpired row of one day bucket (every shard of the tenant) the index and
+        Message-ID lookup items it should have, built from the row as stored now (read by key,
+        strongly consistent), where they are missing or differ; nothing is removed. The count
+        of each page of ``page_size`` rows; in a dry run (not ``write``) nothing is written."""
+        for shard in range(self._shards.get(tenant_id, 1)):
+            request: dict[str, Any] = {
+                "IndexName": INDEX,
+                "KeyConditionExpression": Key("gsi1pk").eq(
+                    _bucket(tenant_id, direction, type, day, shard)
+                ),
+                "ProjectionExpression": "pk, sk",
+                "Limit": page_size,
+            }
+            while True:
+                response = self._table.query(**request)
+                keys = [{"pk": i["pk"], "sk": i["sk"]} for i in response.get("Items", [])]
+                rows = [
+                    item
+                    for item in items_at(self._table, keys, ConsistentRead=True)
+                    if not expired(item)
+                ]
+                yield self._reindex(rows, write)
+                if "LastEvaluatedKey" not in response:
+                    break
+                request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def _reindex(self, rows: list[dict[str, Any]], write: bool) -> Reindexed:
+        wanted = [
+            item
+            for row in rows
+            for item in (
+                *_index_items(row),
+                *message_id_items(_row_of(row), int(row[EXPIRES_AT])),
+            )
+        ]
+        stored = {
+            (item["pk"], item["sk"]): item
+            for item in items_at(
+                self._table, [{"pk": w["pk"], "sk": w["sk"]} for w in wanted], ConsistentRead=True
+            )
+        }
+        done = Reindexed(rows=len(rows))
+        for item in wanted:
+            if stored.get((item["pk"], item["sk"])) == item:
+                done.correct += 1
+            elif not write or self._repair(item):
+                done.written += 1
+            else:
+                done.correct += 1  # a newer copy was written meanwhile
+        return done
+
+    def _repair(self, item: dict[str, Any]) -> bool:
+        """Put an index item; a copy of a row still moving does not replace a copy of the
+        row made final since it was read (False then)."""
+        condition = (
+            Attr("pk").not_exists() | Attr("status_rank").lt(_FINAL_RANK) if _moving(item) else None
+        )
+        try:
+            if condition is None:
+                self._table.put_item(Item=item)
+            else:
+                self._table.put_item(Item=item, ConditionExpression=condition)
+        except ClientError as error:
+            if conditional_failed(error):
+                return False
+            raise
+        self.meter.wrote(item)
+        return True
 
     def blocked_written(
         self, tenant_id: str, day: date, after: str, upto: str

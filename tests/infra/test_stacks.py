@@ -12,12 +12,15 @@ import pytest
 from aws_cdk import App, Stack, assertions, cx_api
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
+from pydantic import ValidationError
 
 from infra.app import CDK_JSON, build_app, stack_name
 from infra.constructs.engines import CLAMD, NAMESPACE, RSPAMD, Engines
 from infra.constructs.engines import CLIENTS as ENGINE_CLIENTS
 from infra.constructs.source import pascal
+from infra.constructs.storage import Storage
 from mailgate import resources
+from mailgate.settings import TRACKING_SHARDS_ENV
 from mailgate.settings import Engines as EngineSettings
 
 REGION_CODES = ("jp", "us")
@@ -219,6 +222,12 @@ class TestStack:
         # A table's and a bucket's Ref is its name, a queue's its URL: what the functions read.
         synth.template.has_output(
             resources.output_key(spec.env_var), {"Value": {"Ref": synth.declared(spec.id)}}
+        )
+
+    def test_outputs_the_tracking_shards_for_the_operator_tool(self, synth: Synth) -> None:
+        shards = json.loads(CDK_JSON.read_text())["context"]["tracking_shards"][synth.region_code]
+        synth.template.has_output(
+            resources.output_key(TRACKING_SHARDS_ENV), {"Value": json.dumps(shards)}
         )
 
     def test_every_acknowledged_nag_rule_has_a_reason(self, synth: Synth) -> None:
@@ -808,3 +817,54 @@ def test_export_notices_link_to_the_regions_console(synth: Synth) -> None:
         _, function = synth.function(function_id)
         url = function["Properties"]["Environment"]["Variables"]["MAILGATE_CONSOLE_URL"]
         assert url == {"Fn::Join": ["", ["https://", {"Fn::GetAtt": [distribution, "DomainName"]}]]}
+
+
+def test_the_tracking_shards_of_cdk_json_reach_every_reader_of_the_tracking_table(
+    tmp_path: Path,
+) -> None:
+    # Given a hot tenant in jp, none in us
+    context = {"tracking_shards": {"jp": {"hot": 8, "warm": 2}, "us": {}}}
+    assembly = build_app(outdir=str(tmp_path), context=context).synth()
+    jp = assembly.get_stack_by_name(stack_name("jp")).template
+    us = assembly.get_stack_by_name(stack_name("us")).template
+
+    def environments(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        """Each function's variables by its id, and the SMTP front's as "receive"."""
+        found = {}
+        for spec in resources.FUNCTIONS:
+            [function] = [
+                r
+                for lid, r in template["Resources"].items()
+                if r["Type"] == "AWS::Lambda::Function"
+                and lid.startswith(f"Pipeline{pascal(spec.id)}Function")
+            ]
+            found[spec.id] = function["Properties"]["Environment"]["Variables"]
+        [task] = [
+            r
+            for lid, r in template["Resources"].items()
+            if lid.startswith("IngressTaskDefinition") and r["Type"] == "AWS::ECS::TaskDefinition"
+        ]
+        [container] = task["Properties"]["ContainerDefinitions"]
+        found["receive"] = {item["Name"]: item["Value"] for item in container["Environment"]}
+        return found
+
+    # Then every function and service that reads or writes tracking is told them, no other
+    readers = {spec.id for spec in resources.FUNCTIONS if "tracking" in _accessed(spec)}
+    readers.add("receive")
+    told = {
+        function_id
+        for function_id, variables in environments(jp).items()
+        if variables.get(TRACKING_SHARDS_ENV) == '{"hot": 8, "warm": 2}'
+    }
+    assert told == readers
+    assert not any(TRACKING_SHARDS_ENV in v for v in environments(us).values())
+    # and the operator tool finds them in the stack's outputs
+    key = resources.output_key(TRACKING_SHARDS_ENV)
+    assert jp["Outputs"][key]["Value"] == '{"hot": 8, "warm": 2}'
+    assert us["Outputs"][key]["Value"] == "{}"
+
+
+@pytest.mark.parametrize("count", [0, 65, "many"])
+def test_a_shard_count_the_functions_would_refuse_is_refused_at_synth(count: Any) -> None:
+    with pytest.raises(ValidationError):
+        Storage(Stack(App(), "Test"), "Storage", tracking_shards={"hot": count})

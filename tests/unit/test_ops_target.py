@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -45,3 +47,50 @@ def test_no_running_gateway_is_a_sentence_saying_what_to_do(
         (tmp_path / target.ENDPOINTS_FILE).write_text(content)
     with pytest.raises(target.TargetError, match="mailgate up"):
         target.local(tmp_path, None)
+
+
+def _region_with(outputs: dict[str, str]) -> Any:
+    """A boto3 session class whose stack has ``outputs`` and whose caller is ``arn:me``."""
+
+    class Session:
+        def __init__(self, region_name: str) -> None:
+            self.region_name = region_name
+
+        def client(self, service: str) -> Any:
+            listed = [{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()]
+            return SimpleNamespace(
+                describe_stacks=lambda StackName: {"Stacks": [{"Outputs": listed}]},
+                get_caller_identity=lambda: {"Arn": "arn:me"},
+            )
+
+    return Session
+
+
+def _stack_outputs() -> dict[str, str]:
+    declared: list[resources.Table | resources.Queue | resources.Bucket] = [
+        *resources.TABLES,
+        *resources.QUEUES,
+        resources.MAIL,
+    ]
+    return {resources.output_key(spec.env_var): f"name-of-{spec.id}" for spec in declared}
+
+
+def test_a_region_target_takes_the_tracking_shards_its_functions_are_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    outputs = {**_stack_outputs(), "MailgateTrackingShards": '{"acme": 4}'}
+    monkeypatch.setattr(target.boto3.session, "Session", _region_with(outputs))
+
+    found = target.region("jp", None)
+
+    assert found.operator == "arn:me"
+    assert found.environment[resources.TRACKING.env_var] == "name-of-tracking"
+    assert found.environment["MAILGATE_TRACKING_SHARDS"] == '{"acme": 4}'
+
+
+def test_a_stack_without_the_shards_output_leaves_them_unset(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(target.boto3.session, "Session", _region_with(_stack_outputs()))
+
+    assert "MAILGATE_TRACKING_SHARDS" not in target.region("us", None).environment
