@@ -15,6 +15,10 @@ state directory, each command under ten minutes:
   bench/search.py --rows 200000 --part 0 --parts 4 --state /tmp/search-bench
   ... --part 3, then: bench/search.py --rows 200000 --measure --state /tmp/search-bench
 
+Restoring a big state takes minutes at every command; with ``--endpoint`` the commands use an
+emulator started once on the state directory (``python -m local.emulator_process --bind
+127.0.0.1 --port PORT --state-dir DIR --snapshot-bytes N``) instead.
+
 Without ``--state`` one command loads ``--rows`` into a fresh emulator and measures.
 """
 
@@ -205,6 +209,9 @@ def main() -> None:
     parser.add_argument("--part", type=int, help="load this part of the rows only")
     parser.add_argument("--parts", type=int, default=1)
     parser.add_argument("--measure", action="store_true", help="measure a loaded state only")
+    parser.add_argument(
+        "--endpoint", help="an emulator already running on the state directory (no restore)"
+    )
     args = parser.parse_args()
     fresh = args.state is None
     state: Path = args.state or Path(tempfile.mkdtemp(prefix="bench-search-"))
@@ -217,7 +224,7 @@ def main() -> None:
     report: dict[str, Any] = {"rows": args.rows, "tenants": {HOT: 0.8, WARM: 0.1, COOL: 0.1}}
     creates = fresh or args.part is not None
     try:
-        with local_aws(state, REGION, 256 * 1024 * 1024, create=creates):
+        with local_aws(state, REGION, 256 * 1024 * 1024, create=creates, endpoint=args.endpoint):
             _run(args, fresh, start, report)
     finally:
         if fresh:
