@@ -5,10 +5,11 @@ Accepted messages per second, p50/p99 latency from the end of DATA (the final ".
 10 KB messages with 1, 10 and 50 concurrent clients. Every stage-1 check is on (reputation
 lists, tenant block lists and countries, reverse DNS, TLS peers, sender filter, sender domain in
 DNS, valid recipients, size, the five rate limits with high ceilings), DNS answers come from a
-zone server on loopback, and the hand-off goes to moto's server (S3 put, DynamoDB rows, SQS job
-before each "250").
+zone server on loopback, and the hand-off goes to the local emulator as ``mailgate up`` runs it
+(moto behind the journal, connections kept; S3 put, SQS job and DynamoDB rows before each
+"250").
 
-The front (``python -m functions.receive``), moto's server and a bare aiosmtpd server that only
+The front (``python -m functions.receive``), the emulator and a bare aiosmtpd server that only
 keeps each message in memory each run in a process of their own; the clients and the DNS zone
 server run in this one. Each server's CPU time is read from /proc/<pid>/stat before and after a
 run, so ``cpu_ms_per_message`` is that process's alone; the bare server takes the same load in
@@ -46,6 +47,7 @@ sys.path.insert(0, str(ROOT))
 from local import bootstrap  # noqa: E402
 from local.demo_zone import DEMO_ZONE  # noqa: E402
 from local.dns_server import ZoneServer  # noqa: E402
+from local.emulator_process import EmulatorProcess  # noqa: E402
 from mailgate import aws, resources  # noqa: E402
 from mailgate.storage.tenants import TenantConfigStore, TenantStore  # noqa: E402
 from mailgate.tenant_config import (  # noqa: E402
@@ -162,23 +164,6 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime (fields 14, 15)
 
 
-def start_moto(port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            aws.client("s3").list_buckets()
-            return process
-        except Exception:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit("moto_server did not start")
-
-
 def configure(region: str) -> None:
     os.environ.update(bootstrap.create_resources(region))
     table = resources.TENANTS.local_name
@@ -277,7 +262,8 @@ def main() -> None:
         # on and measure the pacing instead of the front.
         MAILGATE_IN_FLOW_BACKLOG="0",
     )
-    moto = start_moto(aws_port)
+    moto = EmulatorProcess("127.0.0.1", aws_port, Path(os.environ["MAILGATE_STATE_DIR"]), 1 << 26)
+    moto.start()
     servers: list[subprocess.Popen[bytes]] = []
     try:
         configure(region)
@@ -311,7 +297,7 @@ def main() -> None:
         for server in servers:
             server.terminate()
             server.wait()
-        moto.terminate()
+        moto.stop()
         dns.stop()
     print(
         json.dumps(
@@ -319,7 +305,7 @@ def main() -> None:
                 "benchmark": "smtp_front",
                 "run_id": str(uuid.uuid4()),
                 "message_bytes": MESSAGE_BYTES,
-                "checks": "all stage-1 checks on; hand-off to moto_server in its own process",
+                "checks": "all stage-1 checks on; hand-off to the local emulator (own process)",
                 "cpu": "CPU ms per accepted message of the server's own process; "
                 "bare_aiosmtpd keeps messages in memory and does nothing else; "
                 "bare_aiosmtpd_with_handoff makes only the S3, DynamoDB and SQS writes that "
