@@ -114,21 +114,30 @@ def stage(
     raw: bytes, producers: Sequence[Producer] = (), inbound: list[r.Rule] | None = None
 ) -> Callable[[int], Callable[[], None]]:
     """A maker of one message's run through the stage over in-memory stores. The job and its
-    tracking row are built before the clock starts, and the fake store is emptied of earlier
-    messages first: the job's decoding is the queue handler's, and a store that grows with the
-    run (the fake finds a message's rows by a scan of every row) is not the stage's cost."""
+    tracking row are built before the clock starts (the job's decoding is the queue handler's),
+    and the stores forget the previous message's records first: the real stores are tables
+    and queues, while records piling up in this process would slow every lookup of the fakes
+    (they scan their rows) and every garbage collection, more the longer the run."""
     config = TenantConfig(policies=r.Policies(inbound=inbound if inbound is not None else rules()))
     mail = FakeMail({"m.eml": raw})
     tracking = FakeTracking()
     queue = FakeQueue()
+    events = FakePolicyEvents()
+    quarantine = FakeQuarantine()
     applier = Applier(
-        tracking,
-        mail,
-        queue,
-        FakePolicyEvents(),
-        FakeQuarantine(),
-        Originator(mail, tracking, queue, FakeDomains()),
+        tracking, mail, queue, events, quarantine, Originator(mail, tracking, queue, FakeDomains())
     )
+
+    def forget() -> None:
+        mail.objects = {"m.eml": raw}
+        tracking.rows.clear()
+        tracking.events.clear()
+        tracking.status_writes.clear()
+        tracking.claims.clear()
+        queue.sent.clear()
+        events.events.clear()
+        quarantine.entries.clear()
+
     scan = ScanStage(tracking, mail, lambda _tenant: config, producers, applier)
 
     def prepare(n: int) -> Callable[[], None]:
@@ -155,7 +164,7 @@ def stage(
         )
 
         def run() -> None:
-            tracking.rows.clear()
+            forget()
             tracking.add([row], [])
             scan.run(job)
 
