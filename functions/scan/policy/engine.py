@@ -101,7 +101,9 @@ def _hits(rule: Rule, evidence: Evidence) -> tuple[list[Hit], NoVerdict | None]:
         try:
             hit = evaluate(condition, evidence)
         except NoVerdict as no_verdict:
-            undecided = undecided or no_verdict
+            # Kept without its traceback, which holds this frame and so the exception itself:
+            # a cycle that only the garbage collector would free, with the evidence in it.
+            undecided = undecided or no_verdict.with_traceback(None)
             if rule.match == "all":
                 return [], undecided
             continue
