@@ -50,30 +50,36 @@ LABELS: Mapping[DlpTemplate, Label] = {
 
 _DASHES = re.compile("[\u2010-\u2015\u2212\u30fc]")
 
-# Not glued to a word, nor joined to one by "-", "." or "/".
-_START = r"(?<![A-Za-z0-9_])(?<![A-Za-z0-9_][-./])"
-_END = r"(?![A-Za-z0-9_])(?![-./][A-Za-z0-9_])"
+# Not glued to a word, nor joined to one by "-", "." or "/": what may not come before a match.
+_WORD = "[A-Za-z0-9_]"
+_GLUED = (_WORD, _WORD + "[-./]")
+_END = rf"(?!{_WORD})(?![-./]{_WORD})"
 
 
 # A number of fixed length is not the middle of a longer space-grouped one either
 # ("3704 0044 0532" inside an IBAN is no My Number). Card numbers do without: "4111 1111 1111
 # 1111 12/25" is a card and its expiry date.
-_UNGROUPED_START = r"(?<!\d )"
+_IN_GROUPS = r"\d "
 _UNGROUPED_END = r"(?! \d)"
 
 
-def _isolated(body: str, grouped: bool = True) -> re.Pattern[str]:
-    if not grouped:
-        body = _UNGROUPED_START + body + _UNGROUPED_END
-    return re.compile(_START + body + _END, re.ASCII)
+def _isolated(body: str, grouped: bool = True, opens_with: str = "") -> re.Pattern[str]:
+    """``opens_with``: the one-character class every match opens with; ``body`` is then what
+    follows it. The pattern starts with that class, so the regex engine skips to the places a
+    match can open instead of trying the look-behinds at every character (a third of the time
+    on text full of numbers); the look-behinds look back past the opening character."""
+    before = _GLUED if grouped else (*_GLUED, _IN_GROUPS)
+    start = opens_with + "".join(f"(?<!{text}{opens_with})" for text in before)
+    return re.compile(start + body + ("" if grouped else _UNGROUPED_END) + _END, re.ASCII)
 
 
 # 13-19 digits unbroken; or groups of 4 with one separator (last group 1-4, a 19-digit card ends
-# in a group of 3); or American Express / Diners 4-6-5 / 4-6-4.
+# in a group of 3); or American Express / Diners 4-6-5 / 4-6-4 (each less its opening digit).
 _CARD = _isolated(
-    r"(?:\d{13,19}"
-    r"|\d{4}(?P<s>[ -])\d{4}(?P=s)\d{4}(?P=s)\d{1,4}(?:(?P=s)\d{3})?"
-    r"|\d{4}(?P<t>[ -])\d{6}(?P=t)\d{4,5})"
+    r"(?:\d{12,18}"
+    r"|\d{3}(?P<s>[ -])\d{4}(?P=s)\d{4}(?P=s)\d{1,4}(?:(?P=s)\d{3})?"
+    r"|\d{3}(?P<t>[ -])\d{6}(?P=t)\d{4,5})",
+    opens_with=r"\d",
 )
 # Issuer prefixes (IIN ranges) with the lengths each network issues.
 _CARD_NETWORKS: tuple[tuple[int, int, frozenset[int]], ...] = (
@@ -92,11 +98,14 @@ _CARD_NETWORKS: tuple[tuple[int, int, frozenset[int]], ...] = (
     (62, 62, frozenset({16, 17, 18, 19})),  # UnionPay
 )
 
-_MY_NUMBER = _isolated(r"(?:\d{12}|\d{4}(?P<s>[ -])\d{4}(?P=s)\d{4})", grouped=False)
+_MY_NUMBER = _isolated(
+    r"(?:\d{11}|\d{3}(?P<s>[ -])\d{4}(?P=s)\d{4})", grouped=False, opens_with=r"\d"
+)
 
 # Country code, check digits, then the account: unbroken, or in groups of four (last 1-4).
 _IBAN = _isolated(
-    r"[A-Z]{2}\d{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}(?![A-Z0-9])){2,7}(?: [A-Z0-9]{1,3})?)"
+    r"[A-Z]\d{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}(?![A-Z0-9])){2,7}(?: [A-Z0-9]{1,3})?)",
+    opens_with="[A-Z]",
 )
 
 _BASE36 = {

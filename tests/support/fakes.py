@@ -60,9 +60,11 @@ class FakeTracking:
         self, tenant_id: str, message_uuid: str, events: Iterable[TimelineEvent]
     ) -> None:
         timeline = self.events.setdefault((tenant_id, message_uuid), [])
-        for event in events:
-            timeline[:] = [known for known in timeline if known.event_id != event.event_id]
-            timeline.append(event)
+        # Each event replaces the one of its id, as one write per event would: a single pass.
+        written = list(events)
+        last = {event.event_id: index for index, event in enumerate(written)}
+        timeline[:] = [known for known in timeline if known.event_id not in last]
+        timeline.extend(e for index, e in enumerate(written) if last[e.event_id] == index)
 
     def set_status(
         self, tenant_id: str, message_uuid: str, recipient: str, status: Status, **fields: Any

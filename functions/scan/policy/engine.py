@@ -83,8 +83,10 @@ def in_scope(scope: Scope, sender: str, recipients: Sequence[str]) -> bool:
 
     if scope.senders and not listed(scope.senders, sender):
         return False
-    if listed(scope.except_senders, sender):
+    if scope.except_senders and listed(scope.except_senders, sender):
         return False
+    if not scope.recipients and not scope.except_recipients:  # most rules: no patterns to try
+        return bool(recipients)
     return any(
         (not scope.recipients or listed(scope.recipients, recipient))
         and not listed(scope.except_recipients, recipient)
@@ -101,7 +103,9 @@ def _hits(rule: Rule, evidence: Evidence) -> tuple[list[Hit], NoVerdict | None]:
         try:
             hit = evaluate(condition, evidence)
         except NoVerdict as no_verdict:
-            undecided = undecided or no_verdict
+            # Kept without its traceback, which holds this frame and so the exception itself:
+            # a cycle that only the garbage collector would free, with the evidence in it.
+            undecided = undecided or no_verdict.with_traceback(None)
             if rule.match == "all":
                 return [], undecided
             continue

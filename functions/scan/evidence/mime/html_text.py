@@ -14,7 +14,10 @@ _BREAKS = frozenset(
     | {"h1", "h2", "h3", "h4", "h5", "h6", "section"}
 )
 _CHUNK = 64 * 1024
-_SPACES = re.compile(r"[^\S\n]+")
+# Runs of spaces other than a lone " " (replacing that with itself, once per word, took most of
+# the time); the pattern opens with one whitespace character, so the engine skips to those.
+_SPACES = re.compile(r"[^\S\n](?:[^\S\n]+|(?<! ))")
+_NOT_A_SPACE = re.compile(r"[^\S\n ]")  # whitespace other than " " and line breaks
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 
 
@@ -66,6 +69,8 @@ def html_text(html: str, limit: int) -> tuple[str, bool]:
                 break
             extractor.feed(html[pos : pos + _CHUNK])
         extractor.close()
-    text = _SPACES.sub(" ", "".join(extractor.chunks))
+    text = "".join(extractor.chunks)
+    if "  " in text or _NOT_A_SPACE.search(text):  # else there is nothing to replace
+        text = _SPACES.sub(" ", text)
     text = _BLANK_LINES.sub("\n\n", text).strip()
     return text[:limit], extractor.full

@@ -4,6 +4,7 @@ recursion and within the bounds on depth, parts and header bytes."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from .budget import Budget, count
 from .headers import HeaderSection, parameters, read_section, truncation_sentence
@@ -25,20 +26,20 @@ class Part:
     leaf: int | None  # index among leaf parts; None for a multipart or an opened message
     in_attached_message: bool  # inside a message/rfc822 part
 
-    @property
+    @cached_property
     def transfer_encoding(self) -> str:
         return (self.section.first("Content-Transfer-Encoding") or "").strip().lower()
 
-    @property
+    @cached_property
     def disposition(self) -> tuple[str, dict[str, str]]:
         return parameters(self.section.first("Content-Disposition") or "")
 
-    @property
+    @cached_property
     def filename(self) -> str:
         _, params = self.disposition
         return (params.get("filename") or self.params.get("name") or "").strip()
 
-    @property
+    @cached_property
     def is_body_text(self) -> bool:
         """A text/plain or text/html part shown as the message's body, not an attachment."""
         kind, _ = self.disposition
