@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from local.cli import main
-from mailgate import aws, resources, ttl_cache
+from mailgate import resources, ttl_cache
 from mailgate.catalog import ThreatType
 from mailgate.clock import utcnow
 from mailgate.policy import rules as r
@@ -30,6 +30,7 @@ from tests.integration.conftest import Gateway
 from tests.support.api_client import ApiClient, wait_for
 from tests.support.quarantine_seed import Quarantined, QuarantineSeed
 from tests.support.smtp_peer import ScriptedServer
+from tests.support.table_scan import scan_all
 
 pytestmark = pytest.mark.integration
 OPERATOR = "alice"
@@ -168,7 +169,7 @@ def test_deleting_a_tenant_asks_and_erases_its_data(gateway: Gateway, peer: Scri
     left = [  # index and lookup items, saved and recent queries: nothing of the tenant stays
         item["pk"]
         for table in (resources.TRACKING, resources.POLICY, resources.QUERIES)
-        for item in aws.table(table.local_name).scan()["Items"]
+        for item in scan_all(table.local_name)
         if item["pk"] == tenant_id or item["pk"].startswith(f"{tenant_id}#")
     ]
     assert left == []

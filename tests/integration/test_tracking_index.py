@@ -24,6 +24,7 @@ from mailgate.search.tracking import TrackingQuery, search
 from mailgate.storage.meter import StoreMeter
 from mailgate.storage.tracking import TrackingStore
 from tests.integration.conftest import Gateway
+from tests.support.table_scan import scan_all
 
 
 def _row(tenant_id: str, time: datetime, sender: str, **fields: Any) -> TrackingRow:
@@ -150,12 +151,12 @@ def test_a_hot_tenants_shards_merge_in_exact_time_order(gateway: Gateway) -> Non
     period = Period(now - timedelta(hours=3), now)
 
     # Then the rows were spread over the shards
-    table = aws.table(resources.TRACKING.local_name)
     buckets = {
         item["gsi1pk"]
-        for item in table.scan(
-            FilterExpression=Attr("tenant_id").eq(tenant) & Attr("sk").begins_with("R#")
-        )["Items"]
+        for item in scan_all(
+            resources.TRACKING.local_name,
+            FilterExpression=Attr("tenant_id").eq(tenant) & Attr("sk").begins_with("R#"),
+        )
     }
     assert len(buckets) == 4
 
@@ -177,8 +178,9 @@ def test_a_hot_tenants_shards_merge_in_exact_time_order(gateway: Gateway) -> Non
 
 
 def _index_items(message_uuid: str) -> list[dict[str, Any]]:
-    table = aws.table(resources.TRACKING.local_name)
-    items = table.scan(FilterExpression=Attr("message_uuid").eq(message_uuid))["Items"]
+    items = scan_all(
+        resources.TRACKING.local_name, FilterExpression=Attr("message_uuid").eq(message_uuid)
+    )
     return [item for item in items if "#X#" in item["pk"]]
 
 
@@ -206,10 +208,11 @@ def test_index_items_follow_their_row_and_never_outlive_it(gateway: Gateway) -> 
     assert len(items) == 7
     [stored] = [
         i
-        for i in aws.table(resources.TRACKING.local_name).scan(
+        for i in scan_all(
+            resources.TRACKING.local_name,
             FilterExpression=Attr("message_uuid").eq(row.message_uuid)
-            & Attr("sk").begins_with("R#")
-        )["Items"]
+            & Attr("sk").begins_with("R#"),
+        )
     ]
     assert {i["expires_at"] for i in items} == {stored["expires_at"]}
 

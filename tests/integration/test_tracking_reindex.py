@@ -25,6 +25,7 @@ from mailgate.search.tracking import TrackingQuery, search
 from mailgate.storage.audit import AuditStore
 from mailgate.storage.tracking import TrackingStore
 from tests.integration.conftest import Gateway
+from tests.support.table_scan import scan_all
 
 pytestmark = pytest.mark.integration
 SENDER = "old-sender@partner.example"
@@ -64,8 +65,9 @@ def _found(store: TrackingStore, tenant_id: str, **filter: Any) -> dict[str, Sta
 
 def _items_of(message_uuid: str, kind: str) -> list[dict[str, Any]]:
     """The index items (``#X#``) or Message-ID lookup items (``#MID#``) of a message."""
-    table = aws.table(resources.TRACKING.local_name)
-    scanned = table.scan(FilterExpression=Attr("message_uuid").eq(message_uuid))["Items"]
+    scanned = scan_all(
+        resources.TRACKING.local_name, FilterExpression=Attr("message_uuid").eq(message_uuid)
+    )
     return [item for item in scanned if kind in item["pk"]]
 
 
