@@ -147,7 +147,13 @@ class Redelivery:
             known = self._runs.known(run.run_id, tenant_id, [e.message_uuid for e in entries])
             fresh = [e for e in entries if e.message_uuid not in known]
             pending = [e.message_uuid for e in fresh if e.state is QuarantineState.QUARANTINED]
-            released = [e.message_uuid for e in fresh if e.state is not QuarantineState.QUARANTINED]
+            # A message this run's own job is releasing (resumed before that job recorded it)
+            # is that job's to record; only others were released before the run.
+            released = [
+                e.message_uuid
+                for e in fresh
+                if e.state is not QuarantineState.QUARANTINED and not released_by_run(run, e)
+            ]
             for message_uuid in released:
                 self._runs.record(run.run_id, tenant_id, message_uuid, "already_released")
             for start in range(0, len(pending), BATCH):
@@ -196,6 +202,17 @@ class Redelivery:
         )
 
 
+def released_by_run(run: RedeliveryRun, entry: QuarantineEntry | None) -> bool:
+    """Whether the run released the message: by its operator, after the run began."""
+    return (
+        entry is not None
+        and entry.state is not QuarantineState.QUARANTINED
+        and entry.released_by == run.operator
+        and entry.released_at is not None
+        and entry.released_at >= run.created_at
+    )
+
+
 class Redeliverer:
     """The worker's side: releases a job's messages, throttled per tenant."""
 
@@ -217,13 +234,16 @@ class Redeliverer:
 
     def run(self, job: RedeliveryJob) -> None:
         run = self._runs.run(job.run_id)
-        started = run.created_at if run else None
 
         def release(message_uuid: str) -> None:
             outcome = quarantine_release.release(
                 self._quarantine, self._scan_queue, job.tenant_id, message_uuid, job.released_by
             )
-            if outcome == "already_released" and self._released_since(job, message_uuid, started):
+            if (
+                outcome == "already_released"
+                and run is not None
+                and released_by_run(run, self._quarantine.entry(job.tenant_id, message_uuid))
+            ):
                 # A resumed run's second job for a message the first one released: that first
                 # job's outcome, whichever of the two records first.
                 outcome = "released"
@@ -238,19 +258,6 @@ class Redeliverer:
                 allowed = self._throttle(job.tenant_id, job.rate_per_s, len(uuids))
                 list(pool.map(release, uuids[:allowed]))
                 uuids = uuids[allowed:]
-
-    def _released_since(
-        self, job: RedeliveryJob, message_uuid: str, started: datetime | None
-    ) -> bool:
-        """Whether this run released the message: by its operator, after the run began."""
-        entry = self._quarantine.entry(job.tenant_id, message_uuid)
-        return (
-            started is not None
-            and entry is not None
-            and entry.released_by == job.released_by
-            and entry.released_at is not None
-            and entry.released_at >= started
-        )
 
     def _throttle(self, tenant_id: str, rate_per_s: int, wanted: int) -> int:
         """Take up to ``wanted`` of the tenant's releases of this second from a counter every

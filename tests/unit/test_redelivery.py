@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from mailgate import quarantine_release
 from mailgate.audit import AuditEntry
 from mailgate.catalog import Direction, ThreatType
+from mailgate.clock import utcnow
 from mailgate.jobs import RedeliveryJob, ScanJob
 from mailgate.policy.records import QuarantineEntry, QuarantineState
 from mailgate.redelivery import BATCH, RELEASE_FAILED, Redeliverer, Redelivery, summarize
@@ -60,7 +61,8 @@ class World:
         self.audit = Audit()
         self.counters = FakeCounters()
         self.slept: list[float] = []
-        self.ops = Redelivery(self.quarantine, self.runs, self.jobs, self.audit, lambda: NOW)
+        self.now = NOW
+        self.ops = Redelivery(self.quarantine, self.runs, self.jobs, self.audit, lambda: self.now)
         self.worker = Redeliverer(
             self.quarantine, self.scan, self.runs, self.counters, self.slept.append, lambda: 100.5
         )
@@ -133,6 +135,7 @@ def test_a_second_run_releases_nothing_new() -> None:
     list(world.ops.queue(first, ["a"]))
     world.work()
     world.jobs.sent.clear()
+    world.now = utcnow()  # after the first run's releases
     second = world.ops.start(WINDOW, "alice", rate_per_s=10)
     (queued,) = world.ops.queue(second, ["a"])
     assert (queued.queued, queued.already_released) == (0, 2) and world.queued_jobs() == []
@@ -181,6 +184,23 @@ def test_a_message_this_run_released_counts_as_released_whichever_job_records_fi
     outcomes = {m.message_uuid: m.outcome for m in world.runs.messages(run.run_id)}
     assert outcomes == {"a-1": "released", "a-2": "already_released"}
     assert len(world.scan.sent) == 1
+
+
+def test_resuming_while_the_first_job_releases_leaves_the_message_to_that_job() -> None:
+    world = World(entry("a", 1), entry("a", 2))
+    run = world.ops.start(WINDOW, "alice", rate_per_s=10)
+    list(world.ops.queue(run, ["a"]))
+    (first,) = world.queued_jobs()
+    # The first job has released a-1 but not yet recorded it when the command is run again.
+    quarantine_release.release(world.quarantine, world.scan, "a", "a-1", "alice")
+    world.jobs.sent.clear()
+    (queued,) = world.ops.queue(run, ["a"])
+    assert queued.already_released == 0
+    world.worker.run(first)
+    world.work()
+    outcomes = {m.message_uuid: m.outcome for m in world.runs.messages(run.run_id)}
+    assert outcomes == {"a-1": "released", "a-2": "released"}
+    assert len(world.scan.sent) == 2
 
 
 class BrokenQueue:
