@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import socket
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 
 from mailgate.engines import EngineError, OverLimit
 
@@ -46,28 +47,51 @@ class ClamdClient:
         self.address = address
         self.max_bytes = max_bytes
 
-    def _exchange(self, command: bytes, data: bytes | None = None) -> str:
+    def _send(self, command: bytes, data: bytes | None = None) -> Callable[[], str]:
+        """Sends the command (and the stream); the callable reads clamd's answer."""
         try:
-            with socket.create_connection((self._host, self._port), self._timeout_s) as sock:
-                sock.settimeout(self._timeout_s)
-                for frames in _writes(command, data):
-                    sock.sendall(frames)
-                answer = b""
+            sock = socket.create_connection((self._host, self._port), self._timeout_s)
+        except OSError as error:
+            raise self._unreachable(error) from None
+        try:
+            sock.settimeout(self._timeout_s)
+            for frames in _writes(command, data):
+                sock.sendall(frames)
+        except OSError as error:
+            sock.close()
+            raise self._unreachable(error) from None
+        return partial(self._receive, sock)
+
+    def _receive(self, sock: socket.socket) -> str:
+        answer = b""
+        try:
+            with sock:
                 while not answer.endswith(b"\0") and len(answer) <= MAX_ANSWER_BYTES:
                     received = sock.recv(MAX_ANSWER_BYTES)
                     if not received:
                         break
                     answer += received
         except OSError as error:
-            raise EngineError(f"clamd at {self.address}: {error or type(error).__name__}") from None
+            raise self._unreachable(error) from None
         if not answer.endswith(b"\0"):
             raise EngineError(f"clamd at {self.address} gave no complete answer")
         return answer[:-1].decode("utf-8", "replace")
 
+    def _unreachable(self, error: OSError) -> EngineError:
+        return EngineError(f"clamd at {self.address}: {error or type(error).__name__}")
+
     def scan(self, data: bytes) -> VirusScan:
+        return self.send_scan(data)()
+
+    def send_scan(self, data: bytes) -> Callable[[], VirusScan]:
+        """Sends the bytes; the callable reads clamd's answer, so another engine can be asked
+        while clamd works. Both raise ``EngineError`` (``OverLimit`` at once, nothing sent)."""
         if len(data) > self.max_bytes:
             raise OverLimit(f"{len(data)} bytes is over clamd's limit of {self.max_bytes}")
-        answer = self._exchange(b"INSTREAM", data)
+        answer = self._send(b"INSTREAM", data)
+        return lambda: self._virus_scan(answer())
+
+    def _virus_scan(self, answer: str) -> VirusScan:
         if answer == "stream: OK":
             return VirusScan("")
         if answer.startswith("stream: ") and answer.endswith(" FOUND"):
@@ -78,7 +102,7 @@ class ClamdClient:
 
     def version(self) -> tuple[str, str]:
         """The engine's version and its signature database's ("ClamAV 1.4.6/27100/date")."""
-        answer = self._exchange(b"VERSION")
+        answer = self._send(b"VERSION")()
         product, _, rest = answer.partition(" ")
         if product != "ClamAV" or not rest:
             raise EngineError(f"clamd at {self.address} answered {answer[:200]!r} to VERSION")

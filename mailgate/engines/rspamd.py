@@ -6,8 +6,9 @@ import json
 import math
 import re
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from urllib.parse import urlsplit
 
 from mailgate.engines import EngineError
@@ -51,22 +52,37 @@ class RspamdClient:
     def _error(self, what: str) -> EngineError:
         return EngineError(f"rspamd at {self.address}{what}")
 
-    def _request(
+    def _unreachable(self, error: OSError) -> EngineError:
+        return self._error(f": {error or type(error).__name__}")
+
+    def _send(
         self, method: str, path: str, body: bytes | None, headers: Sequence[tuple[str, str]]
-    ) -> tuple[bytes, str]:
-        """One HTTP/1.1 exchange, the body bytes as given: the answer's body and Server
-        field. rspamd's scanner closes the connection after each answer, so none is kept."""
+    ) -> Callable[[], tuple[bytes, str]]:
+        """Sends one HTTP/1.1 request, the body bytes as given; the callable reads the answer:
+        its body and Server field. rspamd's scanner closes the connection after each answer,
+        so none is kept."""
         lines = [f"{method} {path} HTTP/1.1", f"Host: {self.address}", "Connection: close"]
         lines += [f"{name}: {value}" for name, value in headers]
         lines.append(f"Content-Length: {len(body or b'')}")
         request = ("\r\n".join(lines) + "\r\n\r\n").encode("ascii") + (body or b"")
         try:
-            with socket.create_connection((self._host, self._port), self._timeout_s) as sock:
-                sock.settimeout(self._timeout_s)
-                sock.sendall(request)
+            sock = socket.create_connection((self._host, self._port), self._timeout_s)
+        except OSError as error:
+            raise self._unreachable(error) from None
+        try:
+            sock.settimeout(self._timeout_s)
+            sock.sendall(request)
+        except OSError as error:
+            sock.close()
+            raise self._unreachable(error) from None
+        return partial(self._receive, sock)
+
+    def _receive(self, sock: socket.socket) -> tuple[bytes, str]:
+        try:
+            with sock:
                 answer = _read_answer(sock)
         except OSError as error:
-            raise self._error(f": {error or type(error).__name__}") from None
+            raise self._unreachable(error) from None
         except _Garbled as error:
             raise self._error(f" answered {error}") from None
         if answer.status != 200:
@@ -76,6 +92,15 @@ class RspamdClient:
     def check(
         self, raw: bytes, *, client_ip: str, helo: str, sender: str, recipients: Sequence[str]
     ) -> SpamCheck:
+        return self.send_check(
+            raw, client_ip=client_ip, helo=helo, sender=sender, recipients=recipients
+        )()
+
+    def send_check(
+        self, raw: bytes, *, client_ip: str, helo: str, sender: str, recipients: Sequence[str]
+    ) -> Callable[[], SpamCheck]:
+        """Sends the message; the callable reads rspamd's answer, so another engine can be
+        asked while rspamd works. Both raise ``EngineError``."""
         headers = [("IP", _header_value(client_ip)), ("Helo", _header_value(helo))]
         # The client's name as far as rspamd is concerned: stage 1 checked reverse DNS by the
         # tenant's rules, so rspamd is told there is none rather than waiting on a look-up of
@@ -84,7 +109,10 @@ class RspamdClient:
         headers.append(("From", _header_value(sender)))
         headers.extend(("Rcpt", _header_value(r)) for r in recipients)
         headers = [(name, value) for name, value in headers if value]
-        data, server = self._request("POST", "/checkv2", raw, headers)
+        answer = self._send("POST", "/checkv2", raw, headers)
+        return lambda: self._spam_check(*answer())
+
+    def _spam_check(self, data: bytes, server: str) -> SpamCheck:
         try:
             answer = json.loads(data)
         except ValueError:
@@ -111,7 +139,7 @@ class RspamdClient:
 
     def ping(self) -> str:
         """The daemon's version when it answers."""
-        data, server = self._request("GET", "/ping", None, [])
+        data, server = self._send("GET", "/ping", None, [])()
         if data.strip() != b"pong":
             raise self._error(" did not answer its ping")
         return _version(server)

@@ -9,6 +9,7 @@ import json
 import socket
 import struct
 import threading
+import time
 from collections.abc import Callable, Iterator
 from email.message import EmailMessage
 
@@ -16,7 +17,7 @@ import pytest
 
 from functions.scan.evidence.mime.parse import parse
 from functions.scan.evidence.spam import SpamProducer
-from functions.scan.evidence.verdicts import Envelope
+from functions.scan.evidence.verdicts import Envelope, collect
 from functions.scan.evidence.virus import VirusProducer
 from mailgate.catalog import Direction, ThreatType
 from mailgate.engines import EngineError
@@ -273,3 +274,46 @@ def test_clients_refuse_addresses_they_cannot_use() -> None:
         ClamdClient("clamd", 1.0, 10)
     with pytest.raises(EngineError):
         ClamdClient("127.0.0.1:1", 0.5, 10).version()
+
+
+def slowly(seconds: float, reply: Reply) -> Reply:
+    def answer(data: bytes) -> bytes | None:
+        time.sleep(seconds)
+        return reply(data)
+
+    return answer
+
+
+SPAM_ANSWER = http(200, b'{"score": 9.5, "required_score": 15}')
+NEEDED = frozenset({ThreatType.SPAM, ThreatType.MALWARE})
+
+
+def test_both_engines_work_at_once_so_a_message_waits_for_the_slower_only(serve) -> None:  # type: ignore[no-untyped-def]
+    rspamd = serve(slowly(0.6, lambda _: SPAM_ANSWER), True)
+    clamd = serve(slowly(0.6, clamd_answering({})), False)
+    raw = message(b"harmless")
+    started = time.monotonic()
+    evidence = collect([spam(rspamd.port), virus(clamd.port)], raw, parse(raw), ENVELOPE, NEEDED)
+    assert time.monotonic() - started < 1.1
+    assert evidence.verdicts[ThreatType.SPAM].findings[0].score == 9.5
+    malware = evidence.verdicts[ThreatType.MALWARE]
+    assert (malware.failure, malware.findings) == ("", ())
+
+
+@pytest.mark.parametrize("down", ["rspamd", "clamd"])
+def test_one_engine_down_or_silent_leaves_the_other_verdict_whole(serve, down: str) -> None:  # type: ignore[no-untyped-def]
+    rspamd = serve((lambda _: None) if down == "rspamd" else (lambda _: SPAM_ANSWER), True)
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        refused = probe.getsockname()[1]
+    clamd_port = refused if down == "clamd" else serve(clamd_answering({}), False).port
+    raw = message(b"harmless")
+    producers = [spam(rspamd.port, timeout_s=0.5), virus(clamd_port)]
+    verdicts = collect(producers, raw, parse(raw), ENVELOPE, NEEDED).verdicts
+    spam_verdict, virus_verdict = verdicts[ThreatType.SPAM], verdicts[ThreatType.MALWARE]
+    if down == "rspamd":
+        assert "timed out" in spam_verdict.failure and spam_verdict.findings == ()
+        assert (virus_verdict.failure, virus_verdict.findings) == ("", ())
+    else:
+        assert f"clamd at 127.0.0.1:{refused}" in virus_verdict.failure
+        assert not virus_verdict.lasting
+        assert (spam_verdict.failure, spam_verdict.findings[0].score) == ("", 9.5)

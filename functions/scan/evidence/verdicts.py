@@ -7,7 +7,7 @@ write records. The policy engine reads only the verdicts and the message model.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -57,6 +57,20 @@ class Producer(Protocol):
     def examine(self, raw: bytes, message: Message, envelope: Envelope) -> Verdict: ...
 
 
+class RemoteProducer:
+    """A producer whose engine runs in another process (rspamd, clamd): ``ask`` sends it the
+    message and answers the reader of its verdict, so every such engine is asked before the
+    stage waits on any, and they work at the same time."""
+
+    threats: frozenset[ThreatType]
+
+    def ask(self, raw: bytes, message: Message, envelope: Envelope) -> Callable[[], Verdict]:
+        raise NotImplementedError
+
+    def examine(self, raw: bytes, message: Message, envelope: Envelope) -> Verdict:
+        return self.ask(raw, message, envelope)()
+
+
 @dataclass(frozen=True)
 class Evidence:
     message: Message
@@ -77,12 +91,21 @@ def collect(
     needed: Set[ThreatType],
 ) -> Evidence:
     """The verdicts of the producers that look for a ``needed`` threat; the others are not
-    asked (no rule would read what they found)."""
+    asked (no rule would read what they found). The remote engines are asked first, the
+    producers of this process examine the message while those work, and then their answers
+    are read; a later producer's verdict on a threat wins, as the producers are listed."""
+    asked = [p for p in producers if not p.threats.isdisjoint(needed)]
+    answers = {
+        i: p.ask(raw, message, envelope)
+        for i, p in enumerate(asked)
+        if isinstance(p, RemoteProducer)
+    }
+    examined = {
+        i: p.examine(raw, message, envelope) for i, p in enumerate(asked) if i not in answers
+    }
     verdicts: dict[ThreatType, Verdict] = {}
-    for producer in producers:
-        if producer.threats.isdisjoint(needed):
-            continue
-        verdict = producer.examine(raw, message, envelope)
+    for i in range(len(asked)):
+        verdict = examined[i] if i in examined else answers[i]()
         for threat in verdict.threats:
             verdicts[threat] = verdict
     return Evidence(message, envelope, verdicts)

@@ -4,14 +4,17 @@ to name the violating file."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from functions.scan.evidence.mime.budget import Budget
 from functions.scan.evidence.mime.content import decoded_body
 from functions.scan.evidence.mime.model import Limits, Message
 from functions.scan.evidence.mime.tree import walk
-from functions.scan.evidence.verdicts import Envelope, Finding, Verdict
+from functions.scan.evidence.verdicts import Envelope, Finding, RemoteProducer, Verdict
 from mailgate.catalog import ThreatType
 from mailgate.engines import EngineError, OverLimit
-from mailgate.engines.clamd import ClamdClient
+from mailgate.engines.clamd import ClamdClient, VirusScan
 
 ENGINE = "clamd"
 # clamd's heuristic for an archive or document it could not open for its password.
@@ -19,24 +22,33 @@ ENCRYPTED_PREFIX = "Heuristics.Encrypted."
 MAX_NAMED_ATTACHMENTS = 50  # attachments scanned one by one to name the file
 
 
-class VirusProducer:
+class VirusProducer(RemoteProducer):
     threats = frozenset({ThreatType.MALWARE, ThreatType.SCAN_EXCLUSION})
 
     def __init__(self, client: ClamdClient, limits: Limits | None = None) -> None:
         self._client = client
         self._limits = limits or Limits()
 
-    def examine(self, raw: bytes, message: Message, envelope: Envelope) -> Verdict:
+    def ask(self, raw: bytes, message: Message, envelope: Envelope) -> Callable[[], Verdict]:
         try:
-            signature = self._client.scan(raw).signature
+            answer = self._client.send_scan(raw)
+        except EngineError as error:
+            return partial(self._failed, error)
+        return partial(self._verdict, answer, raw, message)
+
+    def _failed(self, error: EngineError) -> Verdict:
+        lasting = isinstance(error, OverLimit)
+        return Verdict(ENGINE, self.threats, failure=str(error), lasting=lasting)
+
+    def _verdict(self, answer: Callable[[], VirusScan], raw: bytes, message: Message) -> Verdict:
+        try:
+            signature = answer().signature
             if not signature:
                 return Verdict(ENGINE, self.threats)
             engine, database = self._client.version()
             named = self._name_files(raw, message)
-        except OverLimit as error:
-            return Verdict(ENGINE, self.threats, failure=str(error), lasting=True)
         except EngineError as error:
-            return Verdict(ENGINE, self.threats, failure=str(error))
+            return self._failed(error)
         details = {"virus_version": f"{engine};{database}"}
         found = named or [(signature, "")]
         return Verdict(ENGINE, self.threats, tuple(_finding(s, f, details) for s, f in found))
