@@ -7,10 +7,9 @@ of its final timeline event in tracking (written just before the row's final sta
 load is run twice: all mail to the demo tenant's sink, then one message in ten to a destination
 that answers DATA after 5 s. Each load runs on a fresh gateway (empty state, warmed up by a few
 messages). A baseline gateway with one batch at a time per queue (the runners' former
-behaviour) runs the 20 msg/s loads in the same run; the flat-out loads also run with the flow
-control's fixed threshold only (``MAILGATE_IN_FLOW_TARGET_S=0``) and without flow control
-(``MAILGATE_IN_FLOW_BACKLOG=0``): flow control trades some of the front's accept rate for a
-bounded time from "250" to delivery.
+behaviour) runs the 20 msg/s loads in the same run, and one without the front's flow control
+(``MAILGATE_IN_FLOW_BACKLOG=0``) the flat-out loads: flow control trades some of the front's
+accept rate for a bounded time from "250" to delivery.
 
 CPU is read from /proc for the gateway and each of its child processes, separately from this
 process (the clients and the slow destination); the load average says how busy the machine was.
@@ -62,7 +61,6 @@ BASELINE = {
     "MAILGATE_DELIVER_BATCH_SIZE": "10",
 }
 NO_FLOW_CONTROL = {"MAILGATE_IN_FLOW_BACKLOG": "0"}
-FIXED_THRESHOLD = {"MAILGATE_IN_FLOW_TARGET_S": "0"}
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -322,29 +320,21 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=10.0, help="sending time per load")
     parser.add_argument("--no-baseline", action="store_true", help="skip the baseline gateway")
-    parser.add_argument(
-        "--flat-out-only", action="store_true", help="only the loads of 20 clients back to back"
-    )
     args = parser.parse_args()
     aws_port = free_port()
-    rates = RATES[-1:] if args.flat_out_only else RATES
-
-    def flat_out(settings: dict[str, str]) -> list[dict[str, object]]:
-        return [
-            run_on_fresh_gateway(settings, aws_port, None, args.seconds, slow)
-            for slow in (False, True)
-        ]
-
     results = [
         run_on_fresh_gateway({}, aws_port, rate, args.seconds, slow)
-        for rate in rates
+        for rate in RATES
         for slow in (False, True)
     ]
     baseline = [
         run_on_fresh_gateway(BASELINE, aws_port, 20, args.seconds, slow)
-        for slow in ([] if args.no_baseline or args.flat_out_only else [False, True])
+        for slow in ([] if args.no_baseline else [False, True])
     ]
-    fixed_threshold, no_flow_control = flat_out(FIXED_THRESHOLD), flat_out(NO_FLOW_CONTROL)
+    no_flow_control = [
+        run_on_fresh_gateway(NO_FLOW_CONTROL, aws_port, None, args.seconds, slow)
+        for slow in (False, True)
+    ]
     print(
         json.dumps(
             {
@@ -355,7 +345,6 @@ def main() -> None:
                 "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
                 "results": results,
                 "baseline": {"settings": BASELINE, "results": baseline},
-                "fixed_threshold": {"settings": FIXED_THRESHOLD, "results": fixed_threshold},
                 "no_flow_control": {"settings": NO_FLOW_CONTROL, "results": no_flow_control},
             },
             indent=2,

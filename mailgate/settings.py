@@ -178,11 +178,6 @@ class ReceiveSettings(
     # stage: twice 15 waiting is 2 s); the AWS stack sets its own.
     in_flow_backlog: int = Field(15, alias="MAILGATE_IN_FLOW_BACKLOG", ge=0)
     in_flow_delay_s: float = Field(1.0, alias="MAILGATE_IN_FLOW_DELAY_S", ge=0, le=60)
-    # With a target wait, the threshold follows the rate the stages are seen to finish jobs at:
-    # at most this many seconds of jobs wait behind the front (the threshold above stays the
-    # ceiling). One front only: fronts that scale out each see the others' mail as backlog
-    # growth, so the AWS stack turns it off (0).
-    in_flow_target_s: float = Field(1.0, alias="MAILGATE_IN_FLOW_TARGET_S", ge=0, le=600)
 
 
 class ScanSettings(

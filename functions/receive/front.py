@@ -76,13 +76,7 @@ def start_fronts(settings: ReceiveSettings) -> list[Controller]:
     async def blocking(read: Callable[[], int]) -> int:
         return await asyncio.get_running_loop().run_in_executor(pool, read)
 
-    in_flow = InFlow(
-        backlog,
-        settings.in_flow_backlog,
-        settings.in_flow_delay_s,
-        blocking,
-        target_wait_s=settings.in_flow_target_s,
-    )
+    in_flow = InFlow(backlog, settings.in_flow_backlog, settings.in_flow_delay_s, blocking)
 
     def services() -> Services:
         lookups = Lookups(resolver, lambda ip: country_of(ip, settings.geoip_data_file))

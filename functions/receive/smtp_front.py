@@ -177,8 +177,6 @@ class FrontHandler:
             return decision_log.refused(
                 "DATA", peer, sender, retry, started, recipients=count, size=len(raw)
             )
-        if self._in_flow is not None:
-            self._in_flow.drain.handed_off(len(accepted))
         reply = QUEUED.format(queued=" ".join(item.message_uuid for item in accepted))
         decision_log.accepted(peer, sender, accepted, reply, len(raw), started)
         return reply

@@ -155,9 +155,6 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
         # the dead-letter queue within seconds.
         MAILGATE_FAILED_JOB_RETRY_S="1",
         MAILGATE_ENGINE_TIMEOUT_S="5",
-        # the flow control learns the rate of the stages behind the front; tests of other
-        # things must not be refused because the machine running them is busy
-        MAILGATE_IN_FLOW_TARGET_S="0",
     )
     settings = LocalSettings()
     local = LocalGateway(settings)
