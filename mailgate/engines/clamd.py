@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 
-from mailgate.engines import EngineError, OverLimit
+from mailgate.engines import EngineError, OverLimit, connect_and_send
 
 CHUNK_BYTES = 64 * 1024
 MAX_ANSWER_BYTES = 4096
@@ -50,15 +50,8 @@ class ClamdClient:
     def _send(self, command: bytes, data: bytes | None = None) -> Callable[[], str]:
         """Sends the command (and the stream); the callable reads clamd's answer."""
         try:
-            sock = socket.create_connection((self._host, self._port), self._timeout_s)
+            sock = connect_and_send(self._host, self._port, self._timeout_s, _writes(command, data))
         except OSError as error:
-            raise self._unreachable(error) from None
-        try:
-            sock.settimeout(self._timeout_s)
-            for frames in _writes(command, data):
-                sock.sendall(frames)
-        except OSError as error:
-            sock.close()
             raise self._unreachable(error) from None
         return partial(self._receive, sock)
 

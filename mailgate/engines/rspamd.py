@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import partial
 from urllib.parse import urlsplit
 
-from mailgate.engines import EngineError
+from mailgate.engines import EngineError, connect_and_send
 
 MAX_ANSWER_BYTES = 1024 * 1024
 MAX_HEAD_BYTES = 16 * 1024
@@ -66,14 +66,8 @@ class RspamdClient:
         lines.append(f"Content-Length: {len(body or b'')}")
         request = ("\r\n".join(lines) + "\r\n\r\n").encode("ascii") + (body or b"")
         try:
-            sock = socket.create_connection((self._host, self._port), self._timeout_s)
+            sock = connect_and_send(self._host, self._port, self._timeout_s, [request])
         except OSError as error:
-            raise self._unreachable(error) from None
-        try:
-            sock.settimeout(self._timeout_s)
-            sock.sendall(request)
-        except OSError as error:
-            sock.close()
             raise self._unreachable(error) from None
         return partial(self._receive, sock)
 
