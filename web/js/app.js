@@ -64,7 +64,12 @@ function signInForm(reason) {
   return form;
 }
 
+// Renders overlap when the admin clicks on before a screen has loaded; only the newest may show,
+// so each screen is built off-page and put in place only if no later render has started.
+let renders = 0;
+
 async function render(reason = null) {
+  const current = ++renders;
   const signedIn = Boolean(session.key());
   document.getElementById("top").replaceChildren(header(signedIn));
   if (!signedIn) {
@@ -78,13 +83,15 @@ async function render(reason = null) {
     if (link.id === `nav-${screen}`) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
+  const view = h("div", { class: "screen" });
   try {
-    await SCREENS[screen](main());
+    await SCREENS[screen](view);
   } catch (error) {
     const shown = h("div", { class: "notice notice-error", role: "alert" });
-    main().replaceChildren(shown);
+    view.replaceChildren(shown);
     notice(shown, error instanceof ApiError ? error.message : String(error), "error");
   }
+  if (current === renders) main().replaceChildren(view);
 }
 
 session.onRefused = (message) => {
