@@ -2,8 +2,10 @@
 
 Rows of three tenants over 90 days (one tenant hot: 80% of the rows, spread over 4 shards)
 are written through the tracking store, in batches, into the local emulator (its own process,
-as under ``mailgate up``). Then, for the first page (100 rows) of searches by sender,
-recipient, domain wildcard, Message-ID, subject word and of a broad 90-day search: items read
+as under ``mailgate up``); one author in 5 has a mailing service send for it, so its envelope
+sender is not its header From. Then, for the first page (100 rows) of searches by sender,
+header From, recipient, domain wildcard, Message-ID, subject word and of a broad 90-day
+search: items read
 per item returned, counted by the store from what DynamoDB returned (the emulator's Query
 reads its whole table whatever the key, so its own counts say nothing), and wall seconds.
 Also the write cost of an accepted message as the pipeline writes it (rows at "250", then each
@@ -48,11 +50,26 @@ HOT, WARM, COOL = "bench-hot", "bench-warm", "bench-cool"
 SHARDS = {HOT: 4}
 SENDERS, DOMAINS, USERS = 4000, 400, 1000
 RARE_WORD = "zebrafish"  # in one subject in 200
+RELAYED = 5  # one author in 5 has a mailing service send for it, under its own bounce address
 START_FILE = "start.txt"  # the instant the rows are laid out from, shared by every part
 
 
 def _tenant(n: int) -> str:
     return HOT if n % 10 < 8 else (WARM if n % 10 == 8 else COOL)
+
+
+def _relayed(author: str) -> bool:
+    return int(author[1 : author.index("@")]) % RELAYED == 3
+
+
+def _envelope_sender(n: int, author: str) -> str:
+    """The author's address, or the bounce address a mailing service gives message ``n``:
+    half the services under the author's domain (an aligned return path), half their own."""
+    if not _relayed(author):
+        return author
+    chosen = int(author[1 : author.index("@")])
+    domain = author.split("@")[1] if chosen % 2 else f"esp{chosen % 3}.example"
+    return f"b{n}@bounce.{domain}"
 
 
 def _sender(n: int) -> str:
@@ -68,7 +85,7 @@ def _row(n: int, start: datetime, count: int) -> Any:
 
     tenant = _tenant(n)
     pick = random.Random(-n - 1)
-    sender = _sender(n)
+    author = _sender(n)
     word = RARE_WORD if n % 200 == 8 else "report"  # rows of the warm tenant
     return TrackingRow(
         tenant_id=tenant,
@@ -76,13 +93,13 @@ def _row(n: int, start: datetime, count: int) -> Any:
         recipient=f"user{pick.randrange(USERS)}@{tenant}.example",
         time=start + timedelta(days=DAYS) * (n / count),
         direction=Direction.INBOUND,
-        sender=sender,
+        sender=_envelope_sender(n, author),
         sender_ip="203.0.113.7",
         upstream_tls="TLSv1.3",
         status=Status.DELIVERED,
         subject=f"Weekly {word} {n}",
-        header_from=[f"News <{sender}>"],
-        message_id=f"<{n}.{pick.getrandbits(32)}@{sender.split('@')[1]}>",
+        header_from=[f"News <{author}>"],
+        message_id=f"<{n}.{pick.getrandbits(32)}@{author.split('@')[1]}>",
         size=20_000 + n % 5000,
         delivered_to="198.51.100.2",
         downstream_tls="TLSv1.3",
@@ -116,7 +133,7 @@ def _write_cost(samples: int) -> dict[str, Any]:
     store = TrackingStore(resources.TRACKING.local_name, SHARDS)
     recipients = at_250 = 0
     for n in range(samples):
-        message_uuid, sender = str(uuid.uuid4()), _sender(n)
+        message_uuid, author = str(uuid.uuid4()), _sender(n)
         rows = [
             TrackingRow(
                 tenant_id=HOT,
@@ -124,11 +141,11 @@ def _write_cost(samples: int) -> dict[str, Any]:
                 recipient=f"user{n}-{r}@{HOT}.example",
                 time=utcnow(),
                 direction=Direction.INBOUND,
-                sender=sender,
+                sender=_envelope_sender(n, author),
                 sender_ip="203.0.113.7",
                 subject=f"Weekly report {n}",
-                header_from=[f"News <{sender}>"],
-                message_id=f"<cost-{n}@{sender.split('@')[1]}>",
+                header_from=[f"News <{author}>"],
+                message_id=f"<cost-{n}@{author.split('@')[1]}>",
                 size=20_000,
             )
             for r in range(1 + n % 3)
@@ -153,14 +170,22 @@ def _write_cost(samples: int) -> dict[str, Any]:
 
 def _searches(count: int, start: datetime) -> list[tuple[str, str, dict[str, Any]]]:
     """(name, tenant, search filters) of each search, built from rows that exist."""
-    probe = _row(1234 * 10 % count, start, count)  # a row of the hot tenant
-    domain = probe.sender.split("@")[1]
+
+    def probe(relayed: bool) -> int:  # a row of the hot tenant
+        n = 1234 * 10 % count
+        while _tenant(n) != HOT or _relayed(_sender(n)) != relayed:
+            n = (n + 10) % count
+        return n
+
+    direct, newsletter = _row(probe(False), start, count), _sender(probe(True))
+    domain = direct.sender.split("@")[1]
     return [
-        ("sender", HOT, {"senders": (probe.sender,)}),
-        ("recipient", HOT, {"recipients": (probe.recipient,)}),
+        ("sender", HOT, {"senders": (direct.sender,)}),
+        ("header_from_of_a_relayed_author", HOT, {"header_from": (newsletter,)}),
+        ("recipient", HOT, {"recipients": (direct.recipient,)}),
         ("domain_wildcard", HOT, {"senders": (f"*@{domain}",)}),
         ("subdomain_wildcard", HOT, {"senders": ("*@*.d0.example",)}),  # mail.d0.example
-        ("message_id", HOT, {"message_id": probe.message_id}),
+        ("message_id", HOT, {"message_id": direct.message_id}),
         ("subject_word", WARM, {"subject": RARE_WORD}),
         ("broad_90_days", HOT, {}),
         ("sender_of_a_small_tenant", COOL, {"senders": (_row(9, start, count).sender,)}),

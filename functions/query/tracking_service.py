@@ -40,9 +40,9 @@ from mailgate.search import period as periods
 from mailgate.search import reconcile
 from mailgate.search import tracking as tracking_search
 from mailgate.search.cursor import CursorSigner
+from mailgate.search.index_keys import message_ids
 from mailgate.search.matching import NULL_SENDER
 from mailgate.search.signed_paging import SignedPaging, coverage
-from mailgate.storage.message_id_items import message_ids
 from mailgate.storage.tracking import TrackingStore
 
 

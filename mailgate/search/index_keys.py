@@ -1,6 +1,12 @@
 """What a tracking row is found by without reading a day's rows: its exact-match keys
-(envelope sender, recipient and header From, each as an address and as a registrable domain;
-the Message-ID), and which of them a search can read instead of the time buckets.
+(the sending side's addresses, envelope sender and header From, and the recipient, each as an
+address and as a registrable domain; the Message-IDs), and which of them a search can read
+instead of the time buckets.
+
+The envelope sender and the header From share one key: they are the same address (or domain)
+on most mail, so one item serves a search by either, and the search's filters drop the rows
+that have the value in the other field only. The tenant's own side keeps keys of its own, so a
+search for mail claiming to come from the tenant's domain does not read all its mail.
 
 A domain key is the registrable domain (``mail.example.com`` → ``example.com``): one key
 serves ``*@example.com``, ``*@mail.example.com`` and ``*@*.example.com`` alike (the filters
@@ -12,7 +18,7 @@ replaced by its digest, the same on write and on read.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
@@ -29,13 +35,11 @@ _MAX_VALUE_BYTES = 512  # DynamoDB allows 2,048 bytes of partition key
 
 
 class Indexed(StrEnum):
-    SENDER = "sender"
+    SENDER = "sender"  # the envelope sender or a header From address
     SENDER_DOMAIN = "sender_domain"
     RECIPIENT = "recipient"
     RECIPIENT_DOMAIN = "recipient_domain"
-    FROM = "from"
-    FROM_DOMAIN = "from_domain"
-    MESSAGE_ID = "message_id"
+    MESSAGE_ID = "message_id"  # the row's own, or the one it was written about
 
 
 @dataclass(frozen=True)
@@ -46,9 +50,10 @@ class IndexKey:
 
 def _value(text: str) -> str:
     text = text.strip().lower()
-    if len(text.encode()) <= _MAX_VALUE_BYTES:
+    encoded = text.encode("utf-8", "surrogatepass")
+    if len(encoded) <= _MAX_VALUE_BYTES:
         return text
-    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    return "sha256:" + hashlib.sha256(encoded).hexdigest()
 
 
 @cache
@@ -74,19 +79,27 @@ def _address_keys(address: str, fields: tuple[Indexed, Indexed]) -> list[IndexKe
 
 _SENDER = (Indexed.SENDER, Indexed.SENDER_DOMAIN)
 _RECIPIENT = (Indexed.RECIPIENT, Indexed.RECIPIENT_DOMAIN)
-_FROM = (Indexed.FROM, Indexed.FROM_DOMAIN)
+
+
+def message_ids(row: TrackingRow) -> list[str]:
+    """The Message-IDs a row is found by: its own and the one it refers to."""
+    found = (row.message_id.strip().lower(), row.refers_to.strip().lower())
+    return [message_id for message_id in dict.fromkeys(found) if message_id]
+
+
+def message_id_key(message_id: str) -> IndexKey:
+    return IndexKey(Indexed.MESSAGE_ID, _value(message_id))
 
 
 def keys_of(row: TrackingRow) -> list[IndexKey]:
     """Every key ``row`` is found by, each once."""
     keys = _address_keys(row.sender or NULL_SENDER, _SENDER)
-    keys += _address_keys(row.recipient, _RECIPIENT)
     shown = dict.fromkeys(header_address(value).strip().lower() for value in row.header_from)
     for address in list(shown)[:MAX_FROM_ADDRESSES]:
         if address:
-            keys += _address_keys(address, _FROM)
-    if row.message_id.strip():
-        keys.append(IndexKey(Indexed.MESSAGE_ID, _value(row.message_id)))
+            keys += _address_keys(address, _SENDER)
+    keys += _address_keys(row.recipient, _RECIPIENT)
+    keys += [message_id_key(message_id) for message_id in message_ids(row)]
     return list(dict.fromkeys(keys))
 
 
@@ -120,23 +133,19 @@ _BREADTH = {
     Indexed.MESSAGE_ID: 0,
     Indexed.SENDER: 1,
     Indexed.RECIPIENT: 1,
-    Indexed.FROM: 1,
     Indexed.SENDER_DOMAIN: 2,
     Indexed.RECIPIENT_DOMAIN: 2,
-    Indexed.FROM_DOMAIN: 2,
 }
 
 
-def index_for(
-    filter: RowFilter, direction: Direction, header_from: Sequence[str] = ()
-) -> list[IndexKey] | None:
+def index_for(filter: RowFilter, direction: Direction) -> list[IndexKey] | None:
     """The keys to read for a search (one field's values, OR-ed), the most selective the filter
     allows; None when no field of it has keys for all its values (read the time buckets).
 
     The tenant's own side is the broadest: its domains receive every inbound message and send
     every outbound one, so between equals the other party's field is read."""
     if filter.message_id and filter.message_id.strip():
-        return [IndexKey(Indexed.MESSAGE_ID, _value(filter.message_id))]
+        return [message_id_key(filter.message_id)]
     other_party, own = (
         (filter.senders, filter.recipients)
         if direction is Direction.INBOUND
@@ -149,7 +158,7 @@ def index_for(
         keys
         for keys in (
             _field_keys(other_party, other_fields),
-            _field_keys(header_from, _FROM),
+            _field_keys(filter.header_from, _SENDER),
             _field_keys(own, own_fields),
         )
         if keys

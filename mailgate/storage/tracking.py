@@ -8,9 +8,11 @@ so a search period is one key-range query per day and shard.
 
 Index items make exact-match searches read about what they return: a copy of the row under
 ``<tenant>#X#<direction>#<type>#<shard>#<field>#<value>``, sorted like ``by_time``, one per
-key of ``mailgate.search.index_keys``. They are written with the row and rewritten from it
-once it is final; a copy whose row was still moving is checked against its row on read. Each
-row also has Message-ID lookup items (``mailgate.storage.message_id_items``).
+key of ``mailgate.search.index_keys``. A Message-ID key is the tenant's whole: its items are
+under ``<tenant>#X#message_id#<value>``, so the rows of every direction and type that share a
+Message-ID (related messages) are one small partition, and a search by Message-ID keeps those
+of its own direction and type. Index items are written with the row and rewritten from it once
+it is final; a copy whose row was still moving is checked against its row on read.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from mailgate.clock import iso, parse_iso
 from mailgate.ports import Reindexed
 from mailgate.records import REPEATABLE, STATUS_RANK, TimelineEvent, TrackingRow
 from mailgate.resources import EXPIRES_AT
-from mailgate.search.index_keys import IndexKey, keys_of
+from mailgate.search.index_keys import Indexed, IndexKey, keys_of, message_id_key
 from mailgate.storage import feed
 from mailgate.storage.day_index import (
     INDEX,
@@ -42,7 +44,6 @@ from mailgate.storage.day_index import (
     items_at,
     time_sk,
 )
-from mailgate.storage.message_id_items import message_id_items, message_id_pk
 from mailgate.storage.meter import StoreMeter
 from mailgate.storage.time_streams import KeyRange, read_merged
 
@@ -101,7 +102,13 @@ def _bucket(tenant_id: str, direction: str, type: str, day: date, shard: int) ->
 
 
 def _index_pk(tenant_id: str, direction: str, type: str, shard: int, key: IndexKey) -> str:
+    if key.field is Indexed.MESSAGE_ID:
+        return _message_id_pk(tenant_id, key)
     return f"{tenant_id}#X#{direction}#{type}#{shard}#{key.field}#{key.value}"
+
+
+def _message_id_pk(tenant_id: str, key: IndexKey) -> str:
+    return f"{tenant_id}#X#{key.field}#{key.value}"
 
 
 def _row_item(row: TrackingRow, shard: int) -> dict[str, Any]:
@@ -209,8 +216,6 @@ class TrackingStore:
                 self._put(batch, item, by_time=True)
                 for index_item in _index_items(item):
                     self._put(batch, index_item)
-                for lookup in message_id_items(row, expires_at(row.time)):
-                    self._put(batch, lookup)
             for event in events:
                 self._put(batch, _event_item(first.tenant_id, first.message_uuid, event))
 
@@ -238,8 +243,6 @@ class TrackingStore:
             except ClientError as error:
                 if not conditional_failed(error):
                     raise
-        for lookup in message_id_items(row, expires_at(row.time)):
-            self._table.put_item(Item=lookup)  # the same item again if the row existed
         for event in events:
             self.record(row.tenant_id, row.message_uuid, event)
         return created
@@ -487,21 +490,25 @@ class TrackingStore:
         """Unexpired rows found by any of ``keys`` received from ``start`` to ``end``, in time
         order after ``after``, each once; as ``rows_by_time`` for the rest. A row that was
         still moving when its index item was written is read again, so its status is that of
-        now (and a row removed since is left out)."""
+        now (and a row removed since is left out). The items of other directions and types that
+        share a Message-ID's partition are read and left out."""
 
-        def key_range(key: IndexKey, shard: int) -> KeyRange:
-            pk = _index_pk(tenant_id, direction, type, shard, key)
+        def key_range(pk: str) -> KeyRange:
             return KeyRange(
                 "pk", pk, "sk", iso(start), iso(end) + "#~", lambda sort: {"pk": pk, "sk": sort}
             )
 
         shards = range(self._shards.get(tenant_id, 1))
-        ranges = [key_range(key, shard) for key in keys for shard in shards]
+        partitions = dict.fromkeys(  # a Message-ID's items are one partition, whatever the shards
+            _index_pk(tenant_id, direction, type, shard, key) for key in keys for shard in shards
+        )
+        ranges = [key_range(pk) for pk in partitions]
         now = int(_time.time())
         items, more = read_merged(
             self._table, ranges, newest_first, limit, _after(after), now, self.meter
         )
         position = _position_at(items[-1]["sk"]) if more and items else None
+        items = [i for i in items if (i["direction"], i["type"]) == (direction, type)]
         moving = [
             {"pk": _message_pk(tenant_id, item["message_uuid"]), "sk": _row_sk(item["recipient"])}
             for item in items
@@ -530,8 +537,8 @@ class TrackingStore:
         write: bool,
         page_size: int = _REINDEX_PAGE,
     ) -> Iterator[Reindexed]:
-        """Give each unexpired row of one day bucket (every shard of the tenant) the index and
-        Message-ID lookup items it should have, built from the row as stored now (read by key,
+        """Give each unexpired row of one day bucket (every shard of the tenant) the index
+        items it should have, built from the row as stored now (read by key,
         strongly consistent), where they are missing or differ; nothing is removed. The count
         of each page of ``page_size`` rows; in a dry run (not ``write``) nothing is written."""
         for shard in range(self._shards.get(tenant_id, 1)):
@@ -557,14 +564,7 @@ class TrackingStore:
                 request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def _reindex(self, rows: list[dict[str, Any]], write: bool) -> Reindexed:
-        wanted = [
-            item
-            for row in rows
-            for item in (
-                *_index_items(row),
-                *message_id_items(_row_of(row), int(row[EXPIRES_AT])),
-            )
-        ]
+        wanted = [item for row in rows for item in _index_items(row)]
         stored = {
             (item["pk"], item["sk"]): item
             for item in items_at(
@@ -611,10 +611,14 @@ class TrackingStore:
         self, tenant_id: str, message_id: str, limit: int
     ) -> list[tuple[str, str]]:
         """The (message uuid, recipient) keys of at most ``limit`` rows of the tenant that
-        carry ``message_id`` (their own, or the one they refer to), read from the Message-ID
-        lookup items; read the rows themselves with ``rows``."""
+        carry ``message_id`` (their own, or the one they refer to), read from its index items;
+        read the rows themselves with ``rows``."""
         request: dict[str, Any] = {
-            "KeyConditionExpression": Key("pk").eq(message_id_pk(tenant_id, message_id)),
+            "KeyConditionExpression": Key("pk").eq(
+                _message_id_pk(tenant_id, message_id_key(message_id))
+            ),
+            "ProjectionExpression": "message_uuid, recipient, #expires",
+            "ExpressionAttributeNames": {"#expires": EXPIRES_AT},
             "Limit": limit,
         }
         keys: list[tuple[str, str]] = []

@@ -128,6 +128,76 @@ def test_a_selective_search_over_30_days_reads_about_what_it_returns(gateway: Ga
     assert read >= len(rows)
 
 
+def test_the_header_from_and_the_envelope_sender_share_keys_and_each_finds_its_own(
+    gateway: Gateway,
+) -> None:
+    # Given mail whose header From is its sender, and mail sent for it by a service
+    tenant, now = "idx-from", utcnow()
+    store = TrackingStore(resources.TRACKING.local_name)
+    news = "News <news@shop.example>"
+    direct = [
+        _row(tenant, now - timedelta(days=n), "news@shop.example", header_from=[news])
+        for n in range(4)
+    ]
+    relayed = [
+        _row(tenant, now - timedelta(days=n, hours=5), "b-1@bounce.esp.example", header_from=[news])
+        for n in range(3)
+    ]
+    noise = [_row(tenant, now - timedelta(hours=n), f"x{n}@else.example") for n in range(60)]
+    store.meter = StoreMeter()
+    store.add(direct + relayed + noise, [])
+    # (a row, its by_time entry and 5 index items; 2 more when a service sent it: the
+    # sender's address and domain besides the header From's)
+    assert store.meter.items_written == (4 + 60) * 7 + 3 * 9
+    period = Period(now - timedelta(days=30), now)
+
+    # A search by header From finds both, by its index
+    found, read = _read_by(store, tenant, period, header_from=("news@shop.example",))
+    assert _keys(found) == _newest_first(direct + relayed)
+    assert read <= 1.2 * len(found)
+    found, read = _read_by(store, tenant, period, header_from=("*@shop.example",))
+    assert _keys(found) == _newest_first(direct + relayed)
+    assert read <= 1.2 * len(found)
+    # while a search by envelope sender reads the same items and keeps only its own
+    found, read = _read_by(store, tenant, period, senders=("news@shop.example",))
+    assert _keys(found) == _newest_first(direct)
+    assert len(direct + relayed) <= read <= 1.2 * len(direct + relayed)
+    found, _ = _read_by(store, tenant, period, senders=("*@*.esp.example",))
+    assert _keys(found) == _newest_first(relayed)
+
+
+def test_a_message_ids_rows_are_one_partition_whatever_the_direction_and_shards(
+    gateway: Gateway,
+) -> None:
+    tenant, now = "idx-mid", utcnow()
+    store = TrackingStore(resources.TRACKING.local_name, {tenant: 3})
+    message_id = f"<{uuid.uuid4()}@corp.example>"
+    inbound = _row(tenant, now - timedelta(minutes=9), "a@partner.example", message_id=message_id)
+    outbound = [
+        _row(
+            tenant,
+            now - timedelta(minutes=5),
+            "user@corp.example",
+            recipient=f"r{n}@elsewhere.example",
+            direction=Direction.OUTBOUND,
+            message_id=message_id,
+        )
+        for n in range(2)
+    ]
+    dsn = _row(tenant, now - timedelta(minutes=1), "", refers_to=message_id.upper())
+    store.add([inbound, *outbound, dsn], [])
+
+    # A search by Message-ID reads the one partition and keeps its direction's rows
+    found, read = _read_by(
+        store, tenant, Period(now - timedelta(hours=1), now), message_id=message_id
+    )
+    assert (_keys(found), read) == (_keys([inbound]), 4)
+    # and the related messages are found from it, each leg and the DSN naming the message
+    keys = store.keys_by_message_id(tenant, message_id, 10)
+    assert sorted(keys) == sorted(_keys([inbound, *outbound, dsn]))
+    assert store.keys_by_message_id("idx-other-tenant", message_id, 10) == []
+
+
 def test_a_hot_tenants_shards_merge_in_exact_time_order(gateway: Gateway) -> None:
     # Given a tenant spread over 4 shards, with many rows sharing an instant (a message's
     # recipients) and several messages sharing one too
@@ -204,8 +274,9 @@ def test_index_items_follow_their_row_and_never_outlive_it(gateway: Gateway) -> 
 
     # Each index item expires with its row
     items = _index_items(row.message_uuid)
-    # (sender, recipient and header From, each with its domain; Message-ID)
-    assert len(items) == 7
+    # (the sender, which is its header From, and the recipient, each with its domain; the
+    # Message-ID)
+    assert len(items) == 5
     [stored] = [
         i
         for i in scan_all(

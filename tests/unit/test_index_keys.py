@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from mailgate.catalog import Direction
 from mailgate.records import TrackingRow
-from mailgate.search.index_keys import Indexed, IndexKey, index_for, keys_of
+from mailgate.search.index_keys import Indexed, IndexKey, index_for, keys_of, message_id_key
 from mailgate.search.matching import RowFilter
 
 
@@ -32,15 +32,38 @@ def _row(**fields: object) -> TrackingRow:
 def test_a_row_is_indexed_by_its_addresses_registrable_domains_and_message_id() -> None:
     keys = keys_of(_row())
 
-    assert keys == [
+    assert keys == [  # the header From shares the sender's keys, and its domain key here
         IndexKey(Indexed.SENDER, "alice@shop.example.com"),
         IndexKey(Indexed.SENDER_DOMAIN, "example.com"),
+        IndexKey(Indexed.SENDER, "news@shop.example.com"),
         IndexKey(Indexed.RECIPIENT, "bob@corp.example"),
         IndexKey(Indexed.RECIPIENT_DOMAIN, "corp.example"),
-        IndexKey(Indexed.FROM, "news@shop.example.com"),
-        IndexKey(Indexed.FROM_DOMAIN, "example.com"),
         IndexKey(Indexed.MESSAGE_ID, "<abc@shop.example.com>"),
     ]
+
+
+def test_most_mail_has_five_keys_as_its_header_from_is_its_envelope_sender() -> None:
+    keys = keys_of(_row(header_from=["Alice <alice@shop.example.com>"]))
+
+    assert [k.field for k in keys] == [
+        Indexed.SENDER,
+        Indexed.SENDER_DOMAIN,
+        Indexed.RECIPIENT,
+        Indexed.RECIPIENT_DOMAIN,
+        Indexed.MESSAGE_ID,
+    ]
+
+
+def test_a_row_is_found_by_its_message_id_and_the_one_it_refers_to_case_blind() -> None:
+    keys = keys_of(_row(message_id=" <DSN@gw> ", refers_to="<Orig@X>"))
+
+    assert [k for k in keys if k.field is Indexed.MESSAGE_ID] == [
+        message_id_key("<dsn@gw>"),
+        message_id_key("<orig@x>"),
+    ]
+    same = keys_of(_row(message_id="<A@x>", refers_to="<a@X>"))
+    assert len([k for k in same if k.field is Indexed.MESSAGE_ID]) == 1
+    assert not [k for k in keys_of(_row(message_id="")) if k.field is Indexed.MESSAGE_ID]
 
 
 def test_a_domain_key_is_the_registrable_domain_and_the_null_sender_has_none() -> None:
@@ -49,15 +72,16 @@ def test_a_domain_key_is_the_registrable_domain_and_the_null_sender_has_none() -
     assert IndexKey(Indexed.SENDER, "<>") in keys
     assert not [k for k in keys if k.field is Indexed.SENDER_DOMAIN]
     assert IndexKey(Indexed.RECIPIENT_DOMAIN, "example.co.jp") in keys
-    assert len(keys) == 4  # at most 7 whatever the depth of the domains
+    assert len(keys) == 4  # one domain key per address whatever the depth of its domain
 
 
 def test_hostile_headers_give_a_bounded_number_of_keys_of_bounded_size() -> None:
     many = [f"<a{n}@x{n}.example>" for n in range(500)]
     keys = keys_of(_row(header_from=many, message_id="<" + "m" * 5000 + ">"))
 
-    assert len([k for k in keys if k.field is Indexed.FROM]) == 3
+    assert len([k for k in keys if k.field is Indexed.SENDER]) == 1 + 3  # envelope, 3 From
     assert all(len(k.value.encode()) <= 512 for k in keys)
+    assert message_id_key("<" + "\udcff\u0000#X#" * 500 + ">").value.startswith("sha256:")
     # and a search for the long Message-ID names the same key
     assert index_for(RowFilter(message_id="<" + "M" * 5000 + ">"), Direction.INBOUND) == [
         k for k in keys if k.field is Indexed.MESSAGE_ID
@@ -89,8 +113,8 @@ def test_a_search_reads_the_most_selective_index_it_can() -> None:
     assert index_for(RowFilter(senders=("*@mail.example.com",)), inbound) == [
         IndexKey(Indexed.SENDER_DOMAIN, "example.com")
     ]
-    assert index_for(RowFilter(), inbound, header_from=("*@shop.example",)) == [
-        IndexKey(Indexed.FROM_DOMAIN, "shop.example")
+    assert index_for(RowFilter(header_from=("*@shop.example",)), inbound) == [
+        IndexKey(Indexed.SENDER_DOMAIN, "shop.example")
     ]
 
 
