@@ -25,7 +25,7 @@ from waitress import wasyncore
 from waitress.server import BaseWSGIServer, create_server
 from werkzeug.wsgi import get_input_stream
 
-from local import moto_state, presigned
+from local import dynamodb_query, moto_state, presigned
 from local.journal import AFRESH, DamagedSnapshot, Journal, JournalBroken
 from local.moto_state import QueueRef
 
@@ -119,6 +119,7 @@ class AwsEmulator:
         self._stopping = threading.Event()
 
     def start(self) -> None:
+        dynamodb_query.install()  # a Query reads its partition, not the whole sorted table
         self._restore()
         self._journal.open()
         self._server = create_server(
