@@ -8,7 +8,9 @@ retry later, and the mail already accepted keeps a bounded time to delivery.
 The backlog is the number of jobs waiting for (or held by) the scan stage plus the jobs waiting
 for a delivery worker; delayed retries and deliveries in progress do not count, so a slow
 destination holds back only its own mail. It is read at most once per ``refresh_s`` from the
-queues, shared by every session of the front.
+queues, shared by every session of the front; each transaction let through since the last read
+counts as one more job, so a burst of clients arriving between two reads cannot all pass on
+one low reading (at 20 clients that burst alone was 2 s of work for the stages).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class InFlow:
         self._clock = clock
         self._read_at = -refresh_s
         self._known = 0
+        self._admitted = 0  # transactions let through since the last read
         self._reading: asyncio.Lock | None = None
 
     def delay_for(self, backlog: int) -> float | None:
@@ -56,7 +59,10 @@ class InFlow:
     async def pace(self) -> float | None:
         """Wait as long as the current backlog asks; returns the seconds waited, or None when
         the transaction must be refused for now."""
-        delay = self.delay_for(await self._current())
+        delay = self.delay_for(await self._current() + self._admitted)
+        if delay is None:
+            return None
+        self._admitted += 1
         if delay:
             await asyncio.sleep(delay)
         return delay
@@ -73,5 +79,6 @@ class InFlow:
                 except Exception:  # the queues cannot be read: accept at full speed
                     logger.warning("backlog unreadable; flow control paused", exc_info=True)
                     self._known = 0
+                self._admitted = 0
                 self._read_at = self._clock()
         return self._known

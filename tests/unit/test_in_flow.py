@@ -48,15 +48,31 @@ def test_a_threshold_of_zero_turns_it_off() -> None:
     assert flow(Reader(0), threshold=0).delay_for(10_000) == 0.0
 
 
-def test_sessions_wait_while_the_backlog_is_high_and_share_one_read() -> None:
-    reader = Reader(20)
+def test_a_burst_of_sessions_shares_one_read_and_each_one_let_through_counts() -> None:
+    reader = Reader(15)
     gate = flow(reader)
 
-    async def sessions() -> list[float]:
-        return list(await asyncio.gather(*(gate.pace() for _ in range(20))))
+    async def sessions() -> list[float | None]:
+        return list(await asyncio.gather(*(gate.pace() for _ in range(10))))
 
     waited = asyncio.run(sessions())
-    assert waited == [0.2] * 20 and reader.reads == 1
+    # 15, 16, ... 20 jobs: a growing delay; beyond twice the threshold: refused for now
+    assert waited == pytest.approx([0.1, 0.12, 0.14, 0.16, 0.18, 0.2, None, None, None, None])
+    assert reader.reads == 1
+
+
+def test_a_new_read_replaces_the_count_of_sessions_let_through() -> None:
+    reader = Reader(20, 0)
+    clock = [0.0]
+    gate = InFlow(reader, 10, 0.0, direct, refresh_s=1, clock=lambda: clock[0])
+
+    async def sessions(count: int) -> list[float | None]:
+        return [await gate.pace() for _ in range(count)]
+
+    assert asyncio.run(sessions(2)) == [0.0, None]  # 20 waiting, then 21 with the first
+    clock[0] = 5.0  # the stages caught up
+    assert asyncio.run(sessions(3)) == [0.0, 0.0, 0.0]
+    assert reader.reads == 2
 
 
 def test_an_unreadable_backlog_does_not_hold_mail_back() -> None:
