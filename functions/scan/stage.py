@@ -4,9 +4,11 @@ applier's effects (docs/stage2.md).
 Runs at least once per job: a message whose rows are all final (or in quarantine, unless this
 is its release) is not scanned again, and every write of the applier is keyed.
 
-The front writes a message's rows just after its job (functions/receive/intake.py). A job whose
-rows are missing is received again shortly; still missing once the front cannot be writing them
-any more (``rows_grace``), the front died in between, and scan writes them itself.
+The front writes a message's rows just after its job (functions/receive/intake.py), so a job is
+often received before its rows exist. Its rows are looked at again once the message is parsed
+and the engines have answered, which is usually time enough; a job whose rows are still missing
+then is received again shortly; still missing once the front cannot be writing them any more
+(``rows_grace``), the front died in between, and scan writes them itself.
 """
 
 from __future__ import annotations
@@ -94,8 +96,6 @@ class ScanStage:
         if not missing and all(status in settled for status in statuses.values()):
             return
         raw = self._mail.get(job.mail_key)
-        if missing:
-            self._write_missing_rows(job, raw, missing)
         message = parse(raw, self._limits)
         config = self._configs(job.tenant_id)
         envelope = Envelope(
@@ -114,6 +114,11 @@ class ScanStage:
             self._producers, raw, message, envelope, threats_read(rules, job.direction, exempt)
         )
         decision = decide(rules, evidence, resume_after=job.resume_after_rule, spam_exempt=exempt)
+        if missing:  # nothing is written before the rows are there
+            statuses = self._tracking.statuses(job.tenant_id, job.message_uuid, job.recipients)
+            missing = [r for r in dict.fromkeys(job.recipients) if r.lower() not in statuses]
+            if missing:
+                self._write_missing_rows(job, raw, missing)
         if decision.retryable and not last_attempt:
             raise EnginesUnavailable("; ".join(sorted(set(decision.retryable))))
         self._applier.apply(job, message, raw, decision)

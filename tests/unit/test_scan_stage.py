@@ -335,6 +335,23 @@ def test_a_job_without_rows_waits_for_the_front_to_write_them(age_s: int, retry_
     assert world.tracking.rows == {} and world.jobs() == []
 
 
+def test_rows_the_front_writes_while_the_message_is_examined_are_used_without_a_retry() -> None:
+    world = World([], raw_message())
+    written = dict(world.tracking.rows)
+    world.tracking.rows.clear()
+    read_mail = world.mail.get
+
+    def front_writes_rows_meanwhile(key: str) -> bytes:
+        world.tracking.rows.update(written)
+        return read_mail(key)
+
+    world.mail.get = front_writes_rows_meanwhile  # type: ignore[method-assign]
+    world.stage.run(world.job(received_at=datetime.now(UTC)))
+    (job,) = world.jobs()
+    assert job.recipients == [BOB]
+    assert "rows written by scan" not in " ".join(world.timeline())
+
+
 def test_a_job_whose_front_died_before_its_rows_gets_them_from_scan_and_goes_on() -> None:
     world = World([], raw_message())
     world.tracking.rows.clear()
