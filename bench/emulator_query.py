@@ -1,6 +1,6 @@
 """Time of one DynamoDB Query in the local emulator as its table grows, printed as JSON.
 
-A table shaped like the tracking table (pk/sk, an index by_time on gsi1pk/gsi1sk) is loaded
+A table made as the tracking table is (pk/sk, an index by_time on gsi1pk/gsi1sk) is loaded
 with N items over about 2,000 partitions and 30 day buckets (written straight into moto's
 table, not through requests, to load quickly). Then, through boto3 against moto in this
 process, a base-table Query (one whole partition) and an index Query (the first 50 items of
@@ -29,6 +29,8 @@ from moto import mock_aws  # noqa: E402
 from moto.dynamodb.models import dynamodb_backends  # noqa: E402
 
 from local import dynamodb_query  # noqa: E402
+from local.bootstrap import table_request  # noqa: E402
+from mailgate import resources  # noqa: E402
 
 PARTITIONS = 2_000
 DAYS = 30
@@ -36,27 +38,7 @@ REGION = "us-east-1"
 
 
 def _load(client: Any, items: int, name: str) -> None:
-    client.create_table(
-        TableName=name,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": key, "AttributeType": "S"} for key in ("pk", "sk", "gsi1pk", "gsi1sk")
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "by_time",
-                "KeySchema": [
-                    {"AttributeName": "gsi1pk", "KeyType": "HASH"},
-                    {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    client.create_table(**{**table_request(resources.TRACKING), "TableName": name})
     table = dynamodb_backends["123456789012"][REGION].get_table(name)
     rng = random.Random(items)
     for number in range(items):

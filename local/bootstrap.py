@@ -20,8 +20,8 @@ DEMO_TENANT = "demo"
 DEMO_DOMAIN = "example.com"
 
 
-def _create_table(table: resources.Table) -> None:
-    dynamodb = aws.client("dynamodb")
+def table_request(table: resources.Table) -> dict[str, Any]:
+    """The CreateTable request of one of the project's tables, under its local name."""
     keys = [table.partition, *([table.sort] if table.sort else [])]
     attributes = {key.name: key.type for key in keys}
     indexes = []
@@ -45,8 +45,13 @@ def _create_table(table: resources.Table) -> None:
     }
     if indexes:
         request["GlobalSecondaryIndexes"] = indexes
+    return request
+
+
+def _create_table(table: resources.Table) -> None:
+    dynamodb = aws.client("dynamodb")
     try:
-        dynamodb.create_table(**request)
+        dynamodb.create_table(**table_request(table))
     except ClientError as error:
         if error.response["Error"]["Code"] != "ResourceInUseException":
             raise

@@ -9,7 +9,9 @@ from typing import Any
 import boto3
 import pytest
 
+from local.bootstrap import table_request
 from local.emulator_process import EmulatorProcess
+from mailgate import resources
 from tests.support.ports import free_port
 
 pytestmark = pytest.mark.integration
@@ -26,28 +28,7 @@ def _client(endpoint: str) -> Any:
 
 
 def _create(client: Any) -> None:
-    client.create_table(
-        TableName="tracking",
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": name, "AttributeType": "S"}
-            for name in ("pk", "sk", "gsi1pk", "gsi1sk")
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "by_time",
-                "KeySchema": [
-                    {"AttributeName": "gsi1pk", "KeyType": "HASH"},
-                    {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    client.create_table(**{**table_request(resources.TRACKING), "TableName": "tracking"})
     for number in range(90):
         item = {"pk": {"S": f"t{number % 3}"}, "sk": {"S": f"m{number:03d}"}}
         if number % 2 == 0:
