@@ -6,14 +6,16 @@ is its release) is not scanned again, and every write of the applier is keyed.
 
 The front writes a message's rows just after its job (functions/receive/intake.py), so a job is
 often received before its rows exist. Its rows are looked at again once the message is parsed
-and the engines have answered, which is usually time enough; a job whose rows are still missing
-then is received again shortly; still missing once the front cannot be writing them any more
-(``rows_grace``), the front died in between, and scan writes them itself.
+and the engines have answered, which is usually time enough, then a few times for up to a
+second; a job whose rows are still missing then is received again shortly; still missing once
+the front cannot be writing them any more (``rows_grace``), the front died in between, and scan
+writes them itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 
 from functions.scan.actions import Applier
@@ -48,6 +50,15 @@ class RowsNotWritten(Exception):
 # The first look again comes soon: the front writes the rows milliseconds after the job; the
 # next at the end of the grace, so a job spends at most two extra receives of its redrive limit.
 ROWS_RECHECK_S = 2
+# Before that, a fresh job's rows are looked for a few times over this long: a busy front may
+# write them a little after the engines answer, and waiting here costs less than a second
+# receive, which parses and scans the message again.
+ROWS_WAIT_S = 1.0
+ROWS_POLL_S = 0.1
+
+
+def _missing(job: ScanJob, statuses: Mapping[str, Status | None]) -> list[str]:
+    return [r for r in dict.fromkeys(job.recipients) if r.lower() not in statuses]
 
 
 def spam_exemption(config: TenantConfig, job: ScanJob, message: Message) -> str:
@@ -77,6 +88,7 @@ class ScanStage:
         applier: Applier,
         limits: Limits | None = None,
         rows_grace: timedelta = timedelta(minutes=2),
+        rows_wait_s: float = ROWS_WAIT_S,
     ) -> None:
         self._tracking = tracking
         self._mail = mail
@@ -85,6 +97,7 @@ class ScanStage:
         self._applier = applier
         self._limits = limits or Limits()
         self._rows_grace = rows_grace
+        self._rows_wait_s = rows_wait_s
 
     def run(self, job: ScanJob, last_attempt: bool = True) -> None:
         """``last_attempt``: an engine that gives no verdict no longer delays the message; the
@@ -92,7 +105,7 @@ class ScanStage:
         rule met an engine failure that asking again may cure."""
         statuses = self._tracking.statuses(job.tenant_id, job.message_uuid, job.recipients)
         settled = FINAL_STATUSES if job.released_by else FINAL_STATUSES | {Status.QUARANTINED}
-        missing = [r for r in dict.fromkeys(job.recipients) if r.lower() not in statuses]
+        missing = _missing(job, statuses)
         if not missing and all(status in settled for status in statuses.values()):
             return
         raw = self._mail.get(job.mail_key)
@@ -115,13 +128,22 @@ class ScanStage:
         )
         decision = decide(rules, evidence, resume_after=job.resume_after_rule, spam_exempt=exempt)
         if missing:  # nothing is written before the rows are there
-            statuses = self._tracking.statuses(job.tenant_id, job.message_uuid, job.recipients)
-            missing = [r for r in dict.fromkeys(job.recipients) if r.lower() not in statuses]
+            missing = self._rows_still_missing(job)
             if missing:
                 self._write_missing_rows(job, raw, missing)
         if decision.retryable and not last_attempt:
             raise EnginesUnavailable("; ".join(sorted(set(decision.retryable))))
         self._applier.apply(job, message, raw, decision)
+
+    def _rows_still_missing(self, job: ScanJob) -> list[str]:
+        fresh = utcnow() - job.received_at < timedelta(seconds=ROWS_RECHECK_S)
+        until = time.monotonic() + (self._rows_wait_s if fresh else 0.0)
+        while True:
+            statuses = self._tracking.statuses(job.tenant_id, job.message_uuid, job.recipients)
+            missing = _missing(job, statuses)
+            if not missing or time.monotonic() + ROWS_POLL_S > until:
+                return missing
+            time.sleep(ROWS_POLL_S)
 
     def _write_missing_rows(self, job: ScanJob, raw: bytes, recipients: list[str]) -> None:
         waited = utcnow() - job.received_at

@@ -352,6 +352,25 @@ def test_rows_the_front_writes_while_the_message_is_examined_are_used_without_a_
     assert "rows written by scan" not in " ".join(world.timeline())
 
 
+def test_rows_a_busy_front_writes_a_little_after_the_engines_answer_are_waited_for() -> None:
+    world = World([], raw_message())
+    written = dict(world.tracking.rows)
+    world.tracking.rows.clear()
+    read_statuses = world.tracking.statuses
+    reads = 0
+
+    def front_writes_rows_on_the_fourth_read(*args: Any) -> dict[str, Status | None]:
+        nonlocal reads
+        reads += 1
+        if reads == 4:
+            world.tracking.rows.update(written)
+        return read_statuses(*args)
+
+    world.tracking.statuses = front_writes_rows_on_the_fourth_read  # type: ignore[method-assign,assignment]
+    world.stage.run(world.job(received_at=datetime.now(UTC)))
+    assert reads == 4 and len(world.jobs()) == 1
+
+
 def test_a_job_whose_front_died_before_its_rows_gets_them_from_scan_and_goes_on() -> None:
     world = World([], raw_message())
     world.tracking.rows.clear()
