@@ -308,7 +308,9 @@ def test_tables_pickle_as_before_and_a_copy_answers_queries(dynamodb: Any) -> No
 
     dynamodb_query.install()
     try:
-        table = dynamodb_backends["123456789012"]["us-east-1"].tables[HASH_ONLY]
+        # the account moto serves (other tests may set MOTO_ACCOUNT_ID)
+        account = boto3.client("sts", region_name="us-east-1").get_caller_identity()["Account"]
+        table = dynamodb_backends[account]["us-east-1"].tables[HASH_ONLY]
         assert "query" not in vars(table) and "all_items" not in vars(table)
         restored: Table = pickle.loads(pickle.dumps(table))
         hash_key: Any = next(iter(restored.items))
