@@ -88,7 +88,6 @@ class ScanStage:
         applier: Applier,
         limits: Limits | None = None,
         rows_grace: timedelta = timedelta(minutes=2),
-        rows_wait_s: float = ROWS_WAIT_S,
     ) -> None:
         self._tracking = tracking
         self._mail = mail
@@ -97,7 +96,6 @@ class ScanStage:
         self._applier = applier
         self._limits = limits or Limits()
         self._rows_grace = rows_grace
-        self._rows_wait_s = rows_wait_s
 
     def run(self, job: ScanJob, last_attempt: bool = True) -> None:
         """``last_attempt``: an engine that gives no verdict no longer delays the message; the
@@ -137,7 +135,7 @@ class ScanStage:
 
     def _rows_still_missing(self, job: ScanJob) -> list[str]:
         fresh = utcnow() - job.received_at < timedelta(seconds=ROWS_RECHECK_S)
-        until = time.monotonic() + (self._rows_wait_s if fresh else 0.0)
+        until = time.monotonic() + (ROWS_WAIT_S if fresh else 0.0)
         while True:
             statuses = self._tracking.statuses(job.tenant_id, job.message_uuid, job.recipients)
             missing = _missing(job, statuses)
