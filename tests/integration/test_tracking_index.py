@@ -201,7 +201,9 @@ def test_a_message_ids_rows_are_one_partition_whatever_the_direction_and_shards(
 def test_a_hot_tenants_shards_merge_in_exact_time_order(gateway: Gateway) -> None:
     # Given a tenant spread over 4 shards, with many rows sharing an instant (a message's
     # recipients) and several messages sharing one too
-    tenant, now = "idx-hot", utcnow()
+    # (noon yesterday, so that the rows' three hours never straddle midnight into two days)
+    tenant = "idx-hot"
+    now = (utcnow() - timedelta(days=1)).replace(hour=12, minute=0, second=0, microsecond=0)
     store = TrackingStore(resources.TRACKING.local_name, shards={tenant: 4})
     rows: list[TrackingRow] = []
     for n in range(30):
