@@ -174,9 +174,9 @@ class ReceiveSettings(
     worker_threads: int = Field(64, alias="MAILGATE_FRONT_THREADS")
     # Flow control: above this many jobs waiting behind the front, MAIL FROM is answered up to
     # in_flow_delay_s later (the full delay at twice the backlog), and refused for now beyond;
-    # 0 turns it off. The default suits one machine (about 15 messages a second through every
-    # stage: twice 15 waiting is 2 s); the AWS stack sets its own.
-    in_flow_backlog: int = Field(15, alias="MAILGATE_IN_FLOW_BACKLOG", ge=0)
+    # 0 turns it off. The default suits one machine (about 12 messages a second through every
+    # stage: twice 5 waiting is under a second); the AWS stack sets its own.
+    in_flow_backlog: int = Field(5, alias="MAILGATE_IN_FLOW_BACKLOG", ge=0)
     in_flow_delay_s: float = Field(1.0, alias="MAILGATE_IN_FLOW_DELAY_S", ge=0, le=60)
 
 
