@@ -7,7 +7,6 @@ import os
 import signal
 import smtplib
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -40,6 +39,20 @@ def events(api: ApiClient, message_uuid: str) -> list[str]:
     return [e["event"] for e in detail.get("events", [])] if status == 200 else []
 
 
+def wait_for_event(api: ApiClient, message_uuid: str, wanted: str) -> None:
+    """Wait until the message's timeline has ``wanted``; a failure says what it had."""
+    seen: list[str] = []
+
+    def has_it() -> bool:
+        seen[:] = events(api, message_uuid)
+        return wanted in seen
+
+    try:
+        wait_for(has_it)
+    except AssertionError:
+        raise AssertionError(f"no {wanted!r} event; the message's events: {seen}") from None
+
+
 def test_mail_waiting_for_a_retry_is_delivered_after_a_clean_restart(tmp_path: Path) -> None:
     # Given a gateway whose demo domain's server does not answer yet
     env = up_env(tmp_path / "state") | {"MAILGATE_RETRY_SCHEDULE_S": "3"}
@@ -55,7 +68,7 @@ def test_mail_waiting_for_a_retry_is_delivered_after_a_clean_restart(tmp_path: P
         code, reply = smtp.data(b"Subject: retry me\r\n\r\nx\r\n")
     assert code == 250
     message_uuid = reply.decode().split()[-1]
-    wait_for(lambda: "deferred" in events(api, message_uuid))
+    wait_for_event(api, message_uuid, "deferred")
 
     # When the gateway is stopped with Ctrl-C, the server comes up, and the gateway starts again
     assert first.interrupt() == 0
@@ -63,10 +76,7 @@ def test_mail_waiting_for_a_retry_is_delivered_after_a_clean_restart(tmp_path: P
     second = UpProcess(env).start()
     try:
         # Then the message is delivered from the copy kept across the restart
-        def delivered() -> Any:
-            return "delivered" in events(api, message_uuid)
-
-        wait_for(delivered)
+        wait_for_event(api, message_uuid, "delivered")
         (received,) = server.received
         assert b"Subject: retry me" in received.data
     finally:
