@@ -57,21 +57,21 @@ def test_mail_waiting_for_a_retry_is_delivered_after_a_clean_restart(tmp_path: P
     # Given a gateway whose demo domain's server does not answer yet
     env = up_env(tmp_path / "state") | {"MAILGATE_RETRY_SCHEDULE_S": "3"}
     server = ScriptedServer(port=free_port())
-    first = UpProcess(env).start()
-    api = demo_api(first)
-    deliver_demo_mail_to(api, server.port)
-    # and a message that was accepted and deferred
-    with smtplib.SMTP("127.0.0.1", int(env["MAILGATE_SMTP_PORT"]), timeout=30) as smtp:
-        smtp.ehlo()
-        smtp.mail("a@sender.test")
-        smtp.rcpt("later@example.com")
-        code, reply = smtp.data(b"Subject: retry me\r\n\r\nx\r\n")
-    assert code == 250
-    message_uuid = reply.decode().split()[-1]
-    wait_for_event(api, message_uuid, "deferred")
+    with UpProcess(env).start() as first:  # (killed, should the test fail before it stops)
+        api = demo_api(first)
+        deliver_demo_mail_to(api, server.port)
+        # and a message that was accepted and deferred
+        with smtplib.SMTP("127.0.0.1", int(env["MAILGATE_SMTP_PORT"]), timeout=30) as smtp:
+            smtp.ehlo()
+            smtp.mail("a@sender.test")
+            smtp.rcpt("later@example.com")
+            code, reply = smtp.data(b"Subject: retry me\r\n\r\nx\r\n")
+        assert code == 250
+        message_uuid = reply.decode().split()[-1]
+        wait_for_event(api, message_uuid, "deferred")
 
-    # When the gateway is stopped with Ctrl-C, the server comes up, and the gateway starts again
-    assert first.interrupt() == 0
+        # When the gateway is stopped with Ctrl-C, the server comes up, and the gateway starts again
+        assert first.interrupt() == 0
     server.start()
     second = UpProcess(env).start()
     try:
