@@ -59,6 +59,8 @@ class InFlow:
     async def pace(self) -> float | None:
         """Wait as long as the current backlog asks; returns the seconds waited, or None when
         the transaction must be refused for now."""
+        if self._threshold <= 0:  # turned off: the queues are not read either
+            return 0.0
         delay = self.delay_for(await self._current() + self._admitted)
         if delay is None:
             return None

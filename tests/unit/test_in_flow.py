@@ -44,8 +44,13 @@ def test_past_twice_the_threshold_the_transaction_is_refused(backlog: int) -> No
     assert asyncio.run(flow(Reader(backlog)).pace()) is None
 
 
-def test_a_threshold_of_zero_turns_it_off() -> None:
-    assert flow(Reader(0), threshold=0).delay_for(10_000) == 0.0
+def test_a_threshold_of_zero_turns_it_off_without_reading_the_queues() -> None:
+    reader = Reader(10_000)
+    gate = flow(reader, threshold=0)
+
+    assert gate.delay_for(10_000) == 0.0
+    assert asyncio.run(gate.pace()) == 0.0
+    assert reader.reads == 0
 
 
 def test_a_burst_of_sessions_shares_one_read_and_each_one_let_through_counts() -> None:
