@@ -29,6 +29,7 @@ from mailgate.config_fields import in_networks, pattern_matches
 from mailgate.jobs import ScanJob
 from mailgate.message_summary import summarize
 from mailgate.peer import Peer
+from mailgate.policy.rules import Rule
 from mailgate.ports import Mail, Tracking
 from mailgate.records import TimelineEvent, TrackingRow
 from mailgate.tenant_config import TenantConfig
@@ -96,6 +97,21 @@ class ScanStage:
         self._applier = applier
         self._limits = limits or Limits()
         self._rows_grace = rows_grace
+        self._rules: dict[tuple[str, Direction], tuple[TenantConfig, tuple[Rule, ...]]] = {}
+
+    def _rules_of(
+        self, tenant_id: str, config: TenantConfig, direction: Direction
+    ) -> tuple[Rule, ...]:
+        """The rules in evaluation order, made once per configuration the cache hands out (the
+        same object until it is read again), not for every message."""
+        made = self._rules.get((tenant_id, direction))
+        if made is not None and made[0] is config:
+            return made[1]
+        rules = tuple(config.policies.in_evaluation_order(direction))
+        if direction is Direction.INBOUND:
+            rules = (*config.domain_auth.rules(), *rules)
+        self._rules[(tenant_id, direction)] = (config, rules)
+        return rules
 
     def run(self, job: ScanJob, last_attempt: bool = True) -> None:
         """``last_attempt``: an engine that gives no verdict no longer delays the message; the
@@ -117,9 +133,7 @@ class ScanStage:
             client_ip=job.sender_ip,
             helo=job.helo,
         )
-        rules = config.policies.in_evaluation_order(job.direction)
-        if job.direction is Direction.INBOUND:
-            rules = [*config.domain_auth.rules(), *rules]
+        rules = self._rules_of(job.tenant_id, config, job.direction)
         exempt = spam_exemption(config, job, message)
         evidence = collect(
             self._producers, raw, message, envelope, threats_read(rules, job.direction, exempt)
