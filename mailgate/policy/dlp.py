@@ -10,7 +10,8 @@ The text is NFKC-normalised first (full-width digits are ASCII digits), and the 
 text puts between digits (hyphen, minus sign, en and em dash, the katakana long-vowel mark) read
 as "-". Matches are returned as they read after
 that normalisation, once each (a card quoted three times in a reply chain is one card), in the
-order they first appear.
+order they first appear. Text that only leading or trailing white space sets apart from another
+(the HTML version of a plain-text body, often) is read once: no match starts or ends in it.
 """
 
 from __future__ import annotations
@@ -145,14 +146,15 @@ _PHONE_US = _isolated(
 _PHONE_US_INTL = _isolated(r"\+1(?P<a>\d{3})(?P<b>\d{3})(?P<c>\d{4})", grouped=False)
 
 
-def find(template: DlpTemplate, text: str, limit: int = 1000) -> list[str]:
-    """The validated matches of a template in the text, in order, each once, at most limit."""
-    normalized = _normalized(text)
+def find(template: DlpTemplate, *texts: str, limit: int = 1000) -> list[str]:
+    """The validated matches of a template in the texts, in order, each once (a card in both
+    the plain and the HTML version of a message is one card), at most limit."""
     found: dict[str, str] = {}  # canonical form -> first spelling
-    for canonical, spelling in _FINDERS[template](normalized):
-        if len(found) >= limit:
-            break
-        found.setdefault(canonical, spelling)
+    for text in dict.fromkeys(text.strip() for text in texts):  # the same text is read once
+        for canonical, spelling in _FINDERS[template](_normalized(text)):
+            if len(found) >= limit:
+                return list(found.values())
+            found.setdefault(canonical, spelling)
     return list(found.values())
 
 

@@ -116,6 +116,16 @@ def test_each_number_counts_once_in_order_and_limit_caps() -> None:
     assert find(DlpTemplate.PHONE_JP, "03-1234-5678 / +81 3 1234 5678") == ["03-1234-5678"]
 
 
+def test_a_number_in_several_texts_counts_once_and_the_limit_spans_them() -> None:
+    plain = "Card 4111 1111 1111 1111, please.\n"
+    html = " Card 4111 1111 1111 1111, please. "  # the HTML version of the same body
+    attached = "5555555555554444 and 4111 1111 1111 1111"
+    found = find(DlpTemplate.CREDIT_CARD, plain, html, attached)
+    assert found == ["4111 1111 1111 1111", "5555555555554444"]
+    assert find(DlpTemplate.CREDIT_CARD, plain, html, attached, limit=1) == found[:1]
+    assert find(DlpTemplate.CREDIT_CARD, "", " ", "\n") == []
+
+
 def card_number(prefix: str, length: int, body: str) -> str:
     partial = (prefix + body)[: length - 1]
     return partial + luhn.calc_check_digit(partial)

@@ -265,15 +265,15 @@ def attachment_password_protected(
 
 
 def sensitive_data(condition: r.Dlp, evidence: Evidence) -> Hit | None:
-    """Counts validated matches over the subject, bodies and attachment texts; the event shows
-    the counts per template, never the data itself."""
+    """Counts the distinct validated matches of the subject, bodies and attachment texts
+    together; the event shows the counts per template, never the data itself."""
     message = evidence.message
     texts = [message.subject, message.text, message.html_text]
     texts.extend(a.text for a in message.attachments)
     counts: dict[str, int] = {}
     total = 0
     for template in condition.templates:
-        found = sum(len(dlp.find(template, text, limit=condition.threshold)) for text in texts)
+        found = len(dlp.find(template, *texts, limit=condition.threshold))
         if found:
             counts[template.value] = found
             total += found
