@@ -41,9 +41,7 @@ class RateCounters:
         with self._lock:
             known = {pk: self._known[pk] for pk in pks if pk in self._known}
         unread = [
-            pk
-            for pk in dict.fromkeys(pks)
-            if now - known.get(pk, (-READ_FRESH_S, 0))[0] >= READ_FRESH_S
+            pk for pk in dict.fromkeys(pks) if pk not in known or now - known[pk][0] >= READ_FRESH_S
         ]
         if unread:
             response = aws.client("dynamodb").batch_get_item(
