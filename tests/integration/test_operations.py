@@ -132,6 +132,7 @@ def test_a_suspended_tenant_gets_a_temporary_refusal_and_403_until_resumed(
     ok(gateway, "tenants", "resume", tenant_id)
     time.sleep(1.2)
     assert send(gateway, f"bob@{domain}", "after resumption") == {}
+    wait_for(lambda: [m for m in peer.received if b"Subject: after resumption" in m.data])
     assert api.request("GET", "/v1/config")[0] == 200
     actions = [item["action"] for item in audit_actions(api, action="tenant.")]
     assert actions[:2] == ["tenant.resume", "tenant.suspend"]  # newest first
