@@ -22,6 +22,7 @@ import string
 from collections.abc import Callable, Iterator, Mapping
 from enum import StrEnum
 
+import re2
 from stdnum import iban, luhn
 from stdnum.jp import in_ as my_number
 
@@ -151,7 +152,10 @@ def find(template: DlpTemplate, *texts: str, limit: int = 1000) -> list[str]:
     the plain and the HTML version of a message is one card), at most limit."""
     found: dict[str, str] = {}  # canonical form -> first spelling
     for text in dict.fromkeys(text.strip() for text in texts):  # the same text is read once
-        for canonical, spelling in _FINDERS[template](_normalized(text)):
+        normalized = _normalized(text)
+        if not _SHAPES[template].search(_utf8(normalized)):
+            continue
+        for canonical, spelling in _FINDERS[template](normalized):
             if len(found) >= limit:
                 return list(found.values())
             found.setdefault(canonical, spelling)
@@ -161,6 +165,11 @@ def find(template: DlpTemplate, *texts: str, limit: int = 1000) -> list[str]:
 @functools.lru_cache(maxsize=16)  # one message's texts, read by every template and rule
 def _normalized(text: str) -> str:
     return _DASHES.sub("-", nfkc(text))
+
+
+@functools.lru_cache(maxsize=16)
+def _utf8(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
 
 
 def _digits(text: str) -> str:
@@ -281,4 +290,20 @@ _FINDERS: Mapping[DlpTemplate, Callable[[str], Iterator[tuple[str, str]]]] = {
     DlpTemplate.EMAIL: _emails,
     DlpTemplate.PHONE_JP: _phones_jp,
     DlpTemplate.PHONE_US: _phones_us,
+}
+
+
+# The least every match of a template holds, without the look-arounds and back-references that
+# keep Python's engine from skipping text: RE2 rules a text out in one linear pass (most mail
+# holds no card number), before the exact pattern tries each digit of it.
+_SHAPES: Mapping[DlpTemplate, re2._Regexp] = {
+    template: re2.compile(shape.encode())
+    for template, shape in {
+        DlpTemplate.CREDIT_CARD: r"\d{13}|\d{4}[ -]\d{4}[ -]\d{4}[ -]\d|\d{4}[ -]\d{6}[ -]\d{4}",
+        DlpTemplate.MY_NUMBER: r"\d{12}|\d{4}[ -]\d{4}[ -]\d{4}",
+        DlpTemplate.IBAN: r"[A-Z]\d{2}(?:[A-Z0-9]{11}| [A-Z0-9]{4} [A-Z0-9]{4})",
+        DlpTemplate.EMAIL: r"[A-Za-z0-9._%+-]@[A-Za-z0-9]",
+        DlpTemplate.PHONE_JP: r"\(\d|\d\(\d|\d[ -]\d{1,4}[ -]\d{3}|\d{9}",
+        DlpTemplate.PHONE_US: r"\(\d{3}\) ?\d{3}-\d{4}|\d{3}[ .-]\d{3}[ .-]\d{4}|\+1\d{10}",
+    }.items()
 }
