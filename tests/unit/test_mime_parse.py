@@ -5,15 +5,20 @@ and active content."""
 from __future__ import annotations
 
 import hashlib
+import html
 import io
+import re
 import struct
 import zipfile
 from email.message import EmailMessage
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from msoffcrypto.format.ooxml import OOXMLFile
 
 from functions.scan.evidence.mime import ArchiveEntry, Attachment, Mailbox, parse
+from functions.scan.evidence.mime.html_text import html_text
 from tests.support.fixtures import eml
 
 # The start of a Windows executable: the MZ header and the DOS stub.
@@ -246,3 +251,16 @@ def test_an_unclosed_title_hides_no_text_from_the_rules() -> None:
     message = parse(b"Content-Type: text/html\r\n\r\n<title>Hi<body>wire the money<script>x")
 
     assert message.html_text == "Hiwire the money"
+
+
+SPACES_AND_WORDS = ["a", "bc", " ", "  ", "\t", "\n", "\r", "\u3000", "\xa0", "\x1c", "\u2028"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(SPACES_AND_WORDS), max_size=40).map("".join))
+def test_html_white_space_reads_as_one_space_and_keeps_every_word(text: str) -> None:
+    extracted, cut = html_text(html.escape(text), 10_000)
+
+    assert not cut
+    assert extracted.split() == text.split()
+    assert not re.search(r"[^\S\n]{2}|[^\S\n ]", extracted), repr(extracted)

@@ -14,10 +14,10 @@ _BREAKS = frozenset(
     | {"h1", "h2", "h3", "h4", "h5", "h6", "section"}
 )
 _CHUNK = 64 * 1024
-# Runs of spaces other than a lone " " (replacing that with itself, once per word, took most of
-# the time); the pattern opens with one whitespace character, so the engine skips to those.
-_SPACES = re.compile(r"[^\S\n](?:[^\S\n]+|(?<! ))")
 _NOT_A_SPACE = re.compile(r"[^\S\n ]")  # whitespace other than " " and line breaks
+# The same in ASCII text, looked for with str's own search: the regular expression tests each
+# character's Unicode category, 30 times slower on a plain 10 KB body.
+_ASCII_NOT_A_SPACE = "\t\x0b\x0c\r\x1c\x1d\x1e\x1f"
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 
 
@@ -70,7 +70,28 @@ def html_text(html: str, limit: int) -> tuple[str, bool]:
             extractor.feed(html[pos : pos + _CHUNK])
         extractor.close()
     text = "".join(extractor.chunks)
-    if "  " in text or _NOT_A_SPACE.search(text):  # else there is nothing to replace
-        text = _SPACES.sub(" ", text)
+    if "  " in text or _odd_spaces(text):  # else there is nothing to replace
+        text = _one_space(text)
     text = _BLANK_LINES.sub("\n\n", text).strip()
     return text[:limit], extractor.full
+
+
+def _odd_spaces(text: str) -> bool:
+    if text.isascii():
+        return any(space in text for space in _ASCII_NOT_A_SPACE)
+    return _NOT_A_SPACE.search(text) is not None
+
+
+def _one_space(text: str) -> str:
+    """Every run of white space other than a line break as one " ". Line by line with str's
+    own split, twice as fast as a regular expression that stops at every space."""
+    lines = []
+    for line in text.split("\n"):
+        words = line.split()
+        if not words:
+            lines.append(" " if line else "")
+            continue
+        before = " " if line[0].isspace() else ""
+        after = " " if line[-1].isspace() else ""
+        lines.append(before + " ".join(words) + after)
+    return "\n".join(lines)
