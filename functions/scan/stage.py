@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 from functions.scan.actions import Applier
@@ -23,7 +24,7 @@ from functions.scan.evidence.mime.model import Limits, Message
 from functions.scan.evidence.mime.parse import parse
 from functions.scan.evidence.verdicts import Envelope, Producer, collect
 from functions.scan.policy.engine import decide, threats_read
-from mailgate.catalog import FINAL_STATUSES, Direction, Status
+from mailgate.catalog import FINAL_STATUSES, Direction, Status, ThreatType
 from mailgate.clock import utcnow
 from mailgate.config_fields import in_networks, pattern_matches
 from mailgate.jobs import ScanJob
@@ -79,6 +80,14 @@ def spam_exemption(config: TenantConfig, job: ScanJob, message: Message) -> str:
     return ""
 
 
+@dataclass(frozen=True)
+class _Rules:
+    config: TenantConfig
+    rules: tuple[Rule, ...]
+    read: frozenset[ThreatType]  # the threats the rules have conditions on
+    read_when_exempt: frozenset[ThreatType]  # the same without the spam rules
+
+
 class ScanStage:
     def __init__(
         self,
@@ -97,21 +106,26 @@ class ScanStage:
         self._applier = applier
         self._limits = limits or Limits()
         self._rows_grace = rows_grace
-        self._rules: dict[tuple[str, Direction], tuple[TenantConfig, tuple[Rule, ...]]] = {}
+        self._rules: dict[tuple[str, Direction], _Rules] = {}
 
-    def _rules_of(
-        self, tenant_id: str, config: TenantConfig, direction: Direction
-    ) -> tuple[Rule, ...]:
-        """The rules in evaluation order, made once per configuration the cache hands out (the
-        same object until it is read again), not for every message."""
+    def _rules_of(self, tenant_id: str, config: TenantConfig, direction: Direction) -> _Rules:
+        """The rules in evaluation order and the threats they read, made once per
+        configuration the cache hands out (the same object until it is read again), not for
+        every message."""
         made = self._rules.get((tenant_id, direction))
-        if made is not None and made[0] is config:
-            return made[1]
+        if made is not None and made.config is config:
+            return made
         rules = tuple(config.policies.in_evaluation_order(direction))
         if direction is Direction.INBOUND:
             rules = (*config.domain_auth.rules(), *rules)
-        self._rules[(tenant_id, direction)] = (config, rules)
-        return rules
+        made = _Rules(
+            config,
+            rules,
+            threats_read(rules, direction),
+            threats_read(rules, direction, spam_exempt=True),
+        )
+        self._rules[(tenant_id, direction)] = made
+        return made
 
     def run(self, job: ScanJob, last_attempt: bool = True) -> None:
         """``last_attempt``: an engine that gives no verdict no longer delays the message; the
@@ -135,10 +149,11 @@ class ScanStage:
         )
         rules = self._rules_of(job.tenant_id, config, job.direction)
         exempt = spam_exemption(config, job, message)
-        evidence = collect(
-            self._producers, raw, message, envelope, threats_read(rules, job.direction, exempt)
+        needed = rules.read_when_exempt if exempt else rules.read
+        evidence = collect(self._producers, raw, message, envelope, needed)
+        decision = decide(
+            rules.rules, evidence, resume_after=job.resume_after_rule, spam_exempt=exempt
         )
-        decision = decide(rules, evidence, resume_after=job.resume_after_rule, spam_exempt=exempt)
         if missing:  # nothing is written before the rows are there
             missing = self._rows_still_missing(job)
             if missing:

@@ -139,7 +139,7 @@ def _implies_graymail(rule: Rule, direction: Direction) -> bool:
 
 
 def threats_read(
-    rules: Iterable[Rule], direction: Direction, spam_exempt: str = ""
+    rules: Iterable[Rule], direction: Direction, spam_exempt: bool = False
 ) -> frozenset[ThreatType]:
     """The threats the enabled ``rules`` have conditions on (spam rules not at all when the
     message is exempt from them): only the engines looking for these are asked."""
