@@ -118,6 +118,8 @@ def decode_words(value: str) -> str:
     """RFC 2047 encoded-words decoded, leniently: adjacent words of one charset are joined
     before decoding (mailers split multibyte characters across them), whitespace between
     words is dropped, anything malformed stays as written."""
+    if "=?" not in value:  # most values hold no encoded word: no need to look for them
+        return value
     out: list[str] = []
     pending = bytearray()
     pending_charset = ""
