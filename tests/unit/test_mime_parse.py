@@ -11,6 +11,7 @@ import re
 import struct
 import zipfile
 from email.message import EmailMessage
+from email.utils import getaddresses
 
 import pytest
 from hypothesis import given, settings
@@ -19,6 +20,7 @@ from msoffcrypto.format.ooxml import OOXMLFile
 
 from functions.scan.evidence.mime import ArchiveEntry, Attachment, Mailbox, parse
 from functions.scan.evidence.mime.html_text import html_text
+from functions.scan.evidence.mime.parse import _name_address_pairs
 from tests.support.fixtures import eml
 
 # The start of a Windows executable: the MZ header and the DOS stub.
@@ -264,3 +266,28 @@ def test_html_white_space_reads_as_one_space_and_keeps_every_word(text: str) -> 
     assert not cut
     assert extracted.split() == text.split()
     assert not re.search(r"[^\S\n]{2}|[^\S\n ]", extracted), repr(extracted)
+
+
+ATOMS = ["Alice", "Bob", "a", "x", "=?utf-8?B?5bGx?=", "!#$%&'*+-/=?^_`{|}~", "é", '"q"', "(c)"]
+ATOMS += ["J."]
+SPACES = st.sampled_from(["", " ", "  ", "\t"])
+DOT_ATOM = st.lists(st.sampled_from(ATOMS), min_size=1, max_size=3).map(".".join)
+NAMED_ADDRESS = st.tuples(
+    SPACES,
+    st.lists(st.tuples(SPACES, st.sampled_from(ATOMS)).map("".join), max_size=3).map("".join),
+    SPACES,
+    st.sampled_from(["<", ""]),
+    st.tuples(DOT_ATOM, DOT_ATOM).map("@".join),
+    st.sampled_from([">", ""]),
+    SPACES,
+    st.sampled_from(["", ",", ", b@c", " x", ";"]),
+).map("".join)
+NOISE = st.lists(st.sampled_from([*ATOMS, " ", "<", ">", "@", ".", ",", ":", ";", "\\", "["]))
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.one_of(NAMED_ADDRESS, NOISE.map("".join)))
+def test_address_fields_read_as_the_standard_library_reads_them(value: str) -> None:
+    expected = [(n, a) for n, a in getaddresses([value]) if n or a]
+
+    assert _name_address_pairs(value) == expected

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from email.utils import getaddresses
 
 from .attachments import attachment
@@ -117,7 +118,7 @@ def _mailboxes(root: Part, name: str) -> tuple[Mailbox, ...]:
     for key, value in root.section.fields:
         if key.lower() != wanted:
             continue
-        pairs = [(n, a) for n, a in getaddresses([value]) if n or a]
+        pairs = _name_address_pairs(value)
         if not pairs:  # an empty group ("undisclosed-recipients:;") or garbage
             text = _line(decode_words(value))
             group, colon, rest = text.partition(":")
@@ -126,6 +127,25 @@ def _mailboxes(root: Part, name: str) -> tuple[Mailbox, ...]:
                 found.append(Mailbox(shown, ""))
         found.extend(Mailbox(_line(decode_words(n)), _line(a)) for n, a in pairs)
     return tuple(found)
+
+
+_ATOM = r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+"
+_DOT_ATOM = rf"{_ATOM}(?:\.{_ATOM})*"
+# The forms nearly every address field has: `Name <local@domain>`, `<local@domain>` and
+# `local@domain`, read as the standard library reads them without its character-by-character
+# parser (a third of the time of reading a message's header fields).
+_PLAIN_MAILBOX = re.compile(
+    rf"[ \t]*(?:(?:(?P<name>{_ATOM}(?:[ \t]+{_ATOM})*)[ \t]*)?<(?P<angle>{_DOT_ATOM}@{_DOT_ATOM})>"
+    rf"|(?P<bare>{_DOT_ATOM}@{_DOT_ATOM}))[ \t]*"
+)
+
+
+def _name_address_pairs(value: str) -> list[tuple[str, str]]:
+    plain = _PLAIN_MAILBOX.fullmatch(value)
+    if plain:
+        name = " ".join((plain.group("name") or "").split())
+        return [(name, plain.group("angle") or plain.group("bare"))]
+    return [(n, a) for n, a in getaddresses([value]) if n or a]
 
 
 def _lines(text: str) -> str:
