@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import uuid
 from enum import StrEnum
+from functools import cached_property
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -84,6 +85,11 @@ class Keywords(_Strict):
 
     def as_list(self) -> keywords.KeywordList:
         return keywords.KeywordList(tuple(self.values), self.regex)
+
+    @cached_property
+    def matcher(self) -> keywords.Matcher:
+        """The compiled list, found once per rule instead of once per message and text."""
+        return keywords.matcher(self.as_list())
 
 
 # Conditions: each names what it looks at; the engine's condition units read the message

@@ -11,7 +11,7 @@ from typing import Any
 from functions.scan.evidence.mime.model import Attachment, Mailbox
 from functions.scan.evidence.verdicts import Evidence, Finding
 from mailgate.catalog import SPAM_LEVELS, ThreatType, spam_result_string
-from mailgate.policy import dlp, keywords
+from mailgate.policy import dlp
 from mailgate.policy import rules as r
 
 
@@ -45,7 +45,7 @@ class NoVerdict(Exception):
 
 
 def _matched(keywords_: r.Keywords, text: str) -> str | None:
-    return keywords.matcher(keywords_.as_list()).first_match(text)
+    return keywords_.matcher.first_match(text)
 
 
 def _addresses(boxes: Iterable[Mailbox]) -> set[str]:
