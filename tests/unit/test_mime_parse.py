@@ -291,3 +291,16 @@ def test_address_fields_read_as_the_standard_library_reads_them(value: str) -> N
     expected = [(n, a) for n, a in getaddresses([value]) if n or a]
 
     assert _name_address_pairs(value) == expected
+
+
+def test_a_quoted_parameter_value_loses_its_quotes_and_backslash_escapes() -> None:
+    raw = (
+        b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+        b'Content-Type: application/octet-stream; name="plain name.bin"\r\n\r\nx\r\n--b\r\n'
+        b'Content-Disposition: attachment; filename="a \\"quoted\\" \\\\ name.bin"\r\n\r\ny\r\n'
+        b"--b--\r\n"
+    )
+
+    names = [attachment.name for attachment in parse(raw).attachments]
+
+    assert names == ["plain name.bin", 'a "quoted" \\ name.bin']

@@ -14,6 +14,7 @@ _FIELD_NAME = re.compile(rb"[!-9;-~]+[ \t]*:")
 _BLANK_LINE = re.compile(rb"\r?\n\r?\n")
 _ENCODED_WORD = re.compile(r"=\?([^?\s]{1,64})\?([bBqQ])\?([^?\s]*)\?=")
 _PARAM = re.compile(r';\s*([^=;\s]+)\s*=\s*("(?:[^"\\]|\\.)*"?|[^;]*)')
+_QUOTED_PAIR = re.compile(r"\\(.)")
 _CONTINUATION = re.compile(r"^(.+?)\*(\d{1,3})(\*?)$")
 # Charsets read through the broader codec mailers really mean (Windows additions), or as
 # UTF-8 when the label is the ASCII that 8-bit mail often is not.
@@ -169,7 +170,9 @@ def parameters(value: str) -> tuple[str, dict[str, str]]:
     for match in _PARAM.finditer(value, len(head)):
         name, text = match.group(1).lower(), match.group(2).strip()
         if text.startswith('"'):
-            text = re.sub(r"\\(.)", r"\1", text[1:].removesuffix('"'))
+            text = text[1:].removesuffix('"')
+            if "\\" in text:
+                text = _QUOTED_PAIR.sub(r"\1", text)
         raw.setdefault(name, text)
     return head.strip().lower(), _rfc2231(raw)
 
