@@ -20,9 +20,8 @@ def connect_and_send(
 ) -> socket.socket:
     """A connection to the engine with ``chunks`` written on it, for the caller to read the
     answer from later (so other engines can be asked meanwhile); OSError if either fails."""
-    sock = socket.create_connection((host, port), timeout_s)
+    sock = socket.create_connection((host, port), timeout_s)  # the timeout of each operation
     try:
-        sock.settimeout(timeout_s)
         for chunk in chunks:
             sock.sendall(chunk)
     except OSError:
