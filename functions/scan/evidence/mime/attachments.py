@@ -34,6 +34,7 @@ SCRIPT_TYPES = frozenset(
     }
 )
 _OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
+_ZIPPED_DOCUMENTS = frozenset({"docx", "xlsx", "pptx", "odt", "ods", "odp"})
 _OLE_MACRO_STREAMS = frozenset({"macros", "_vba_project_cur", "vba", "_vba_project"})
 # (stream that identifies the document, MIME type, extension)
 _OLE_KINDS = (
@@ -98,10 +99,16 @@ def inspect(data: bytes, name: str, budget: Budget) -> Findings:
     return Findings(true_type, extension)
 
 
+# filetype's matchers of zipped Office and OpenDocument files look for a zip's first entry at
+# the start, which inspect() has ruled out before asking: half of a miss's time, skipped.
+_MATCHERS = [kind for kind in filetype.types if kind.extension not in _ZIPPED_DOCUMENTS]
+
+
 def magic(data: bytes) -> tuple[str, str]:
-    """The MIME type and extension the content's magic bytes tell, ("", "") if unknown."""
+    """The MIME type and extension the content's magic bytes tell, ("", "") if unknown; data
+    that is a zip is not asked about (see inspect)."""
     try:
-        kind = filetype.guess(data)
+        kind = filetype.match(data, _MATCHERS)
     except Exception:  # any fault of the matchers on hostile bytes is "unknown"
         return "", ""
     return (kind.mime.lower(), kind.extension.lower()) if kind else ("", "")
