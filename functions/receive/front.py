@@ -20,9 +20,8 @@ from functions.receive.lookups import Lookups
 from functions.receive.protocol import FrontController
 from functions.receive.routing import DomainDirectory
 from functions.receive.smtp_front import FrontHandler
-from mailgate import dns, tls
+from mailgate import countries, dns, tls
 from mailgate.catalog import Direction
-from mailgate.countries import country_of
 from mailgate.settings import ReceiveSettings
 from mailgate.storage.counters import RateCounters
 from mailgate.storage.mail import MailStore
@@ -69,6 +68,7 @@ def start_fronts(settings: ReceiveSettings) -> list[Controller]:
     policy = system_policy(settings)
     counters = RateCounters(settings.counters_table)
     resolver = dns.resolver(settings.dns_servers, timeout=settings.dns_timeout_s)
+    countries.load(settings.geoip_data_file)  # not while the first clients wait
 
     def backlog() -> int:
         return scan_queue.waiting() + deliver_queue.waiting(in_flight=False)
@@ -79,7 +79,7 @@ def start_fronts(settings: ReceiveSettings) -> list[Controller]:
     in_flow = InFlow(backlog, settings.in_flow_backlog, settings.in_flow_delay_s, blocking)
 
     def services() -> Services:
-        lookups = Lookups(resolver, lambda ip: country_of(ip, settings.geoip_data_file))
+        lookups = Lookups(resolver, lambda ip: countries.country_of(ip, settings.geoip_data_file))
         return Services(lookups=lookups, counters=counters, system=policy)
 
     if settings.tls_cert_file and settings.tls_key_file:

@@ -318,7 +318,7 @@ def test_sender_ip_in_tenant_blocked_country_is_refused(
     # process, so its IP-to-country look-up is given one for a single address.
     from_north_korea = "127.0.4.1"
     monkeypatch.setattr(
-        "functions.receive.front.country_of",
+        "mailgate.countries.country_of",
         lambda ip, data_file=None: "KP" if ip == from_north_korea else None,
     )
     tenant = new_tenant(
