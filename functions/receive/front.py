@@ -68,7 +68,7 @@ def start_fronts(settings: ReceiveSettings) -> list[Controller]:
     policy = system_policy(settings)
     counters = RateCounters(settings.counters_table)
     resolver = dns.resolver(settings.dns_servers, timeout=settings.dns_timeout_s)
-    countries.load(settings.geoip_data_file)  # not while the first clients wait
+    countries.load(settings.geoip_data_file)  # read now, not while the first clients wait
 
     def backlog() -> int:
         return scan_queue.waiting() + deliver_queue.waiting(in_flight=False)

@@ -34,7 +34,6 @@ SCRIPT_TYPES = frozenset(
     }
 )
 _OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
-_ZIPPED_DOCUMENTS = frozenset({"docx", "xlsx", "pptx", "odt", "ods", "odp"})
 _OLE_MACRO_STREAMS = frozenset({"macros", "_vba_project_cur", "vba", "_vba_project"})
 # (stream that identifies the document, MIME type, extension)
 _OLE_KINDS = (
@@ -101,6 +100,7 @@ def inspect(data: bytes, name: str, budget: Budget) -> Findings:
 
 # filetype's matchers of zipped Office and OpenDocument files look for a zip's first entry at
 # the start, which inspect() has ruled out before asking: half of a miss's time, skipped.
+_ZIPPED_DOCUMENTS = frozenset({"docx", "xlsx", "pptx", "odt", "ods", "odp"})
 _MATCHERS = [kind for kind in filetype.types if kind.extension not in _ZIPPED_DOCUMENTS]
 
 
