@@ -252,7 +252,8 @@ def test_size_is_the_raw_message_size() -> None:
 def test_an_unclosed_title_hides_no_text_from_the_rules() -> None:
     message = parse(b"Content-Type: text/html\r\n\r\n<title>Hi<body>wire the money<script>x")
 
-    assert message.html_text == "Hiwire the money"
+    # As a browser reads it: all the rest is the title's text, tags and all.
+    assert message.html_text == "Hi<body>wire the money<script>x"
 
 
 SPACES_AND_WORDS = ["a", "bc", " ", "  ", "\t", "\n", "\r", "\u3000", "\xa0", "\x1c", "\u2028"]

@@ -7,11 +7,11 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from urllib.parse import unquote, urlsplit
 
 from functions.scan.evidence.mime.budget import Budget
 from functions.scan.evidence.mime.content import body_text, decoded_body
+from functions.scan.evidence.mime.html_tokens import tokens
 from functions.scan.evidence.mime.model import Limits, Message
 from functions.scan.evidence.mime.tree import walk
 
@@ -134,43 +134,31 @@ def shown_host(text: str) -> str:
     return host[0] if host is not None else ""
 
 
-class _Anchors(HTMLParser):
+def _anchors(html: str) -> list[tuple[str, str]]:
     """<a href> and <area href> with the text they show; <form action>."""
+    found: list[tuple[str, str]] = []
+    href = ""  # the open <a href>
+    shown: str | None = None  # its text so far
 
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.found: list[tuple[str, str]] = []
-        self._open: list[str] | None = None
-        self._href = ""
+    def close() -> None:
+        if shown is not None:
+            found.append((href, " ".join(shown.split())))
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if len(self.found) >= MAX_LINKS:
-            return
-        values = {name: value or "" for name, value in attrs}
-        if tag == "a" and values.get("href"):
-            self._close()
-            self._href, self._open = values["href"], []
-        elif tag == "area" and values.get("href"):
-            self.found.append((values["href"], ""))
-        elif tag == "form" and values.get("action"):
-            self.found.append((values["action"], ""))
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "a":
-            self._close()
-
-    def handle_data(self, data: str) -> None:
-        if self._open is not None and sum(map(len, self._open)) < MAX_SHOWN:
-            self._open.append(data)
-
-    def _close(self) -> None:
-        if self._open is not None:
-            self.found.append((self._href, " ".join("".join(self._open).split())))
-        self._open = None
-
-    def close(self) -> None:
-        super().close()
-        self._close()
+    for token in tokens(html):
+        if len(found) >= MAX_LINKS:
+            break
+        if isinstance(token, str):
+            if shown is not None and len(shown) < MAX_SHOWN:
+                shown += token
+        elif token.name == "a" and (token.end or token.attribute("href")):
+            close()
+            href, shown = ("", None) if token.end else (token.attribute("href") or "", "")
+        elif not token.end and token.name in ("area", "form"):
+            target = token.attribute("href" if token.name == "area" else "action")
+            if target:
+                found.append((target, ""))
+    close()
+    return found
 
 
 def _html_bodies(raw: bytes, limits: Limits) -> list[str]:
@@ -200,10 +188,7 @@ def links(raw: bytes, message: Message, limits: Limits | None = None) -> list[Li
             found.setdefault((link.url, link.shown), link)
 
     for html in _html_bodies(raw, limits or Limits()):
-        parser = _Anchors()
-        parser.feed(html)
-        parser.close()
-        for href, shown in parser.found:
+        for href, shown in _anchors(html):
             add(href, shown)
     for text in (message.subject, message.text, message.html_text):
         for url in in_text(text):
