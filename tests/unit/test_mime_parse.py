@@ -9,6 +9,7 @@ import html
 import io
 import re
 import struct
+import sys
 import zipfile
 from email.message import EmailMessage
 from email.utils import getaddresses
@@ -19,7 +20,7 @@ from hypothesis import strategies as st
 from msoffcrypto.format.ooxml import OOXMLFile
 
 from functions.scan.evidence.mime import ArchiveEntry, Attachment, Mailbox, parse
-from functions.scan.evidence.mime.html_text import html_text
+from functions.scan.evidence.mime.html_text import ODD_SPACES, html_text
 from functions.scan.evidence.mime.parse import _name_address_pairs
 from tests.support.fixtures import eml
 
@@ -254,6 +255,13 @@ def test_an_unclosed_title_hides_no_text_from_the_rules() -> None:
 
     # As a browser reads it: all the rest is the title's text, tags and all.
     assert message.html_text == "Hi<body>wire the money<script>x"
+
+
+def test_the_odd_spaces_are_all_white_space_but_space_and_line_break() -> None:
+    every = {chr(code) for code in range(sys.maxunicode + 1) if chr(code).isspace()}
+
+    assert set(ODD_SPACES) == every - {" ", "\n"}
+    assert len(ODD_SPACES) == len(set(ODD_SPACES))
 
 
 SPACES_AND_WORDS = ["a", "bc", " ", "  ", "\t", "\n", "\r", "\u3000", "\xa0", "\x1c", "\u2028"]

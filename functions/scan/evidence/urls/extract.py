@@ -11,6 +11,7 @@ from urllib.parse import unquote, urlsplit
 
 from functions.scan.evidence.mime.budget import Budget
 from functions.scan.evidence.mime.content import body_text, decoded_body
+from functions.scan.evidence.mime.html_text import tree
 from functions.scan.evidence.mime.html_tokens import tokens
 from functions.scan.evidence.mime.model import Limits, Message
 from functions.scan.evidence.mime.tree import walk
@@ -136,6 +137,22 @@ def shown_host(text: str) -> str:
 
 def _anchors(html: str) -> list[tuple[str, str]]:
     """<a href> and <area href> with the text they show; <form action>."""
+    document = tree(html)
+    if document is None:
+        return _anchors_by_tokens(html)
+    found: list[tuple[str, str]] = []
+    for node in document.css("a[href], area[href], form[action]"):
+        target = node.attributes.get("action" if node.tag == "form" else "href")
+        if target:
+            shown = node.text(separator="")[:MAX_SHOWN] if node.tag == "a" else ""
+            found.append((target, " ".join(shown.split())))
+        if len(found) >= MAX_LINKS:
+            break
+    return found
+
+
+def _anchors_by_tokens(html: str) -> list[tuple[str, str]]:
+    """The same from the tokens of a document with too much markup for a tree."""
     found: list[tuple[str, str]] = []
     href = ""  # the open <a href>
     shown: str | None = None  # its text so far
