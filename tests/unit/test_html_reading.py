@@ -144,6 +144,15 @@ def test_links_come_with_the_text_they_show(
     ]
 
 
+@pytest.mark.parametrize("anchors", [_anchors, _anchors_by_tokens])
+def test_white_space_does_not_push_the_address_a_link_shows_out_of_its_bound(
+    anchors: Callable[[str], list[tuple[str, str]]],
+) -> None:
+    padded = "<a href=https://evil.test/>" + " \n\t" * 400 + "https://bank.test/ <b>now</b></a>"
+
+    assert anchors(padded) == [("https://evil.test/", "https://bank.test/ now")]
+
+
 PIECES = [
     *("<", ">", "</", "/>", "<!--", "-->", "--!>", "<!-->", "<!--->", "<!", "<?", "<!DOCTYPE x>"),
     *("=", '"', "'", " ", "\t", "\n", "\xa0", "/", "&amp;", "&lt;", "&#60;", "&", "&notin"),

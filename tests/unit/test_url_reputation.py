@@ -93,6 +93,18 @@ def test_a_link_that_shows_one_site_and_goes_to_another_is_phishing() -> None:
     assert finding.details == {"shown": "www.bank.example", "target": "login-check.example"}
 
 
+def test_a_link_text_padded_with_white_space_still_shows_its_address() -> None:
+    padding = "&nbsp; \r\n" * 200
+    raw = (
+        b"From: a@b.example\r\nTo: bob@northwind.example\r\nSubject: x\r\n"
+        b"Content-Type: text/html; charset=utf-8\r\n\r\n"
+        + f'<a href="https://login-check.example/verify">{padding}www.bank.example</a>'.encode()
+    )
+
+    (finding,) = examine(raw, FakeDns({})).findings
+    assert finding.details == {"shown": "www.bank.example", "target": "login-check.example"}
+
+
 def test_newsletter_links_through_click_tracking_or_with_plain_words_are_not_phishing() -> None:
     verdict = examine(eml("phishing-near-miss-newsletter"), FakeDns({}))
     assert verdict.findings == () and not verdict.failure

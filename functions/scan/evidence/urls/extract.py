@@ -144,8 +144,8 @@ def _anchors(html: str) -> list[tuple[str, str]]:
     for node in document.css("a[href], area[href], form[action]"):
         target = node.attributes.get("action" if node.tag == "form" else "href")
         if target:
-            shown = node.text(separator="")[:MAX_SHOWN] if node.tag == "a" else ""
-            found.append((target, " ".join(shown.split())))
+            shown = " ".join(node.text(separator="").split()) if node.tag == "a" else ""
+            found.append((target, shown[:MAX_SHOWN]))
         if len(found) >= MAX_LINKS:
             break
     return found
@@ -159,14 +159,16 @@ def _anchors_by_tokens(html: str) -> list[tuple[str, str]]:
 
     def close() -> None:
         if shown is not None:
-            found.append((href, " ".join(shown.split())))
+            found.append((href, shown.rstrip()[:MAX_SHOWN]))
 
     for token in tokens(html):
         if len(found) >= MAX_LINKS:
             break
         if isinstance(token, str):
-            if shown is not None and len(shown) < MAX_SHOWN:
-                shown += token
+            if shown is not None and len(shown) <= MAX_SHOWN:
+                # White space read as one space as it comes: the bound counts what a reader
+                # sees, so padding cannot push the address the link shows out of it.
+                shown = " ".join((shown + token).split()) + " " * token[-1:].isspace()
         elif token.name == "a" and (token.end or token.attribute("href")):
             close()
             href, shown = ("", None) if token.end else (token.attribute("href") or "", "")
