@@ -109,6 +109,14 @@ def test_a_document_nested_as_deep_as_a_tree_is_built_for_is_read() -> None:
     assert html_text("<div>" * 20_000 + "wire", 100_000) == ("wire", False)  # by tokens
 
 
+@pytest.mark.parametrize("max_tree_tags", [10_000, -1])  # the tree, the tokens
+def test_white_space_does_not_push_words_out_of_the_text_bound(max_tree_tags: int) -> None:
+    padded = "<p>" + " \n\t&nbsp;" * 5_000 + "wire</p><p>" + "\n" * 5_000 + "money"
+
+    assert html_text(padded, 20, max_tree_tags) == ("wire\n\nmoney", False)
+    assert html_text(padded + " x" * 10, 20, max_tree_tags) == ("wire\n\nmoney x x x x ", True)
+
+
 def test_a_long_run_of_unclosed_tags_is_read_in_one_pass() -> None:
     html = "wire " + "<a b='" * 50_000
 

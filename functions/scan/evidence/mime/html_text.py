@@ -37,13 +37,13 @@ def html_text(html: str, limit: int, max_tree_tags: int = MAX_TREE_TAGS) -> tupl
         text = token_text(html, limit)
     else:
         text = document.root.text(separator="") if document.root is not None else ""
-    cut = len(text) > limit
     text = _BLANK_LINES.sub("\n\n", text)
     if any(space in text for space in ODD_SPACES):
         text = _one_space(text)
     elif "  " in text:
         text = _SPACE_RUNS.sub(" ", text)
-    return text.strip()[:limit], cut
+    text = text.strip()
+    return text[:limit], len(text) > limit
 
 
 def tree(html: str, max_tree_tags: int = MAX_TREE_TAGS) -> LexborHTMLParser | None:
@@ -60,15 +60,15 @@ def tree(html: str, max_tree_tags: int = MAX_TREE_TAGS) -> LexborHTMLParser | No
 
 
 def token_text(html: str, limit: int) -> str:
-    """The text by tokens, a line break at each block's start and end tag; at least ``limit``
-    characters of it when it has more."""
+    """The text by tokens, a line break at each block's start and end tag; all of it, or more
+    than ``limit`` characters that are no white space (so padding cannot push words out)."""
     chunks: list[str] = []
-    length = 0
+    ink = 0
     for token in tokens(html):
         text = token if not isinstance(token, Tag) else "\n" if token.name in _BREAKS else ""
         chunks.append(text)
-        length += len(text)
-        if length > limit:
+        ink += len("".join(text.split()))
+        if ink > limit:
             break
     return "".join(chunks)
 
