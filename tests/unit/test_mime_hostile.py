@@ -183,6 +183,25 @@ def test_body_text_stops_at_its_bound() -> None:
     assert message.exclusions == ("more than 12 characters of body text: the rest was not read",)
 
 
+def test_white_space_padding_pushes_no_word_of_the_body_out_of_its_bound() -> None:
+    padded = b"\r\n" + b"word" + b" \t" * 500 + b"\r\n" * 500 + b"wire money"
+
+    message = parse(padded, Limits(max_text_chars=20))
+
+    assert message.text == "word \n\nwire money"
+    assert message.exclusions == ()
+
+
+def test_html_over_its_bound_is_cut_as_written() -> None:
+    html = b"<a b=\xc2\xa0\"x>wire<c d='y'>" + b" " * 50
+    raw = b"Content-Type: text/html; charset=utf-8\r\n\r\n" + html
+
+    message = parse(raw, Limits(max_html_chars=45))
+
+    assert message.html_text == "wire"  # the no-break space stayed: no quote opened
+    assert message.exclusions == ("more than 45 characters of HTML body: the rest was not read",)
+
+
 MIME_TOKENS = st.sampled_from(
     [
         b"Content-Type: multipart/mixed; boundary=b\r\n",

@@ -37,13 +37,16 @@ def html_text(html: str, limit: int, max_tree_tags: int = MAX_TREE_TAGS) -> tupl
         text = token_text(html, limit)
     else:
         text = document.root.text(separator="") if document.root is not None else ""
+    text = squeezed(text).strip()
+    return text[:limit], len(text) > limit
+
+
+def squeezed(text: str) -> str:
+    """Each run of white space within a line as one space, each run of blank lines as one."""
     text = _BLANK_LINES.sub("\n\n", text)
     if any(space in text for space in ODD_SPACES):
-        text = _one_space(text)
-    elif "  " in text:
-        text = _SPACE_RUNS.sub(" ", text)
-    text = text.strip()
-    return text[:limit], len(text) > limit
+        return _one_space(text)
+    return _SPACE_RUNS.sub(" ", text) if "  " in text else text
 
 
 def tree(html: str, max_tree_tags: int = MAX_TREE_TAGS) -> LexborHTMLParser | None:

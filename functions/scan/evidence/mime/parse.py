@@ -9,7 +9,7 @@ from .attachments import attachment
 from .budget import Budget, count
 from .content import body_text, decoded_body
 from .headers import decode_words
-from .html_text import html_text
+from .html_text import html_text, squeezed
 from .model import Attachment, Limits, Mailbox, Message
 from .tree import Part, walk
 
@@ -17,14 +17,19 @@ from .tree import Part, walk
 class _Text:
     """Text gathered from several parts, cut at a bound with one exclusion sentence."""
 
-    def __init__(self, limit: int, what: str, budget: Budget) -> None:
+    def __init__(self, limit: int, what: str, budget: Budget, markup: bool = False) -> None:
         self._left = limit
+        self._markup = markup
         self._sentence = f"more than {count(limit)} characters of {what}: the rest was not read"
         self._budget = budget
         self._chunks: list[str] = []
 
     def add(self, text: str) -> str:
-        """Keep `text` (or what fits of it) and give back what was kept."""
+        """Keep `text` (or what fits of it) and give back what was kept. Text over the bound
+        is squeezed first, so white space padding pushes no word out (not markup, where a
+        no-break space is no white space: squeezed, it would change what a tag holds)."""
+        if len(text) > self._left and not self._markup:
+            text = squeezed(text)
         if len(text) > self._left:
             self._budget.exclude(self._sentence)
             text = text[: self._left]
@@ -58,7 +63,7 @@ def _parse(raw: bytes, limits: Limits) -> Message:
     root = parts[0]
     fields = root.section.fields
     body = _Text(limits.max_text_chars, "body text", budget)
-    html = _Text(limits.max_html_chars, "HTML body", budget)
+    html = _Text(limits.max_html_chars, "HTML body", budget, markup=True)
     attached = _Text(limits.max_text_chars, "attachment text", budget)
     attachments: list[Attachment] = []
     for part in parts:
