@@ -63,8 +63,7 @@ class Tag(NamedTuple):
         """The value of the first attribute so named ("" when it has none), or None."""
         for match in _ATTRIBUTE.finditer(self.attributes):
             if match.group(1).lower() == name:
-                value = match.group(2) or match.group(3) or match.group(4) or ""
-                return unescape(value) if "&" in value else value
+                return _text(match.group(2) or match.group(3) or match.group(4) or "")
         return None
 
 
@@ -76,7 +75,7 @@ def tokens(html: str) -> Iterator[str | Tag]:
         for token in _TOKEN.finditer(html, pos):
             text, end, name, attributes = token.group(1, 2, 3, 4)
             if text is not None:
-                yield unescape(text) if "&" in text else text
+                yield _text(text)
                 continue
             lt = token.start()
             if name is None:
@@ -117,6 +116,7 @@ def _content(html: str, pos: int, name: str, shown: bool) -> Generator[str, None
 
 
 def _text(text: str) -> str:
+    """Character references read (most text has none to look for)."""
     return unescape(text) if "&" in text else text
 
 
