@@ -16,7 +16,8 @@ instructions, which every pattern a tenant plausibly writes stays far below (``\
 165, an e-mail pattern 28, a card-number pattern 73): the worst a contrived pattern can cost is
 bounded by the cap and the message model's bound on decoded text.
 
-Normalisation (the same on keywords and text): NFKC, so full-width and half-width forms are one
+Normalisation (the same on keywords and text): characters that render as nothing dropped
+(``normalize.visible``); NFKC, so full-width and half-width forms are one
 (a full-width "PASSWORD" is "PASSWORD"). Literals are also case-folded (ß = ss) with runs of white
 space read as one space, and match anywhere, inside words too. Regular expressions are matched
 case-insensitively by RE2 (simple case folding) against the NFKC text, white space as written.

@@ -121,6 +121,18 @@ def test_delete_ends_the_message_and_nothing_is_delivered(
     assert peer.received == []
 
 
+def test_invisible_characters_inside_a_word_do_not_hide_it(
+    gateway: Gateway, peer: ScriptedServer
+) -> None:
+    api, domain = tenant(gateway, peer)
+    add_rule(api, content_rule("Drop lottery", "lottery", intercept={"action": "delete"}))
+    to = f"bob@{domain}"
+    # A zero-width space and a soft hyphen: the reader sees "lottery".
+    message_uuid = deliver(gateway, to, mail(to, "You won the lot\u200bte\u00adry"))
+    assert final_row(gateway, message_uuid, to, api)["status"] == Status.DELETED
+    assert peer.received == []
+
+
 def test_strip_stamp_and_bcc_reach_the_delivered_message(
     gateway: Gateway, peer: ScriptedServer
 ) -> None:

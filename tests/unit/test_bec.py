@@ -55,6 +55,7 @@ def test_an_executives_name_from_outside_is_bec_with_the_writing_style_behind_it
         ("Yamada Taro", "antispam_engine"),  # the order reversed
         ("YAMADA, Taro", "antispam_engine"),
         ("T\u0430ro Y\u0430mada", "antispam_engine"),  # Cyrillic a
+        ("Ta\u200bro Yama\u00adda", "antispam_engine"),  # invisible characters
         ("山田花子", "antispam_engine"),
         ("Taro Yamada (CEO)", "antispam_engine_probable"),
     ],

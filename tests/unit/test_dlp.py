@@ -105,6 +105,12 @@ def test_full_width_digits_and_japanese_dashes_are_read() -> None:
     assert find(DlpTemplate.MY_NUMBER, fullwidth("123456789018")) == ["123456789018"]
 
 
+def test_characters_that_render_as_nothing_hide_no_number() -> None:
+    text = "card 4111\u200b1111\u200b1111\u200b1111, or 5555\u00ad-5555-\u2060" + "5555-4444"
+
+    assert find(DlpTemplate.CREDIT_CARD, text) == ["4111111111111111", "5555-5555-5555-4444"]
+
+
 def test_each_number_counts_once_in_order_and_limit_caps() -> None:
     text = "4111 1111 1111 1111, 5555555555554444, 4111-1111-1111-1111, 378282246310005"
     assert find(DlpTemplate.CREDIT_CARD, text) == [

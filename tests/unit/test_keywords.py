@@ -59,6 +59,22 @@ def test_full_case_folding_and_white_space_runs() -> None:
     assert literals("機密 情報").first_match("社外\n機密 \t\r\n 情報") == "機密 情報"
 
 
+@pytest.mark.parametrize(
+    "invisible",
+    ["\u200b", "\u200c", "\u200d", "\u00ad", "\u2060", "\ufeff", "\u180e", "\u202e", "\ufe0f"],
+)
+def test_characters_that_render_as_nothing_hide_no_keyword(invisible: str) -> None:
+    text = f"please w{invisible}ire the money"
+
+    assert literals("wire the money").first_match(text) == "wire the money"
+    assert patterns(r"wire\s+the").first_match(text) == r"wire\s+the"
+
+
+def test_an_ideographic_variation_selector_hides_no_japanese_keyword() -> None:
+    assert literals("葛飾区").first_match("東京都葛\U000e0100飾区") == "葛飾区"
+    assert literals("葛飾区").first_match("東京都葛\u3000飾区") is None  # a space is seen
+
+
 def test_the_first_keyword_in_the_text_wins_and_the_longest_at_one_place() -> None:
     found = literals("beta", "alpha", "alp")
     assert found.first_match("... alpha then beta") == "alpha"
