@@ -110,25 +110,18 @@ def test_a_quarantined_message_is_searchable_and_a_release_delivers_it_once(
     assert {"rule": "Tag invoices", "result": "none"} in detail["processing"]["evaluated_policies"]
 
 
+@pytest.mark.parametrize(
+    "subject",
+    # Also with a zero-width space and a soft hyphen inside: the reader sees "lottery".
+    ["You won the lottery", "You won the lot\u200bte\u00adry"],
+)
 def test_delete_ends_the_message_and_nothing_is_delivered(
-    gateway: Gateway, peer: ScriptedServer
+    gateway: Gateway, peer: ScriptedServer, subject: str
 ) -> None:
     api, domain = tenant(gateway, peer)
     add_rule(api, content_rule("Drop lottery", "lottery", intercept={"action": "delete"}))
     to = f"bob@{domain}"
-    message_uuid = deliver(gateway, to, mail(to, "You won the lottery"))
-    assert final_row(gateway, message_uuid, to, api)["status"] == Status.DELETED
-    assert peer.received == []
-
-
-def test_invisible_characters_inside_a_word_do_not_hide_it(
-    gateway: Gateway, peer: ScriptedServer
-) -> None:
-    api, domain = tenant(gateway, peer)
-    add_rule(api, content_rule("Drop lottery", "lottery", intercept={"action": "delete"}))
-    to = f"bob@{domain}"
-    # A zero-width space and a soft hyphen: the reader sees "lottery".
-    message_uuid = deliver(gateway, to, mail(to, "You won the lot\u200bte\u00adry"))
+    message_uuid = deliver(gateway, to, mail(to, subject))
     assert final_row(gateway, message_uuid, to, api)["status"] == Status.DELETED
     assert peer.received == []
 
