@@ -173,6 +173,7 @@ def stage(
         mail.objects = {"m.eml": raw}
         tracking.rows.clear()
         tracking.events.clear()
+        tracking.passes.clear()
         tracking.status_writes.clear()
         tracking.claims.clear()
         queue.sent.clear()

@@ -18,7 +18,7 @@ from mailgate.audit import AuditEntry
 from mailgate.catalog import Direction, Status, TrackingType
 from mailgate.dns import DomainStatus
 from mailgate.policy.records import PolicyEvent, QuarantineEntry
-from mailgate.records import TimelineEvent, TrackingRow
+from mailgate.records import PolicyPass, TimelineEvent, TrackingRow
 from mailgate.redelivery_records import RedeliveryRun, RunMessage
 from mailgate.tenant_config import Domain, TenantConfig
 from mailgate.tenants import ApiKey, Tenant, TenantStatus
@@ -50,9 +50,9 @@ class Tracking(Protocol):
 
     def record(self, tenant_id: str, message_uuid: str, event: TimelineEvent) -> None: ...
 
-    def record_all(
-        self, tenant_id: str, message_uuid: str, events: Iterable[TimelineEvent]
-    ) -> None: ...
+    def record_pass(self, tenant_id: str, message_uuid: str, policy_pass: PolicyPass) -> None:
+        """Store a stage-2 pass, replacing a previous run of the same pass."""
+        ...
 
     def set_status(
         self, tenant_id: str, message_uuid: str, recipient: str, status: Status, **fields: Any

@@ -206,6 +206,48 @@ class TimelineEvent(BaseModel):
         )
 
 
+class PolicyPass(BaseModel):
+    """One stage-2 pass over a message: the rules it evaluated, in order, as (rule name,
+    result, note), and the administrator who released the message when the pass is a release.
+    Stored as one item however many rules ran (an item per rule cost a write each, more than
+    the pass itself), and read as the timeline events it stands for, one per rule."""
+
+    time: datetime
+    pass_id: str  # "first", or "after-<rule id>": the release after a quarantining rule
+    released_by: str = ""
+    results: list[tuple[str, str, str]] = Field(default_factory=list)
+
+    @property
+    def event_id(self) -> str:
+        """The prefix of its events' ids, and its own."""
+        return f"2-{self.pass_id}"
+
+    def events(self) -> list[TimelineEvent]:
+        def event(
+            number: int, name: str, detail: str, rule: str = "", result: str = ""
+        ) -> TimelineEvent:
+            return TimelineEvent(
+                time=self.time,
+                event_id=f"{self.event_id}-{number:03d}",
+                stage="scan",
+                event=name,
+                detail=detail,
+                rule=rule,
+                result=result,
+            )
+
+        events: list[TimelineEvent] = []
+        if self.released_by:
+            detail = f"released from quarantine by administrator {self.released_by}"
+            events.append(event(0, "released", detail))
+        for number, (rule, result, note) in enumerate(self.results, start=1):
+            detail = f"{rule}: {result} ({note})" if note else f"{rule}: {result}"
+            events.append(event(number, "policy", detail, rule, result))
+        if not self.results and not self.released_by:
+            events.append(event(1, "scanned", "no policy rule applies to this message"))
+        return events
+
+
 class ExportTaskRecord(BaseModel):
     """An "export all" task as stored: what to export, how, and how it went."""
 

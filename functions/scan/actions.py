@@ -23,7 +23,13 @@ from mailgate.message_summary import summarize
 from mailgate.origination import Originated, Originator, derived_uuid
 from mailgate.policy.records import PolicyEvent, QuarantineEntry
 from mailgate.ports import Jobs, Mail, PolicyEvents, Quarantine, Tracking
-from mailgate.records import AttachmentRecord, AttachmentStatus, TimelineEvent, TrackingRow
+from mailgate.records import (
+    AttachmentRecord,
+    AttachmentStatus,
+    PolicyPass,
+    TimelineEvent,
+    TrackingRow,
+)
 
 STRIPPED_NOTICE = "An attachment of this message was removed by a security policy: {name}"
 _END_STATUS = {PolicyAction.DELETE: Status.DELETED, PolicyAction.QUARANTINE: Status.QUARANTINED}
@@ -91,41 +97,11 @@ class Applier:
             )
 
     def _record_outcomes(self, job: ScanJob, decision: Decision, now: datetime) -> None:
-        events: list[TimelineEvent] = []
-        if job.released_by:
-            events.append(
-                TimelineEvent(
-                    time=now,
-                    event_id=f"2-{_pass(job)}-000",
-                    stage="scan",
-                    event="released",
-                    detail=f"released from quarantine by administrator {job.released_by}",
-                )
-            )
-        for index, outcome in enumerate(decision.outcomes, start=1):
-            detail = f"{outcome.rule.name}: {outcome.result}"
-            events.append(
-                TimelineEvent(
-                    time=now,
-                    event_id=f"2-{_pass(job)}-{index:03d}",
-                    stage="scan",
-                    event="policy",
-                    detail=f"{detail} ({outcome.note})" if outcome.note else detail,
-                    rule=outcome.rule.name,
-                    result=outcome.result,
-                )
-            )
-        if not decision.outcomes and not job.released_by:
-            events.append(
-                TimelineEvent(
-                    time=now,
-                    event_id=f"2-{_pass(job)}-001",
-                    stage="scan",
-                    event="scanned",
-                    detail="no policy rule applies to this message",
-                )
-            )
-        self._tracking.record_all(job.tenant_id, job.message_uuid, events)
+        results = [(o.rule.name, o.result, o.note) for o in decision.outcomes]
+        policy_pass = PolicyPass(
+            time=now, pass_id=_pass(job), released_by=job.released_by or "", results=results
+        )
+        self._tracking.record_pass(job.tenant_id, job.message_uuid, policy_pass)
 
     def _policy_events(
         self, job: ScanJob, message: Message, decision: Decision, now: datetime

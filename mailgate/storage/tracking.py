@@ -25,13 +25,14 @@ from typing import Any, NamedTuple
 
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
+from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
 from mailgate import aws
 from mailgate.catalog import Direction, Status, TrackingType
 from mailgate.clock import iso, parse_iso
 from mailgate.ports import Reindexed
-from mailgate.records import REPEATABLE, STATUS_RANK, TimelineEvent, TrackingRow
+from mailgate.records import REPEATABLE, STATUS_RANK, PolicyPass, TimelineEvent, TrackingRow
 from mailgate.resources import EXPIRES_AT
 from mailgate.search.index_keys import Indexed, IndexKey, keys_of, message_id_key
 from mailgate.storage import feed
@@ -152,8 +153,7 @@ def _moving(item: dict[str, Any]) -> bool:
 
 
 def _row_of(item: dict[str, Any]) -> TrackingRow:
-    fields = {name: item[name] for name in TrackingRow.model_fields if name in item}
-    fields["time"] = parse_iso(item["time"])
+    fields = _fields(TrackingRow, item)
     fields["size"] = int(item.get("size", 0))
     return TrackingRow.model_validate(fields)
 
@@ -169,10 +169,27 @@ def _event_item(tenant_id: str, message_uuid: str, event: TimelineEvent) -> dict
     return item
 
 
-def _event_of(item: dict[str, Any]) -> TimelineEvent:
-    fields = {name: item[name] for name in TimelineEvent.model_fields if name in item}
+def _pass_item(tenant_id: str, message_uuid: str, policy_pass: PolicyPass) -> dict[str, Any]:
+    item = policy_pass.model_dump(mode="json")
+    item.update(
+        pk=_message_pk(tenant_id, message_uuid),
+        sk=_event_sk(policy_pass.event_id),
+        **{EXPIRES_AT: expires_at(policy_pass.time)},
+    )
+    return item
+
+
+def _events_of(item: dict[str, Any]) -> list[TimelineEvent]:
+    """The events an event item holds: itself, or each rule of a stage-2 pass."""
+    if "pass_id" in item:
+        return PolicyPass.model_validate(_fields(PolicyPass, item)).events()
+    return [TimelineEvent.model_validate(_fields(TimelineEvent, item))]
+
+
+def _fields(model: type[BaseModel], item: dict[str, Any]) -> dict[str, Any]:
+    fields = {name: item[name] for name in model.model_fields if name in item}
     fields["time"] = parse_iso(item["time"])
-    return TimelineEvent.model_validate(fields)
+    return fields
 
 
 def _position_at(sort_key: str) -> TimePosition:
@@ -266,14 +283,10 @@ class TrackingStore:
             if not conditional_failed(error):
                 raise
 
-    def record_all(
-        self, tenant_id: str, message_uuid: str, events: Iterable[TimelineEvent]
-    ) -> None:
-        """Several events in one batch write. Unlike ``record``, an event already stored is
-        written again (same key, same step: its time becomes that of the repeated step)."""
-        with self._table.batch_writer() as batch:
-            for event in events:
-                batch.put_item(Item=_event_item(tenant_id, message_uuid, event))
+    def record_pass(self, tenant_id: str, message_uuid: str, policy_pass: PolicyPass) -> None:
+        """Unlike ``record``, a pass already stored is written again (same key, same pass: its
+        time becomes that of the repeated run)."""
+        self._table.put_item(Item=_pass_item(tenant_id, message_uuid, policy_pass))
 
     def set_status(
         self, tenant_id: str, message_uuid: str, recipient: str, status: Status, **fields: Any
@@ -426,16 +439,17 @@ class TrackingStore:
         self, tenant_id: str, message_uuid: str
     ) -> tuple[list[TrackingRow], list[TimelineEvent]]:
         rows: list[TrackingRow] = []
-        events: list[TimelineEvent] = []
+        # By id: a pass run again after an upgrade may have its rules stored once per rule
+        # too, as passes were before they were stored whole.
+        events: dict[str, TimelineEvent] = {}
         for item in self._message_items(tenant_id, message_uuid):
             if expired(item):
                 continue
             if item["sk"].startswith(_ROW_PREFIX):
                 rows.append(_row_of(item))
             else:
-                events.append(_event_of(item))
-        events.sort(key=lambda event: (event.time, event.event_id))
-        return rows, events
+                events.update((event.event_id, event) for event in _events_of(item))
+        return rows, sorted(events.values(), key=lambda event: (event.time, event.event_id))
 
     def rows_by_time(
         self,

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import boto3
+from boto3.dynamodb.conditions import Key
+
 from mailgate import resources
 from mailgate.catalog import Direction, Status
 from mailgate.clock import utcnow
-from mailgate.records import TimelineEvent, TrackingRow
+from mailgate.records import PolicyPass, TimelineEvent, TrackingRow
 from mailgate.storage.tracking import TrackingStore
 from tests.integration.conftest import Gateway
 
@@ -83,3 +86,92 @@ def test_add_once_keeps_a_row_that_is_already_there(gateway: Gateway) -> None:
     assert store.statuses("once", "m-1", ["boss@example.com"]) == {
         "boss@example.com": Status.DELIVERED
     }
+
+
+def _items(tenant_id: str, message_uuid: str) -> list[str]:
+    """The sort keys of the message's items, as stored (docs/records.md)."""
+    table = boto3.resource("dynamodb").Table(resources.TRACKING.local_name)
+    answer = table.query(KeyConditionExpression=Key("pk").eq(f"{tenant_id}#M#{message_uuid}"))
+    return sorted(item["sk"] for item in answer["Items"])
+
+
+def test_a_stage_2_pass_is_one_item_read_back_as_one_event_per_rule(gateway: Gateway) -> None:
+    # Given a message scanned by 40 rules, then its release after the quarantining one
+    store = TrackingStore(resources.TRACKING.local_name)
+    store.add([_row("passes", "m-1", "bob@example.com")], [])
+    results = [(f"rule {n}", "no_match", "") for n in range(1, 40)]
+    results.append(("Hold invoices", "quarantine", "engine slow; kept"))
+    first = PolicyPass(time=utcnow(), pass_id="first", results=results)
+    store.record_pass("passes", "m-1", first)
+    release = PolicyPass(
+        time=utcnow() + timedelta(seconds=5),
+        pass_id="after-hold",
+        released_by="ops key",
+        results=[("Tag the rest", "none", "")],
+    )
+    store.record_pass("passes", "m-1", release)
+
+    # Then each pass is one item beside the row
+    assert _items("passes", "m-1") == ["E#2-after-hold", "E#2-first", "R#bob@example.com"]
+    # And the timeline reads one event per rule, in order, with its rule and result
+    _, events = store.message("passes", "m-1")
+    assert [e.event_id for e in events][:2] == ["2-first-001", "2-first-002"]
+    assert [(e.rule, e.result) for e in events[:40]] == [(r, s) for r, s, _ in results]
+    assert events[39].detail == "Hold invoices: quarantine (engine slow; kept)"
+    assert [(e.event_id, e.event, e.detail) for e in events[40:]] == [
+        ("2-after-hold-000", "released", "released from quarantine by administrator ops key"),
+        ("2-after-hold-001", "policy", "Tag the rest: none"),
+    ]
+    # And another tenant asking for the same message uuid sees none of it
+    assert store.message("someone-else", "m-1") == ([], [])
+
+
+def test_a_pass_run_again_replaces_its_item_and_older_per_rule_events_are_read_once(
+    gateway: Gateway,
+) -> None:
+    # Given a pass stored one event per rule, as passes were before they were stored whole
+    store = TrackingStore(resources.TRACKING.local_name)
+    store.add([_row("rerun", "m-1", "bob@example.com")], [])
+    then = utcnow()
+    for number, rule in enumerate(["Spam", "Virus"], start=1):
+        store.record(
+            "rerun",
+            "m-1",
+            TimelineEvent(
+                time=then,
+                event_id=f"2-first-{number:03d}",
+                stage="scan",
+                event="policy",
+                detail=f"{rule}: no_match",
+                rule=rule,
+                result="no_match",
+            ),
+        )
+
+    # When the same pass runs again, twice (a redelivered job), now stored whole
+    for _ in range(2):
+        again = PolicyPass(
+            time=then,
+            pass_id="first",
+            results=[("Spam", "no_match", ""), ("Virus", "no_match", "")],
+        )
+        store.record_pass("rerun", "m-1", again)
+
+    # Then the timeline holds each rule once
+    _, events = store.message("rerun", "m-1")
+    assert [(e.event_id, e.rule) for e in events] == [
+        ("2-first-001", "Spam"),
+        ("2-first-002", "Virus"),
+    ]
+    assert _items("rerun", "m-1").count("E#2-first") == 1
+
+
+def test_a_pass_without_rules_reads_as_scanned(gateway: Gateway) -> None:
+    store = TrackingStore(resources.TRACKING.local_name)
+    store.record_pass("scanned", "m-1", PolicyPass(time=utcnow(), pass_id="first"))
+
+    _, events = store.message("scanned", "m-1")
+
+    assert [(e.event, e.detail) for e in events] == [
+        ("scanned", "no policy rule applies to this message")
+    ]

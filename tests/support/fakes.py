@@ -20,7 +20,7 @@ from mailgate.catalog import FINAL_STATUSES, Direction, Status
 from mailgate.dns import DnsUnavailable, DomainStatus
 from mailgate.policy.records import PolicyEvent, QuarantineEntry, QuarantineState
 from mailgate.ports import DayPosition, Increment
-from mailgate.records import REPEATABLE, STATUS_RANK, TimelineEvent, TrackingRow
+from mailgate.records import REPEATABLE, STATUS_RANK, PolicyPass, TimelineEvent, TrackingRow
 from mailgate.redelivery_records import RedeliveryRun, RunMessage
 from mailgate.storage.tenants import ConfigConflict, DomainTaken
 from mailgate.tenant_config import Domain, TenantConfig
@@ -30,6 +30,7 @@ class FakeTracking:
     def __init__(self, rows: Iterable[TrackingRow] = ()) -> None:
         self.rows: dict[tuple[str, str, str], TrackingRow] = {}
         self.events: dict[tuple[str, str], list[TimelineEvent]] = {}
+        self.passes: dict[tuple[str, str], dict[str, PolicyPass]] = {}
         self.status_writes: list[tuple[str, Status, dict[str, Any]]] = []
         self.claims: dict[tuple[str, str, str], datetime] = {}
         self.add(rows, [])
@@ -56,15 +57,15 @@ class FakeTracking:
         if all(known.event_id != event.event_id for known in timeline):
             timeline.append(event)
 
-    def record_all(
-        self, tenant_id: str, message_uuid: str, events: Iterable[TimelineEvent]
-    ) -> None:
-        timeline = self.events.setdefault((tenant_id, message_uuid), [])
-        # Each event replaces the one of its id, as one write per event would: a single pass.
-        written = list(events)
-        last = {event.event_id: index for index, event in enumerate(written)}
-        timeline[:] = [known for known in timeline if known.event_id not in last]
-        timeline.extend(e for index, e in enumerate(written) if last[e.event_id] == index)
+    def record_pass(self, tenant_id: str, message_uuid: str, policy_pass: PolicyPass) -> None:
+        self.passes.setdefault((tenant_id, message_uuid), {})[policy_pass.pass_id] = policy_pass
+
+    def timeline(self, tenant_id: str, message_uuid: str) -> list[TimelineEvent]:
+        """The message's events with its passes' (as the real store reads them), in order."""
+        key = (tenant_id, message_uuid)
+        events = list(self.events.get(key, []))
+        events.extend(e for p in self.passes.get(key, {}).values() for e in p.events())
+        return sorted(events, key=lambda event: (event.time, event.event_id))
 
     def set_status(
         self, tenant_id: str, message_uuid: str, recipient: str, status: Status, **fields: Any
@@ -113,7 +114,7 @@ class FakeTracking:
         self, tenant_id: str, message_uuid: str
     ) -> tuple[list[TrackingRow], list[TimelineEvent]]:
         rows = [row for key, row in self.rows.items() if key[:2] == (tenant_id, message_uuid)]
-        return rows, list(self.events.get((tenant_id, message_uuid), []))
+        return rows, self.timeline(tenant_id, message_uuid)
 
     def release(self, tenant_id: str, message_uuid: str, recipient: str, until: datetime) -> None:
         key = (tenant_id, message_uuid, recipient.lower())

@@ -115,7 +115,7 @@ class World:
         return [job for job, _ in self.deliver.sent if isinstance(job, DeliverJob)]
 
     def timeline(self, message_uuid: str = "m1") -> list[str]:
-        return [e.detail for e in self.tracking.events.get((TENANT, message_uuid), [])]
+        return [e.detail for e in self.tracking.timeline(TENANT, message_uuid)]
 
 
 def rule(name: str, **actions: Any) -> r.Rule:
