@@ -153,7 +153,7 @@ def find(template: DlpTemplate, *texts: str, limit: int = 1000) -> list[str]:
     found: dict[str, str] = {}  # canonical form -> first spelling
     for text in dict.fromkeys(text.strip() for text in texts):  # the same text is read once
         normalized = _normalized(text)
-        if not _SHAPES[template].search(_utf8(normalized)):
+        if template not in _shapes_in(normalized):
             continue
         for canonical, spelling in _FINDERS[template](normalized):
             if len(found) >= limit:
@@ -164,12 +164,16 @@ def find(template: DlpTemplate, *texts: str, limit: int = 1000) -> list[str]:
 
 @functools.lru_cache(maxsize=16)  # one message's texts, read by every template and rule
 def _normalized(text: str) -> str:
+    if text.isascii():  # nothing to fold, and every dash to unify is outside ASCII
+        return text
     return _DASHES.sub("-", nfkc(text))
 
 
 @functools.lru_cache(maxsize=16)
-def _utf8(text: str) -> bytes:
-    return text.encode("utf-8", "surrogatepass")
+def _shapes_in(text: str) -> frozenset[DlpTemplate]:
+    """The templates whose shape the text holds, found for all of them in one pass."""
+    found = _SHAPES.Match(text.encode("utf-8", "surrogatepass")) or ()  # None: no shape
+    return frozenset(_SHAPE_TEMPLATES[index] for index in found)
 
 
 def _digits(text: str) -> str:
@@ -296,14 +300,24 @@ _FINDERS: Mapping[DlpTemplate, Callable[[str], Iterator[tuple[str, str]]]] = {
 # The least every match of a template holds, without the look-arounds and back-references that
 # keep Python's engine from skipping text: RE2 rules a text out in one linear pass (most mail
 # holds no card number), before the exact pattern tries each digit of it.
-_SHAPES: Mapping[DlpTemplate, re2._Regexp] = {
-    template: re2.compile(shape.encode())
-    for template, shape in {
-        DlpTemplate.CREDIT_CARD: r"\d{13}|\d{4}[ -]\d{4}[ -]\d{4}[ -]\d|\d{4}[ -]\d{6}[ -]\d{4}",
-        DlpTemplate.MY_NUMBER: r"\d{12}|\d{4}[ -]\d{4}[ -]\d{4}",
-        DlpTemplate.IBAN: r"[A-Z]\d{2}(?:[A-Z0-9]{11}| [A-Z0-9]{4} [A-Z0-9]{4})",
-        DlpTemplate.EMAIL: r"[A-Za-z0-9._%+-]@[A-Za-z0-9]",
-        DlpTemplate.PHONE_JP: r"\(\d|\d\(\d|\d[ -]\d{1,4}[ -]\d{3}|\d{9}",
-        DlpTemplate.PHONE_US: r"\(\d{3}\) ?\d{3}-\d{4}|\d{3}[ .-]\d{3}[ .-]\d{4}|\+1\d{10}",
-    }.items()
+_SHAPE_PATTERNS: Mapping[DlpTemplate, str] = {
+    DlpTemplate.CREDIT_CARD: r"\d{13}|\d{4}[ -]\d{4}[ -]\d{4}[ -]\d|\d{4}[ -]\d{6}[ -]\d{4}",
+    DlpTemplate.MY_NUMBER: r"\d{12}|\d{4}[ -]\d{4}[ -]\d{4}",
+    DlpTemplate.IBAN: r"[A-Z]\d{2}(?:[A-Z0-9]{11}| [A-Z0-9]{4} [A-Z0-9]{4})",
+    DlpTemplate.EMAIL: r"[A-Za-z0-9._%+-]@[A-Za-z0-9]",
+    DlpTemplate.PHONE_JP: r"\(\d|\d\(\d|\d[ -]\d{1,4}[ -]\d{3}|\d{9}",
+    DlpTemplate.PHONE_US: r"\(\d{3}\) ?\d{3}-\d{4}|\d{3}[ .-]\d{3}[ .-]\d{4}|\+1\d{10}",
 }
+_SHAPE_TEMPLATES = tuple(_SHAPE_PATTERNS)
+
+
+def _shape_set() -> re2.Set:
+    """All the shapes in one automaton: a text's pass tells which templates may match in it."""
+    shapes = re2.Set.SearchSet()
+    for pattern in _SHAPE_PATTERNS.values():
+        shapes.Add(pattern.encode())
+    shapes.Compile()
+    return shapes
+
+
+_SHAPES = _shape_set()
