@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from functions.scan.evidence.verdicts import Evidence
 from functions.scan.policy.conditions import Hit, NoVerdict, evaluate
@@ -48,8 +49,7 @@ class Detection:
     action: PolicyAction
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):  # a tuple: one per rule evaluated, made at a third of the cost
     """One evaluated policy, as the tracking detail lists it."""
 
     rule: Rule
@@ -78,20 +78,21 @@ class Decision:
 
 
 def in_scope(scope: Scope, sender: str, recipients: Sequence[str]) -> bool:
-    def listed(patterns: list[str], address: str) -> bool:
-        return any(pattern_matches(pattern, address) for pattern in patterns)
-
-    if scope.senders and not listed(scope.senders, sender):
+    if scope.senders and not _listed(scope.senders, sender):
         return False
-    if scope.except_senders and listed(scope.except_senders, sender):
+    if scope.except_senders and _listed(scope.except_senders, sender):
         return False
     if not scope.recipients and not scope.except_recipients:  # most rules: no patterns to try
         return bool(recipients)
     return any(
-        (not scope.recipients or listed(scope.recipients, recipient))
-        and not listed(scope.except_recipients, recipient)
+        (not scope.recipients or _listed(scope.recipients, recipient))
+        and not _listed(scope.except_recipients, recipient)
         for recipient in recipients
     )
+
+
+def _listed(patterns: list[str], address: str) -> bool:
+    return any(pattern_matches(pattern, address) for pattern in patterns)
 
 
 def _hits(rule: Rule, evidence: Evidence) -> tuple[list[Hit], NoVerdict | None]:
