@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 
-from mailgate.engines import EngineError, OverLimit, connect_and_send
+from mailgate.engines import EngineAddress, EngineError, OverLimit
 
 CHUNK_BYTES = 64 * 1024
 MAX_ANSWER_BYTES = 4096
@@ -41,8 +41,7 @@ class ClamdClient:
         host, colon, port = address.rpartition(":")
         if not colon or not host or not port.isdigit():
             raise ValueError(f"not a host:port address of clamd: {address!r}")
-        self._host = host.strip("[]")
-        self._port = int(port)
+        self._engine = EngineAddress(host.strip("[]"), int(port))
         self._timeout_s = timeout_s
         self.address = address
         self.max_bytes = max_bytes
@@ -50,7 +49,7 @@ class ClamdClient:
     def _send(self, command: bytes, data: bytes | None = None) -> Callable[[], str]:
         """Sends the command (and the stream); the callable reads clamd's answer."""
         try:
-            sock = connect_and_send(self._host, self._port, self._timeout_s, _writes(command, data))
+            sock = self._engine.connect_and_send(self._timeout_s, _writes(command, data))
         except OSError as error:
             raise self._unreachable(error) from None
         return partial(self._receive, sock)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import partial
 from urllib.parse import urlsplit
 
-from mailgate.engines import EngineError, connect_and_send
+from mailgate.engines import EngineAddress, EngineError
 
 MAX_ANSWER_BYTES = 1024 * 1024
 MAX_HEAD_BYTES = 16 * 1024
@@ -44,10 +44,9 @@ class RspamdClient:
         parts = urlsplit(url)
         if parts.scheme != "http" or not parts.hostname:
             raise ValueError(f"not an http:// URL of rspamd: {url!r}")
-        self._host = parts.hostname
-        self._port = parts.port or 11333
+        self._engine = EngineAddress(parts.hostname, parts.port or 11333)
         self._timeout_s = timeout_s
-        self.address = f"{self._host}:{self._port}"
+        self.address = f"{parts.hostname}:{self._engine.port}"
 
     def _error(self, what: str) -> EngineError:
         return EngineError(f"rspamd at {self.address}{what}")
@@ -66,7 +65,7 @@ class RspamdClient:
         lines.append(f"Content-Length: {len(body or b'')}")
         request = ("\r\n".join(lines) + "\r\n\r\n").encode("ascii") + (body or b"")
         try:
-            sock = connect_and_send(self._host, self._port, self._timeout_s, [request])
+            sock = self._engine.connect_and_send(self._timeout_s, [request])
         except OSError as error:
             raise self._unreachable(error) from None
         return partial(self._receive, sock)

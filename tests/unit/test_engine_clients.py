@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from email.message import EmailMessage
+from typing import Any
 
 import pytest
 
@@ -19,6 +20,7 @@ from functions.scan.evidence.mime.parse import parse
 from functions.scan.evidence.spam import SpamProducer
 from functions.scan.evidence.verdicts import Envelope, collect
 from functions.scan.evidence.virus import VirusProducer
+from mailgate import engines
 from mailgate.catalog import Direction, ThreatType
 from mailgate.engines import EngineError
 from mailgate.engines.clamd import ClamdClient
@@ -317,3 +319,75 @@ def test_one_engine_down_or_silent_leaves_the_other_verdict_whole(serve, down: s
         assert f"clamd at 127.0.0.1:{refused}" in virus_verdict.failure
         assert not virus_verdict.lasting
         assert (spam_verdict.failure, spam_verdict.findings[0].score) == ("", 9.5)
+
+
+class Lookups:
+    """socket.getaddrinfo as the clients call it, counted; ``answers`` replaces its answer."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        self.answers: list[Any] | None = None
+        real = socket.getaddrinfo
+
+        def lookup(*args: Any, **kwargs: Any) -> Any:
+            self.count += 1
+            return self.answers if self.answers is not None else real(*args, **kwargs)
+
+        monkeypatch.setattr(engines.socket, "getaddrinfo", lookup)
+
+
+def _stream(port: int) -> Any:
+    return (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", ("127.0.0.1", port))
+
+
+def test_an_engine_name_is_looked_up_once_per_ttl_not_per_message(serve, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    server = serve(lambda _: http(200, b"pong"), True)
+    lookups = Lookups(monkeypatch)
+    client = RspamdClient(f"http://localhost:{server.port}", 2.0)
+
+    for _ in range(5):
+        client.ping()
+    assert lookups.count == 1
+
+    later = time.monotonic() + engines.RESOLVED_FOR_S
+    monkeypatch.setattr(engines, "monotonic", lambda: later)  # the answer's time is up
+    client.ping()
+    assert lookups.count == 2
+
+
+def test_a_failed_connection_looks_the_name_up_again(serve, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # Given a client whose engine moved: the address it found no longer answers
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        gone = probe.getsockname()[1]
+    lookups = Lookups(monkeypatch)
+    lookups.answers = [_stream(gone)]
+    client = RspamdClient("http://rspamd.internal:11333", 2.0)
+    with pytest.raises(EngineError, match=r"rspamd at rspamd\.internal:11333"):
+        client.ping()
+
+    # When the name now answers with the engine's new address
+    server = serve(lambda _: http(200, b"pong"), True)
+    lookups.answers = [_stream(server.port)]
+
+    # Then the next request finds it, without waiting for the answer's time to run out
+    assert client.ping() == "3.4"
+    assert lookups.count == 2
+
+
+def test_requests_spread_over_the_tasks_found_and_skip_one_that_is_down(serve, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # Given an engine name with three addresses: two tasks up, one down
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        down = probe.getsockname()[1]
+    tasks = [serve(lambda _: b"stream: OK\0", False) for _ in range(2)]
+    lookups = Lookups(monkeypatch)
+    lookups.answers = [_stream(down), *(_stream(task.port) for task in tasks)]
+    client = ClamdClient("clamd.internal:3310", 2.0, 1024)
+
+    # When 40 messages are scanned
+    scans = [client.scan(b"x") for _ in range(40)]
+
+    # Then each got its answer, both tasks had a share, and the name was looked up once
+    assert all(scan.signature == "" for scan in scans)
+    assert all(task.requests for task in tasks)
+    assert sum(len(task.requests) for task in tasks) == 40
+    assert lookups.count == 1
