@@ -109,6 +109,27 @@ def test_a_document_nested_as_deep_as_a_tree_is_built_for_is_read() -> None:
     assert html_text("<div>" * 20_000 + "wire", 100_000) == ("wire", False)  # by tokens
 
 
+BLOCKS = ["p", "div", "br", "li", "tr", "td", "th", "table", "ul", "ol", "blockquote", "pre"]
+BLOCKS += ["hr", "h1", "h2", "h3", "h4", "h5", "h6", "section"]
+# Inline elements whose names start as a block's do: no line break, the words stay joined.
+INLINE = ["b", "bdi", "bdo", "big", "del", "dfn", "data", "label", "tt", "u", "time", "sub", "s"]
+INLINE += ["small", "span", "strong", "sup", "output", "object", "param", "picture", "progress"]
+
+
+@pytest.mark.parametrize("max_tree_tags", [10_000, -1])  # the tree, the tokens
+@pytest.mark.parametrize("spell", [str.lower, str.upper, str.title])
+def test_a_block_tag_in_any_case_breaks_the_line_and_an_inline_one_does_not(
+    max_tree_tags: int, spell: Callable[[str], str]
+) -> None:
+    for name in BLOCKS:
+        for tag in (f"<{spell(name)}>", f"</{spell(name)}>", f"<{spell(name)} class=x>"):
+            text = html_text(f"<p>wire{tag}money</p>", 1000, max_tree_tags)[0]
+            assert "wire\n" in text and "money" in text.replace("\n", " ").split(), (tag, text)
+    for name in INLINE:
+        for tag in (f"<{spell(name)}>", f"</{spell(name)}>"):
+            assert html_text(f"<p>wire{tag}money</p>", 1000, max_tree_tags)[0] == "wiremoney", tag
+
+
 @pytest.mark.parametrize("max_tree_tags", [10_000, -1])  # the tree, the tokens
 def test_white_space_does_not_push_words_out_of_the_text_bound(max_tree_tags: int) -> None:
     padded = "<p>" + " \n\t&nbsp;" * 5_000 + "wire</p><p>" + "\n" * 5_000 + "money"
