@@ -151,8 +151,7 @@ def find(template: DlpTemplate, *texts: str, limit: int = 1000) -> list[str]:
     """The validated matches of a template in the texts, in order, each once (a card in both
     the plain and the HTML version of a message is one card), at most limit."""
     found: dict[str, str] = {}  # canonical form -> first spelling
-    for text in dict.fromkeys(text.strip() for text in texts):  # the same text is read once
-        normalized = _normalized(text)
+    for normalized in dict.fromkeys(map(_normalized, texts)):  # the same text is read once
         if template not in _shapes_in(normalized):
             continue
         for canonical, spelling in _FINDERS[template](normalized):
@@ -162,8 +161,11 @@ def find(template: DlpTemplate, *texts: str, limit: int = 1000) -> list[str]:
     return list(found.values())
 
 
-@functools.lru_cache(maxsize=16)  # one message's texts, read by every template and rule
+# One message's texts, read by every template and rule: each is stripped and normalised once,
+# and the same object is handed back, its hash already known when the texts are compared.
+@functools.lru_cache(maxsize=16)
 def _normalized(text: str) -> str:
+    text = text.strip()
     if text.isascii():  # nothing to fold, and every dash to unify is outside ASCII
         return text
     return _DASHES.sub("-", nfkc(text))
