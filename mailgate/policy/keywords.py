@@ -17,10 +17,12 @@ instructions, which every pattern a tenant plausibly writes stays far below (``\
 bounded by the cap and the message model's bound on decoded text.
 
 Normalisation (the same on keywords and text): characters that render as nothing dropped
-(``normalize.visible``); NFKC, so full-width and half-width forms are one
-(a full-width "PASSWORD" is "PASSWORD"). Literals are also case-folded (ß = ss) with runs of white
-space read as one space, and match anywhere, inside words too. Regular expressions are matched
-case-insensitively by RE2 (simple case folding) against the NFKC text, white space as written.
+(``normalize.visible``); NFKC, so full-width and half-width forms are one (a full-width
+"PASSWORD" is "PASSWORD"); last, in a word that mixes Latin letters with Cyrillic or Greek ones,
+those read as the Latin letters they imitate (``normalize.unmasked``). Literals are also
+case-folded (ß = ss) with runs of white space read as one space, and match anywhere, inside
+words too. Regular expressions are matched case-insensitively by RE2 (simple case folding)
+against the NFKC text, white space as written.
 """
 
 from __future__ import annotations

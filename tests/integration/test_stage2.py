@@ -112,8 +112,9 @@ def test_a_quarantined_message_is_searchable_and_a_release_delivers_it_once(
 
 @pytest.mark.parametrize(
     "subject",
-    # Also with a zero-width space and a soft hyphen inside: the reader sees "lottery".
-    ["You won the lottery", "You won the lot\u200bte\u00adry"],
+    # Also with a zero-width space and a soft hyphen inside, and with a Cyrillic "o": the
+    # reader sees "lottery".
+    ["You won the lottery", "You won the lot\u200bte\u00adry", "You won the l\u043ettery"],
 )
 def test_delete_ends_the_message_and_nothing_is_delivered(
     gateway: Gateway, peer: ScriptedServer, subject: str

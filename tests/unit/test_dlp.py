@@ -111,6 +111,13 @@ def test_characters_that_render_as_nothing_hide_no_number() -> None:
     assert find(DlpTemplate.CREDIT_CARD, text) == ["4111111111111111", "5555-5555-5555-4444"]
 
 
+def test_look_alike_letters_hide_no_account_number() -> None:
+    # A Cyrillic capital E and a Greek capital Beta in the country codes
+    text = "IBAN D\u041589 3704 0044 0532 0130 00, then \u0392E71 0961 2345 6769"
+
+    assert find(DlpTemplate.IBAN, text) == ["DE89 3704 0044 0532 0130 00", "BE71 0961 2345 6769"]
+
+
 def test_each_number_counts_once_in_order_and_limit_caps() -> None:
     text = "4111 1111 1111 1111, 5555555555554444, 4111-1111-1111-1111, 378282246310005"
     assert find(DlpTemplate.CREDIT_CARD, text) == [

@@ -71,6 +71,35 @@ def test_characters_that_render_as_nothing_hide_no_keyword(invisible: str) -> No
     assert patterns(r"wire\s+the").first_match(text) == r"wire\s+the"
 
 
+@pytest.mark.parametrize(
+    "disguised",
+    [
+        "l\u043ettery",  # a Cyrillic o
+        "LOTT\u0415RY",  # a Cyrillic capital E
+        "\u0455\u0430lotteryx",  # Cyrillic s and a glued before it
+        "lott\u0435\u200bry",  # a Cyrillic e and a zero-width space
+        "\u03bflottery",  # a Greek omicron glued before it
+    ],
+)
+def test_look_alike_letters_of_another_script_inside_a_word_hide_no_keyword(
+    disguised: str,
+) -> None:
+    text = f"You won the {disguised} prize"
+
+    assert literals("lottery").first_match(text) == "lottery"
+    assert patterns(r"lottery\s+prize|lotteryx").first_match(text) is not None
+
+
+def test_words_in_one_script_read_as_written() -> None:
+    # Russian and Greek text keeps its meaning: a word all in Cyrillic is not read as Latin
+    assert literals("cop").first_match("\u0441\u043e\u0440 \u0438 \u0432\u043e\u0440") is None
+    assert literals("почта").first_match("Почта России") == "почта"
+    assert literals("ΑΘΗΝΑ").first_match("στην Αθήνα") is None  # accents are kept
+    # Japanese next to Latin letters is no mixed word to unmask
+    assert literals("パスワード").first_match("新しいパスワードをpasswordに") == "パスワード"
+    assert literals("password").first_match("新しいパスワードをpasswordに") == "password"
+
+
 def test_an_ideographic_variation_selector_hides_no_japanese_keyword() -> None:
     assert literals("葛飾区").first_match("東京都葛\U000e0100飾区") == "葛飾区"
     assert literals("葛飾区").first_match("東京都葛\u3000飾区") is None  # a space is seen

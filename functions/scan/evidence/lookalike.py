@@ -6,21 +6,11 @@ from __future__ import annotations
 
 import contextlib
 import unicodedata
-from functools import cache
 
-from confusable_homoglyphs import confusables
+from mailgate.policy.normalize import imitated
 
 # Runs of ASCII that read as another letter.
 _ASCII_LOOKALIKES = (("rn", "m"), ("vv", "w"), ("cl", "d"), ("0", "o"), ("1", "l"), ("i", "l"))
-
-
-@cache
-def _imitated(char: str) -> str:
-    for homoglyph in confusables.confusables_data.get(char, ()):
-        candidate = str(homoglyph["c"]).lower()
-        if candidate.isascii() and candidate.isalnum():
-            return candidate
-    return char
 
 
 def skeleton(text: str) -> str:
@@ -30,7 +20,7 @@ def skeleton(text: str) -> str:
         with contextlib.suppress(UnicodeError):
             text = text.encode("ascii").decode("idna")
     folded = unicodedata.normalize("NFKC", text).casefold()
-    shown = "".join(char if char.isascii() else _imitated(char) for char in folded)
+    shown = "".join(imitated(char).lower() for char in folded)
     for run, letter in _ASCII_LOOKALIKES:
         shown = shown.replace(run, letter)
     return shown
