@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from functions.scan.evidence.mime.model import ArchiveEntry, Attachment, Mailbox, Message
+from functions.scan.evidence.mime.model import ArchiveEntry, Attachment, Html, Mailbox, Message
 from functions.scan.evidence.verdicts import Envelope, Evidence
 from functions.scan.policy.conditions import Hit, evaluate
 from mailgate.catalog import Direction, ThreatType
@@ -23,7 +23,7 @@ PLAIN = Message(
     message_id="<1@example.com>",
     date="",
     text="See you at noon.",
-    html_text="",
+    html=Html(),
     attachments=(),
     size=1000,
     exclusions=(),
@@ -51,7 +51,7 @@ RICH = replace(
     reply_to=(Mailbox("", "attacker@evil.example"),),
     subject="",
     text="",
-    html_text="",
+    html=Html(),
     attachments=(ZIP, NOTES),
     size=20 * 1024 * 1024,
 )
@@ -123,7 +123,7 @@ def test_dlp_counts_validated_numbers_and_shows_counts_not_the_data() -> None:
 
 def test_dlp_counts_a_number_in_the_plain_and_html_versions_once() -> None:
     body = "Card 4111 1111 1111 1111 and 5500 0000 0000 0004."
-    both = Evidence(replace(PLAIN, text=body + "\n", html_text=body), ENVELOPE)
+    both = Evidence(replace(PLAIN, text=body + "\n", html=Html(body)), ENVELOPE)
     assert evaluate(r.Dlp(templates=[DlpTemplate.CREDIT_CARD], threshold=3), both) is None
     hit = evaluate(r.Dlp(templates=[DlpTemplate.CREDIT_CARD], threshold=2), both)
     assert hit is not None and "credit_card: 2" in hit.what

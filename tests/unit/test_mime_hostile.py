@@ -9,10 +9,11 @@ import zipfile
 from collections.abc import Callable
 from email.message import EmailMessage
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from functions.scan.evidence.mime import Limits, Message, parse
+from functions.scan.evidence.mime import Limits, Message, model, parse
 
 SECOND = 1.0
 
@@ -200,6 +201,32 @@ def test_html_over_its_bound_is_cut_as_written() -> None:
 
     assert message.html_text == "wire"  # the no-break space stayed: no quote opened
     assert message.exclusions == ("more than 45 characters of HTML body: the rest was not read",)
+
+
+def test_html_text_over_its_bound_is_cut_when_read() -> None:
+    raw = b"Content-Type: text/html\r\n\r\n<p>" + b"word " * 100 + b"</p>"
+
+    message = parse(raw, Limits(max_text_chars=12))
+
+    assert message.html_text == "word word wo"
+    assert message.html.exclusions == (
+        "more than 12 characters of HTML text: the rest was not read",
+    )
+
+
+def test_html_the_reader_fails_on_flows_uninspected_with_a_sentence(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(html: str, limit: int) -> tuple[str, bool]:
+        raise RuntimeError("reader fault")
+
+    monkeypatch.setattr(model, "html_text", broken)
+    message = parse(b"Content-Type: text/html\r\n\r\n<p>wire money</p>")
+
+    assert message.html_text == ""
+    assert message.html.exclusions == (
+        "the HTML body could not be read: its text was not inspected",
+    )
 
 
 MIME_TOKENS = st.sampled_from(

@@ -6,7 +6,11 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from functions.scan.evidence.mime.model import Attachment, Mailbox, Message
+import pytest
+
+from functions.scan.evidence.mime import model
+from functions.scan.evidence.mime.model import Attachment, Html, Limits, Mailbox, Message
+from functions.scan.evidence.mime.parse import parse
 from functions.scan.evidence.verdicts import Envelope, Evidence, Finding, Verdict
 from functions.scan.policy.engine import NO_MATCH, NO_VERDICT, SKIPPED, decide, threats_read
 from mailgate.catalog import Direction, PolicyAction, SpamLevel, ThreatType
@@ -23,7 +27,7 @@ MESSAGE = Message(
     message_id="<1@example.com>",
     date="",
     text="Please find the invoice attached.",
-    html_text="",
+    html=Html(),
     attachments=(
         Attachment(
             index=1,
@@ -252,6 +256,39 @@ def test_a_message_past_a_bound_gets_a_scan_exclusion_event() -> None:
     decision = decide([], evidence(bounded))
     (event,) = decision.detections
     assert event.hit.threat is ThreatType.SCAN_EXCLUSION and "1,000" in event.hit.what
+
+
+def test_html_text_cut_when_a_rule_reads_it_gets_a_scan_exclusion_event() -> None:
+    raw = b"Subject: News\r\nContent-Type: text/html\r\n\r\n<p>" + b"word " * 100 + b"</p>"
+    message = parse(raw, Limits(max_text_chars=12))
+    body = rule("Body", r.BodyKeywords(keywords=r.Keywords(values=["lottery"])))
+
+    first, *_ = decide([body], evidence(message)).detections
+
+    assert first.rule is None and first.hit.threat is ThreatType.SCAN_EXCLUSION
+    assert first.hit.what == "more than 12 characters of HTML text: the rest was not read"
+
+
+def test_rules_on_engine_verdicts_alone_leave_the_html_text_unread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    read: list[str] = []
+
+    def reader(html: str, limit: int) -> tuple[str, bool]:
+        read.append(html)
+        return html, False
+
+    monkeypatch.setattr(model, "html_text", reader)
+    message = parse(b"Subject: News\r\nContent-Type: text/html\r\n\r\n<p>lottery</p>")
+    clean = Verdict("rspamd", frozenset({ThreatType.SPAM}), (Finding(ThreatType.SPAM, score=1),))
+
+    decision = decide([spam_rule(SpamLevel.MEDIUM_LOW)], evidence(message, spam=clean))
+
+    assert read == [] and results(decision) == [("Spam medium_low", NO_MATCH)]
+    decide(
+        [rule("Body", r.BodyKeywords(keywords=r.Keywords(values=["lottery"])))], evidence(message)
+    )
+    assert read == ["<p>lottery</p>"]
 
 
 # Seed 003: outbound, a spam rule with any detection condition detects graymail too.

@@ -165,12 +165,6 @@ def decide(
     why spam rules are skipped (an approved sender or IP), or empty."""
     envelope = evidence.envelope
     decision = Decision(recipients=list(envelope.recipients))
-    if resume_after is None and evidence.message.exclusions:
-        threat, subtype = ENGINE_FAILURE_EVENT
-        what = " ".join(evidence.message.exclusions)
-        decision.detections.append(
-            Detection(None, Hit(threat, what, subtype=subtype), PolicyAction.NONE)
-        )
     if resume_after is None:  # a release goes on with the message as first modified
         verdicts = {id(v): v for v in evidence.verdicts.values()}.values()
         decision.headers = [header for verdict in verdicts for header in verdict.headers]
@@ -188,6 +182,15 @@ def decide(
             continue
         if _run(rule, evidence, decision):
             break
+    message = evidence.message
+    # After the rules: the text of HTML bodies is read when a rule or a detector first asks.
+    exclusions = (*message.exclusions, *message.html.exclusions)
+    if resume_after is None and exclusions:
+        threat, subtype = ENGINE_FAILURE_EVENT
+        what = " ".join(exclusions)
+        decision.detections.insert(
+            0, Detection(None, Hit(threat, what, subtype=subtype), PolicyAction.NONE)
+        )
     return decision
 
 

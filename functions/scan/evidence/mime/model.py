@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from functools import cached_property
+
+from .html_text import html_text
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,37 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class Html:
+    """The text/html bodies: their markup, and the text a reader sees in it, read on first
+    use. A tenant's default rules read only the engines' verdicts, never this text: reading
+    it is most of parsing an HTML newsletter."""
+
+    markup: str = ""
+    limit: int = 1_000_000  # characters of text kept
+
+    @cached_property
+    def _read(self) -> tuple[str, tuple[str, ...]]:
+        try:
+            text, cut = html_text(self.markup, self.limit)
+        except Exception:  # a fault of the reader must not stop the mail: it flows
+            log.exception("the text of an HTML body could not be read")
+            return "", ("the HTML body could not be read: its text was not inspected",)
+        if not cut:
+            return text, ()
+        sentence = f"more than {self.limit:,} characters of HTML text: the rest was not read"
+        return text, (sentence,)
+
+    @property
+    def text(self) -> str:
+        return self._read[0]
+
+    @property
+    def exclusions(self) -> tuple[str, ...]:
+        """What reading the text left out; nothing while it has not been read."""
+        return self._read[1] if "_read" in self.__dict__ else ()
+
+
+@dataclass(frozen=True)
 class Message:
     headers: tuple[tuple[str, str], ...]  # top-level headers, name as written, value decoded
     from_: tuple[Mailbox, ...]
@@ -50,10 +87,15 @@ class Message:
     message_id: str
     date: str
     text: str  # text/plain bodies (not attachments), decoded, bounded
-    html_text: str  # text of text/html bodies without scripts and styles, bounded
+    html: Html
     attachments: tuple[Attachment, ...]
     size: int  # raw bytes
-    exclusions: tuple[str, ...]  # one plain sentence per bound that was hit
+    exclusions: tuple[str, ...]  # one plain sentence per bound that was hit (see Html too)
+
+    @property
+    def html_text(self) -> str:
+        """The text of the text/html bodies, without scripts and styles, bounded."""
+        return self.html.text
 
     def header_values(self, name: str) -> list[str]:
         wanted = name.lower()

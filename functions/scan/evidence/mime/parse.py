@@ -10,7 +10,7 @@ from .budget import Budget, count
 from .content import body_text, decoded_body
 from .headers import decode_words
 from .html_text import html_text, squeezed
-from .model import Attachment, Limits, Mailbox, Message
+from .model import Attachment, Html, Limits, Mailbox, Message
 from .tree import Part, walk
 
 
@@ -52,7 +52,7 @@ def parse(raw: bytes, limits: Limits = DEFAULT_LIMITS) -> Message:
     except Exception:  # a fault of this parser must not stop the mail: it flows, uninspected
         return Message(
             headers=(), from_=(), to=(), cc=(), reply_to=(), subject="", message_id="",
-            date="", text="", html_text="", attachments=(), size=len(raw),
+            date="", text="", html=Html(), attachments=(), size=len(raw),
             exclusions=("the message could not be parsed: it was not inspected",),
         )  # fmt: skip
 
@@ -76,12 +76,6 @@ def _parse(raw: bytes, limits: Limits) -> Message:
                 target.add(_lines(body_text(data, part)))
             continue
         attachments.append(_attachment(part, data, attached, budget))
-    extracted, cut = html_text(html.value, limits.max_text_chars)
-    if cut:
-        budget.exclude(
-            f"more than {count(limits.max_text_chars)} characters of HTML text: "
-            "the rest was not read"
-        )
     return Message(
         headers=tuple((name, _line(decode_words(value))) for name, value in fields),
         from_=_mailboxes(root, "From"),
@@ -92,7 +86,7 @@ def _parse(raw: bytes, limits: Limits) -> Message:
         message_id=_line(root.section.first("Message-ID") or ""),
         date=_line(root.section.first("Date") or ""),
         text=body.value,
-        html_text=extracted,
+        html=Html(html.value, limits.max_text_chars),
         attachments=tuple(attachments),
         size=len(raw),
         exclusions=budget.exclusions,
