@@ -89,6 +89,25 @@ def test_a_link_on_a_dns_block_list_is_caught_with_its_url(
     assert final_row(gateway, clean, to, api)["status"] == Status.DELIVERED
 
 
+def test_a_listed_link_written_right_against_japanese_text_is_caught(
+    gateway: Gateway, peer: ScriptedServer
+) -> None:
+    api, domain = tenant(gateway, peer)
+    add_rule(api, threat_rule("Phishing", "phishing", "delete"))
+    to = f"bob@{domain}"
+    phishing_host = LISTED_URL_DOMAINS["phishing"]
+    body = f"パスワードの期限が切れます。詳細はhttps://login.{phishing_host}/owaをご確認ください。"
+    raw = (
+        f"From: Support <{SENDER}>\r\nTo: {to}\r\nSubject: =?UTF-8?B?6YCa55+l?=\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        f"Content-Transfer-Encoding: 8bit\r\n\r\n{body}\r\n"
+    ).encode()
+    phished = deliver(gateway, to, raw)
+    assert final_row(gateway, phished, to, api)["status"] == Status.DELETED
+    (event,) = events_of(api, phished)
+    assert url_of(api, event) == f"https://login.{phishing_host}/owa"
+
+
 def test_tenant_block_list_and_executives_come_from_the_config_api(
     gateway: Gateway, peer: ScriptedServer
 ) -> None:

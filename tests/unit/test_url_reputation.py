@@ -63,6 +63,38 @@ def test_what_is_no_web_address_is_no_link(written: str) -> None:
     assert normalize(written) is None
 
 
+def test_invisible_characters_and_spaces_inside_an_address_are_dropped() -> None:
+    link = normalize(" http://evil\u200b.exam ple/x\t")
+    assert link is not None and link.url == "http://evil.example/x"
+
+
+@pytest.mark.parametrize(
+    ("text", "url"),
+    [
+        (
+            "詳細はhttps://mailbox-upgrade.example/owaをご確認ください",
+            "https://mailbox-upgrade.example/owa",
+        ),
+        ("こちら\uff1ahttps://mailbox-upgrade.exampleまで。", "https://mailbox-upgrade.example/"),
+        ("\uff08www.mailbox-upgrade.example\uff09", "http://www.mailbox-upgrade.example/"),
+    ],
+)
+def test_a_link_written_right_against_japanese_text_is_found_and_listed(
+    text: str, url: str
+) -> None:
+    raw = f"From: a@b.example\r\nSubject: x\r\n\r\n{text}\r\n".encode()
+    dns = FakeDns({"mailbox-upgrade.example.phish.uribl.example": ["127.0.0.2"]})
+
+    (finding,) = examine(raw, dns).findings
+
+    assert (finding.threat, finding.url) == (ThreatType.PHISHING, url)
+
+
+def test_a_host_name_in_other_than_ascii_letters_is_read_whole() -> None:
+    raw = "From: a@b.example\r\nSubject: x\r\n\r\nhttps://bücher.example/neu\r\n".encode()
+    assert [link.url for link in links(raw, parse(raw))] == ["https://xn--bcher-kva.example/neu"]
+
+
 def test_a_listed_domain_in_obfuscated_text_is_phishing_with_its_url() -> None:
     dns = FakeDns({"mailbox-upgrade.example.phish.uribl.example": ["127.0.0.2"]})
     verdict = examine(eml("phishing-obfuscated"), dns)

@@ -27,7 +27,10 @@ _DEFANGED = [
     (re.compile(r"\[:\]|\(:\)"), ":"),
     (re.compile(r"\[://\]"), "://"),
 ]
-_URL = re.compile(r"(?:\b(?:https?|ftp)://|\bwww\.)[^\s<>\"'`{}|\\^]+", re.IGNORECASE)
+# Not preceded by an ASCII letter or digit: a URL right after Japanese text ("詳細はhttps://…")
+# is one, where a Unicode word boundary (\b) would see none.
+_URL = re.compile(r"(?<![A-Za-z0-9])(?:(?:https?|ftp)://|www\.)[^\s<>\"'`{}|\\^]+", re.IGNORECASE)
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _TRAILING = ".,;:!?)]}'\"\u300b\u300d\u300f\uff09\u3002\u3001"  # and CJK closing marks
 _HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
 _NUMERIC_HOST = re.compile(r"^(?:0x[0-9a-f]+|\d+)(?:\.(?:0x[0-9a-f]+|\d+)){0,3}$")
@@ -47,8 +50,14 @@ class Link:
     shown: str = ""  # an HTML link's text ("" for a URL found in text)
 
 
+# Any of the obfuscations, looked for in one pass: most text has none, and is not rewritten.
+_ANY_DEFANGED = re.compile("|".join(pattern.pattern for pattern, _ in _DEFANGED), re.IGNORECASE)
+
+
 def defang(text: str) -> str:
     """Undo the usual obfuscations of a written URL (``hxxp://evil[.]test``)."""
+    if _ANY_DEFANGED.search(text) is None:
+        return text
     for pattern, replacement in _DEFANGED:
         text = pattern.sub(replacement, text)
     return text
@@ -56,7 +65,12 @@ def defang(text: str) -> str:
 
 def normalize(url: str, shown: str = "") -> Link | None:
     """The link's normal form, or None when it is no web address (``mailto:``, garbage)."""
-    url = "".join(ch for ch in url.strip() if ch.isprintable() and not ch.isspace())
+    url = url.strip()
+    # Printable text holds no white space but " " (str.isprintable): one test for most URLs.
+    if url.isprintable():
+        url = url.replace(" ", "")
+    else:
+        url = "".join(ch for ch in url if ch.isprintable() and not ch.isspace())
     if url.lower().startswith("www."):
         url = "http://" + url
     try:
@@ -87,17 +101,21 @@ def _host(text: str) -> tuple[str, bool] | None:
     text = text.strip().strip("[]").rstrip(".").lower()
     if not text:
         return None
-    try:
-        return str(ipaddress.ip_address(text)), True
-    except ValueError:
-        pass
+    if ":" in text or text[-1].isdigit():  # an IPv4 address ends in a digit, IPv6 has ":"
+        try:
+            return str(ipaddress.ip_address(text)), True
+        except ValueError:
+            pass
     if _NUMERIC_HOST.match(text):  # 3232235777, 0xC0A80101, 0300.0250.1.1: inet_aton forms
         number = _inet_aton(text)
         return (str(ipaddress.IPv4Address(number)), True) if number is not None else None
-    try:
-        ascii_host = text.encode("idna").decode("ascii")
-    except UnicodeError:
-        return None
+    if text.isascii():  # IDNA leaves ASCII labels as they are; _HOST checks their lengths
+        ascii_host = text
+    else:
+        try:
+            ascii_host = text.encode("idna").decode("ascii")
+        except UnicodeError:
+            return None
     return (ascii_host, False) if _HOST.match(ascii_host) else None
 
 
@@ -122,8 +140,21 @@ def _number(part: str) -> int:
 
 
 def in_text(text: str) -> list[str]:
-    """The URLs written in ``text``, de-obfuscated."""
-    return [match.group(0).rstrip(_TRAILING) for match in _URL.finditer(defang(text))]
+    """The URLs written in ``text``, de-obfuscated. One with other than ASCII characters is
+    also read up to the first of them, before it is read whole: Japanese text often goes on
+    right after a URL ("https://evil.example/をご覧ください"), and a host name may hold such
+    characters too (IDN)."""
+    text = defang(text)
+    if "://" not in text and "www." not in text.lower():  # most text: no scan at all
+        return []
+    found = []
+    for match in _URL.finditer(text):
+        url = match.group(0).rstrip(_TRAILING)
+        other = _NON_ASCII.search(url)
+        if other is not None and (ascii_part := url[: other.start()].rstrip(_TRAILING)):
+            found.append(ascii_part)  # first: what the event shows when both are listed
+        found.append(url)
+    return found
 
 
 def shown_host(text: str) -> str:
@@ -201,15 +232,24 @@ def links(raw: bytes, message: Message, limits: Limits | None = None) -> list[Li
     """Every distinct link of the message (by URL and shown text), HTML links first."""
     found: dict[tuple[str, str], Link] = {}
 
+    written: set[tuple[str, str]] = set()  # a link written again (a logo, a footer) is read once
+
     def add(url: str, shown: str = "") -> None:
+        if (url, shown) in written:
+            return
+        written.add((url, shown))
         link = normalize(url, shown)
-        if link is not None and len(found) < MAX_LINKS:
+        if link is not None:
             found.setdefault((link.url, link.shown), link)
 
     for html in _html_bodies(raw, limits or Limits()):
         for href, shown in _anchors(html):
             add(href, shown)
+            if len(found) >= MAX_LINKS:
+                return list(found.values())
     for text in (message.subject, message.text, message.html_text):
         for url in in_text(text):
             add(url)
+            if len(found) >= MAX_LINKS:
+                return list(found.values())
     return list(found.values())
