@@ -123,7 +123,7 @@ def test_dlp_counts_validated_numbers_and_shows_counts_not_the_data() -> None:
 
 def test_dlp_counts_a_number_in_the_plain_and_html_versions_once() -> None:
     body = "Card 4111 1111 1111 1111 and 5500 0000 0000 0004."
-    both = Evidence(replace(PLAIN, text=body + "\n", html=Html(body)), ENVELOPE)
+    both = Evidence(replace(PLAIN, text=body + "\n", html=Html((body,))), ENVELOPE)
     assert evaluate(r.Dlp(templates=[DlpTemplate.CREDIT_CARD], threshold=3), both) is None
     hit = evaluate(r.Dlp(templates=[DlpTemplate.CREDIT_CARD], threshold=2), both)
     assert hit is not None and "credit_card: 2" in hit.what

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from functions.scan.evidence.mime.html_text import html_text
+from functions.scan.evidence.mime.html_text import html_text, tree
 from functions.scan.evidence.mime.html_tokens import Tag, tokens
 from functions.scan.evidence.urls.extract import _anchors, _anchors_by_tokens
 
@@ -153,7 +153,11 @@ def test_tags_come_with_their_attributes_first_one_first() -> None:
     assert (tag.attribute("title"), tag.attribute("alt")) == ("", None)
 
 
-@pytest.mark.parametrize("anchors", [_anchors, _anchors_by_tokens])
+def _anchors_by_tree(html: str) -> list[tuple[str, str]]:
+    return _anchors(html, tree(html))
+
+
+@pytest.mark.parametrize("anchors", [_anchors_by_tree, _anchors_by_tokens])
 def test_links_come_with_the_text_they_show(
     anchors: Callable[[str], list[tuple[str, str]]],
 ) -> None:
@@ -173,7 +177,7 @@ def test_links_come_with_the_text_they_show(
     ]
 
 
-@pytest.mark.parametrize("anchors", [_anchors, _anchors_by_tokens])
+@pytest.mark.parametrize("anchors", [_anchors_by_tree, _anchors_by_tokens])
 def test_white_space_does_not_push_the_address_a_link_shows_out_of_its_bound(
     anchors: Callable[[str], list[tuple[str, str]]],
 ) -> None:

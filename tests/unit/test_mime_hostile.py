@@ -217,10 +217,10 @@ def test_html_text_over_its_bound_is_cut_when_read() -> None:
 def test_html_the_reader_fails_on_flows_uninspected_with_a_sentence(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def broken(html: str, limit: int) -> tuple[str, bool]:
+    def broken(html: str, document: object, limit: int) -> tuple[str, bool]:
         raise RuntimeError("reader fault")
 
-    monkeypatch.setattr(model, "html_text", broken)
+    monkeypatch.setattr(model, "text_of", broken)
     message = parse(b"Content-Type: text/html\r\n\r\n<p>wire money</p>")
 
     assert message.html_text == ""

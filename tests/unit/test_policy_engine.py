@@ -274,11 +274,11 @@ def test_rules_on_engine_verdicts_alone_leave_the_html_text_unread(
 ) -> None:
     read: list[str] = []
 
-    def reader(html: str, limit: int) -> tuple[str, bool]:
+    def reader(html: str, document: object, limit: int) -> tuple[str, bool]:
         read.append(html)
         return html, False
 
-    monkeypatch.setattr(model, "html_text", reader)
+    monkeypatch.setattr(model, "text_of", reader)
     message = parse(b"Subject: News\r\nContent-Type: text/html\r\n\r\n<p>lottery</p>")
     clean = Verdict("rspamd", frozenset({ThreatType.SPAM}), (Finding(ThreatType.SPAM, score=1),))
 

@@ -4,8 +4,13 @@ DNS block lists and the tenant's blocked URLs, and links that show one site and 
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from functions.scan.evidence.mime import model
+from functions.scan.evidence.mime.html_text import tree
 from functions.scan.evidence.mime.parse import parse
+from functions.scan.evidence.urls import extract
 from functions.scan.evidence.urls.extract import defang, links, normalize
 from functions.scan.evidence.urls.reputation import UrlReputation, Zone, zones
 from functions.scan.evidence.verdicts import Envelope, Verdict
@@ -92,7 +97,60 @@ def test_a_link_written_right_against_japanese_text_is_found_and_listed(
 
 def test_a_host_name_in_other_than_ascii_letters_is_read_whole() -> None:
     raw = "From: a@b.example\r\nSubject: x\r\n\r\nhttps://bücher.example/neu\r\n".encode()
-    assert [link.url for link in links(raw, parse(raw))] == ["https://xn--bcher-kva.example/neu"]
+    assert [link.url for link in links(parse(raw))] == ["https://xn--bcher-kva.example/neu"]
+
+
+OBFUSCATION_PIECES = st.sampled_from(
+    [*"[](){}.:/ \t\xa0\u3000xXhHpPsS*", "dot", "DoT", "hxxp", "h**p", "://", "[.]", "évil"]
+)
+
+
+@given(st.lists(OBFUSCATION_PIECES, max_size=12).map("".join))
+def test_obfuscations_are_undone_as_by_every_substitution_in_turn(text: str) -> None:
+    expected = text
+    for pattern, replacement in extract._DEFANGED:
+        expected = pattern.sub(replacement, expected)
+    assert defang(text) == expected
+
+
+def mail_with_html_bodies(*bodies: str) -> bytes:
+    parts = "".join(
+        f"--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n{body}\r\n" for body in bodies
+    )
+    return (
+        "From: a@b.example\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
+        f'Content-Type: multipart/mixed; boundary="b"\r\n\r\n{parts}--b--\r\n'
+    ).encode()
+
+
+def test_each_html_body_is_read_on_its_own_for_links_and_text() -> None:
+    # An unclosed <script> in the first body hides nothing of the second, as a mail client
+    # shows them.
+    raw = mail_with_html_bodies(
+        '<a href="https://one.example/">one</a><script>', '<a href="https://two.example/">two</a>'
+    )
+    message = parse(raw)
+    assert [link.url for link in links(message)] == [
+        "https://one.example/",
+        "https://two.example/",
+    ]
+    assert message.html_text == "one\ntwo"
+
+
+def test_the_tree_of_a_body_is_built_once_for_its_text_and_its_links(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    built: list[str] = []
+
+    def counted(html: str) -> object:
+        built.append(html)
+        return tree(html)
+
+    monkeypatch.setattr(model, "tree", counted)
+    message = parse(mail_with_html_bodies('<p>Read <a href="https://news.example/1">this</a></p>'))
+    assert message.html_text == "Read this"
+    assert [link.url for link in links(message)] == ["https://news.example/1"]
+    assert len(built) == 1
 
 
 def test_a_listed_domain_in_obfuscated_text_is_phishing_with_its_url() -> None:
@@ -169,7 +227,7 @@ def test_a_shortened_link_names_its_shortener() -> None:
 def test_links_are_bounded_and_asked_once_per_name() -> None:
     body = " ".join(f"http://h{i}.example/ http://h{i}.example/" for i in range(500))
     raw = f"From: a@b.example\r\nSubject: x\r\n\r\n{body}\r\n".encode()
-    assert len(links(raw, parse(raw))) == 200
+    assert len(links(parse(raw))) == 200
     dns = FakeDns({})
     examine(raw, dns)
     assert len(dns.asked) == len(set(dns.asked)) == 2 * 50

@@ -3,7 +3,7 @@ stands for its subdomains (``within``)."""
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 
 from publicsuffixlist import PublicSuffixList
 
@@ -113,6 +113,7 @@ def _suffixes() -> PublicSuffixList:
     return PublicSuffixList()  # the list shipped in the package, no download
 
 
+@lru_cache(maxsize=4096)  # a message's links share a few hosts, and messages share them too
 def registrable(host: str) -> str:
     """The domain a registrant owns (``mail.example.co.jp`` → ``example.co.jp``); the host
     itself when it is a public suffix or an IP address."""

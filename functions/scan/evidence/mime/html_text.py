@@ -49,7 +49,11 @@ _BLANK_LINES = re.compile(r"\n\s*\n+")
 
 def html_text(html: str, limit: int, max_tree_tags: int = MAX_TREE_TAGS) -> tuple[str, bool]:
     """The visible text of `html`, at most `limit` characters, and whether it was cut."""
-    document = tree(html, max_tree_tags)
+    return text_of(html, tree(html, max_tree_tags), limit)
+
+
+def text_of(html: str, document: LexborHTMLParser | None, limit: int) -> tuple[str, bool]:
+    """The same from the tree already built of ``html`` (None: read it by tokens)."""
     if document is None:
         text = token_text(html, limit)
     else:

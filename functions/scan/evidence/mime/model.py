@@ -6,7 +6,9 @@ import logging
 from dataclasses import dataclass
 from functools import cached_property
 
-from .html_text import html_text
+from selectolax.lexbor import LexborHTMLParser
+
+from .html_text import text_of, tree
 
 log = logging.getLogger(__name__)
 
@@ -47,22 +49,34 @@ class Attachment:
 
 @dataclass(frozen=True)
 class Html:
-    """The text/html bodies: their markup, and the text a reader sees in it, read on first
-    use. A tenant's default rules read only the engines' verdicts, never this text: reading
-    it is most of parsing an HTML newsletter."""
+    """The text/html bodies: their markup, each body's tree and the text a reader sees in
+    them, each made on first use and once: a tenant's default rules read only the engines'
+    verdicts, never this text, and reading it is most of parsing an HTML newsletter; the
+    links' detector reads the same trees. Each body is read on its own, as a mail client
+    shows it: an unclosed <script> in one hides nothing of the next."""
 
-    markup: str = ""
+    bodies: tuple[str, ...] = ()  # each body's markup, together bounded
     limit: int = 1_000_000  # characters of text kept
+
+    @cached_property
+    def trees(self) -> tuple[LexborHTMLParser | None, ...]:
+        """Each body's tree; None for one with too much markup for a tree (html_text.tree)."""
+        return tuple(tree(body) for body in self.bodies)
 
     @cached_property
     def _read(self) -> tuple[str, tuple[str, ...]]:
         try:
-            text, cut = html_text(self.markup, self.limit)
+            read = [
+                text_of(body, document, self.limit)
+                for body, document in zip(self.bodies, self.trees, strict=True)
+            ]
         except Exception:  # a fault of the reader must not stop the mail: it flows
             log.exception("the text of an HTML body could not be read")
             return "", ("the HTML body could not be read: its text was not inspected",)
-        if not cut:
+        text = "\n".join(text for text, _ in read)
+        if len(text) <= self.limit and not any(cut for _, cut in read):
             return text, ()
+        text = text[: self.limit]
         sentence = f"more than {self.limit:,} characters of HTML text: the rest was not read"
         return text, (sentence,)
 

@@ -42,6 +42,10 @@ class _Text:
     def value(self) -> str:
         return "\n".join(self._chunks)
 
+    @property
+    def chunks(self) -> tuple[str, ...]:
+        return tuple(self._chunks)
+
 
 DEFAULT_LIMITS = Limits()
 
@@ -86,7 +90,7 @@ def _parse(raw: bytes, limits: Limits) -> Message:
         message_id=_line(root.section.first("Message-ID") or ""),
         date=_line(root.section.first("Date") or ""),
         text=body.value,
-        html=Html(html.value, limits.max_text_chars),
+        html=Html(html.chunks, limits.max_text_chars),
         attachments=tuple(attachments),
         size=len(raw),
         exclusions=budget.exclusions,

@@ -9,12 +9,11 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from functions.scan.evidence.mime.budget import Budget
-from functions.scan.evidence.mime.content import body_text, decoded_body
-from functions.scan.evidence.mime.html_text import tree
+import re2
+from selectolax.lexbor import LexborHTMLParser
+
 from functions.scan.evidence.mime.html_tokens import tokens
-from functions.scan.evidence.mime.model import Limits, Message
-from functions.scan.evidence.mime.tree import walk
+from functions.scan.evidence.mime.model import Message
 
 MAX_LINKS = 200
 MAX_URL = 2000  # characters of a URL kept for the event
@@ -50,13 +49,25 @@ class Link:
     shown: str = ""  # an HTML link's text ("" for a URL found in text)
 
 
-# Any of the obfuscations, looked for in one pass: most text has none, and is not rewritten.
-_ANY_DEFANGED = re.compile("|".join(pattern.pattern for pattern, _ in _DEFANGED), re.IGNORECASE)
+def _maybe_defanged() -> re2._Regexp:
+    """What any of the obfuscations needs (a superset: no word boundaries), found in one pass of
+    RE2's automaton, thirty times faster than the standard library's five: most text has none,
+    and is not rewritten. White space as Python's str.isspace has it (RE2's \\s is ASCII)."""
+    space = r"[\s\x0b\x1c-\x1f\x{85}\pZ]*"
+    options = re2.Options()
+    options.case_sensitive = False
+    options.never_capture = True
+    return re2.compile(
+        rf"hxxp|h\*\*p|[\[({{]{space}(?:\.|dot){space}[\])}}]|\[:\]|\(:\)|\[://\]", options
+    )
+
+
+_MAYBE_DEFANGED = _maybe_defanged()
 
 
 def defang(text: str) -> str:
     """Undo the usual obfuscations of a written URL (``hxxp://evil[.]test``)."""
-    if _ANY_DEFANGED.search(text) is None:
+    if _MAYBE_DEFANGED.search(text) is None:
         return text
     for pattern, replacement in _DEFANGED:
         text = pattern.sub(replacement, text)
@@ -166,9 +177,9 @@ def shown_host(text: str) -> str:
     return host[0] if host is not None else ""
 
 
-def _anchors(html: str) -> list[tuple[str, str]]:
-    """<a href> and <area href> with the text they show; <form action>."""
-    document = tree(html)
+def _anchors(html: str, document: LexborHTMLParser | None) -> list[tuple[str, str]]:
+    """<a href> and <area href> with the text they show; <form action>. ``document``: the tree
+    of ``html``, None when it has too much markup for one."""
     if document is None:
         return _anchors_by_tokens(html)
     found: list[tuple[str, str]] = []
@@ -211,24 +222,7 @@ def _anchors_by_tokens(html: str) -> list[tuple[str, str]]:
     return found
 
 
-def _html_bodies(raw: bytes, limits: Limits) -> list[str]:
-    """The HTML bodies, decoded, within the parser's bounds (its exclusions are already on the
-    message)."""
-    budget = Budget(limits)
-    bodies: list[str] = []
-    left = limits.max_html_chars
-    for part in walk(raw, budget):
-        if part.leaf is None or not part.is_body_text or part.content_type != "text/html":
-            continue
-        if left <= 0 or not budget.take_decoded(part.end - part.body_start):
-            break
-        html = body_text(decoded_body(raw, part), part)[:left]
-        left -= len(html)
-        bodies.append(html)
-    return bodies
-
-
-def links(raw: bytes, message: Message, limits: Limits | None = None) -> list[Link]:
+def links(message: Message) -> list[Link]:
     """Every distinct link of the message (by URL and shown text), HTML links first."""
     found: dict[tuple[str, str], Link] = {}
 
@@ -242,8 +236,8 @@ def links(raw: bytes, message: Message, limits: Limits | None = None) -> list[Li
         if link is not None:
             found.setdefault((link.url, link.shown), link)
 
-    for html in _html_bodies(raw, limits or Limits()):
-        for href, shown in _anchors(html):
+    for html, document in zip(message.html.bodies, message.html.trees, strict=True):
+        for href, shown in _anchors(html, document):
             add(href, shown)
             if len(found) >= MAX_LINKS:
                 return list(found.values())

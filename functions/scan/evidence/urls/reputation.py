@@ -71,7 +71,7 @@ class UrlReputation:
         self._configs = configs
 
     def examine(self, raw: bytes, message: Message, envelope: Envelope) -> Verdict:
-        found = links(raw, message)
+        found = links(message)
         blocked = self._configs(envelope.tenant_id).threat_protection.blocked_urls
         findings = [f for link in found if (f := _tenant_listed(link, blocked))]
         listed, failures = self._listed(found)
