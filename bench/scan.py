@@ -8,7 +8,10 @@ of every part), the least any MIME-reading stage must spend.
 Then the same 10 KB messages with the real engines (rspamd and clamd started as the local
 runtime starts them, when installed), once with a tenant's default rules alone (spam and virus
 on) and once with the 20 rules as well, and a 100 KB HTML newsletter (styled tables, 120 linked
-stories: the markup of most marketing mail) with the default rules: our process's
+stories: the markup of most marketing mail) with the default rules. Both messages also with
+the defaults and a phishing and web-reputation rule: the links detector reads every link and
+asks two URL block lists about their domains, served by a zone server in another process (so
+its CPU is not counted as ours) that lists none of them. For each: our process's
 CPU per message (from the OS), the engines' CPU (from /proc), the wall time per message, and
 the share of the wall time spent sending to and reading from each engine (both are asked before
 either answer is read, so the wait on both is mostly in the first answer read, rspamd's). The
@@ -27,6 +30,7 @@ from __future__ import annotations
 import argparse
 import email
 import json
+import multiprocessing
 import os
 import platform
 import statistics
@@ -46,6 +50,7 @@ sys.path.insert(0, str(ROOT))
 from functions.scan.actions import Applier  # noqa: E402
 from functions.scan.evidence.mime.model import Message  # noqa: E402
 from functions.scan.evidence.spam import SpamProducer  # noqa: E402
+from functions.scan.evidence.urls.reputation import UrlReputation, zones  # noqa: E402
 from functions.scan.evidence.verdicts import (  # noqa: E402
     Envelope,
     Producer,
@@ -54,7 +59,8 @@ from functions.scan.evidence.verdicts import (  # noqa: E402
 )
 from functions.scan.evidence.virus import VirusProducer  # noqa: E402
 from functions.scan.stage import ScanStage  # noqa: E402
-from mailgate.catalog import Direction  # noqa: E402
+from mailgate import dns  # noqa: E402
+from mailgate.catalog import Direction, ThreatType  # noqa: E402
 from mailgate.engines.clamd import ClamdClient  # noqa: E402
 from mailgate.engines.rspamd import RspamdClient  # noqa: E402
 from mailgate.jobs import ScanJob  # noqa: E402
@@ -74,6 +80,20 @@ from tests.support.fakes import (  # noqa: E402
 
 TENANT = "bench"
 RECIPIENT = "user@bench.example"
+BLOCK_LISTS = ["phishing=phish.lists.example", "web_reputation=web.lists.example"]
+
+
+def phishing_rule() -> r.Rule:
+    return r.Rule(
+        id="phishing",
+        name="Phishing and web reputation",
+        category=r.RuleCategory.SPAM,
+        conditions=[
+            r.ThreatCondition(threat=ThreatType.PHISHING),
+            r.ThreatCondition(threat=ThreatType.WEB_REPUTATION),
+        ],
+        actions=r.Actions(intercept=r.QuarantineIt()),
+    )
 
 
 def rules() -> list[r.Rule]:
@@ -249,6 +269,13 @@ class Timed(RemoteProducer):
             self.seconds += time.perf_counter() - started
 
 
+def _serve_empty_zone(addresses: multiprocessing.Queue[str]) -> None:
+    from local.dns_server import ZoneServer
+
+    addresses.put(ZoneServer({}).start().address)
+    multiprocessing.Event().wait()  # until terminated
+
+
 def with_engines(messages: int, rounds: int, warmup: int) -> dict[str, object]:
     from local.engines import daemons
     from tests.support.ports import free_port
@@ -257,27 +284,38 @@ def with_engines(messages: int, rounds: int, warmup: int) -> dict[str, object]:
     clamd = daemons.clamd(free_port(), 15.0, 64 * 1024 * 1024)
     if rspamd is None or clamd is None:
         return {"skipped": "rspamd or clamd is not installed (make engines)"}
+    addresses: multiprocessing.Queue[str] = multiprocessing.Queue()
+    zone_server = multiprocessing.Process(target=_serve_empty_zone, args=(addresses,))
+    zone_server.start()
     rspamd.start()
     clamd.start()
     try:
         spam = Timed(SpamProducer(RspamdClient(rspamd.address, 15.0), "bench"))
         virus = Timed(VirusProducer(ClamdClient(clamd.address, 15.0, 64 * 1024 * 1024)))
+        resolver = dns.resolver([addresses.get(timeout=30)], 2.0)
+        links = UrlReputation(
+            zones(BLOCK_LISTS), partial(dns.a_records, res=resolver), lambda _: TenantConfig()
+        )
+        producers: list[Producer] = [spam, virus, links]
         pids = [d.process.pid for d in (rspamd, clamd) if d.process is not None]
         defaults = TenantConfig().policies.inbound
         ten_kb, html = message(10 * 1024), newsletter()
         for raw, count in ((ten_kb, warmup), (html, warmup // 4)):
-            prepare = stage(raw, [spam, virus], defaults)
+            prepare = stage(raw, producers, defaults)
             for n in range(count):
                 prepare(n)()
+        phishing = [*defaults, phishing_rule()]
         cases = {
             "default_rules": (ten_kb, messages, defaults),
             "default_rules_and_the_20": (ten_kb, messages, defaults + rules()),
             "html_newsletter_default_rules": (html, messages // 2, defaults),
+            "default_rules_and_a_phishing_rule": (ten_kb, messages, phishing),
+            "html_newsletter_default_rules_and_a_phishing_rule": (html, messages // 2, phishing),
         }
         runs: dict[str, list[dict[str, object]]] = {name: [] for name in cases}
         for _ in range(rounds):
             for name, (raw, count, inbound) in cases.items():
-                runs[name].append(_engine_run(raw, count, spam, virus, pids, inbound))
+                runs[name].append(_engine_run(raw, count, producers, pids, inbound))
         return {
             name: {
                 "median_our_cpu_over_engines_cpu": statistics.median(
@@ -290,13 +328,15 @@ def with_engines(messages: int, rounds: int, warmup: int) -> dict[str, object]:
     finally:
         rspamd.close()
         clamd.close()
+        zone_server.terminate()
 
 
 def _engine_run(
-    raw: bytes, messages: int, spam: Timed, virus: Timed, pids: list[int], inbound: list[r.Rule]
+    raw: bytes, messages: int, producers: list[Producer], pids: list[int], inbound: list[r.Rule]
 ) -> dict[str, object]:
-    prepare = stage(raw, [spam, virus], inbound)
+    prepare = stage(raw, producers, inbound)
     prepare(-1)()
+    spam, virus = (cast(Timed, p) for p in producers[:2])
     spam.seconds = virus.seconds = 0.0
     runs = [prepare(n) for n in range(messages)]
     engines_cpu = sum(_tree_cpu(pid) for pid in pids)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import unquote, urlsplit
 
 import re2
@@ -108,6 +109,7 @@ def normalize(url: str, shown: str = "") -> Link | None:
     return Link(f"{scheme}://{where}{rest}"[:MAX_URL], address, is_ip, shown[:MAX_SHOWN])
 
 
+@lru_cache(maxsize=4096)  # a message's links share a few hosts, and messages share them too
 def _host(text: str) -> tuple[str, bool] | None:
     text = text.strip().strip("[]").rstrip(".").lower()
     if not text:
