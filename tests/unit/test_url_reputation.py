@@ -100,6 +100,12 @@ def test_a_host_name_in_other_than_ascii_letters_is_read_whole() -> None:
     assert [link.url for link in links(parse(raw))] == ["https://xn--bcher-kva.example/neu"]
 
 
+def test_a_host_longer_than_any_name_is_no_link_and_is_not_remembered() -> None:
+    remembered = extract._host_of.cache_info().currsize
+    assert normalize("http://" + "a." * 3000 + "example/") is None
+    assert extract._host_of.cache_info().currsize == remembered
+
+
 OBFUSCATION_PIECES = st.sampled_from(
     [*"[](){}.:/ \t\xa0\u3000xXhHpPsS*", "dot", "DoT", "hxxp", "h**p", "://", "[.]", "évil"]
 )

@@ -19,6 +19,7 @@ from functions.scan.evidence.mime.model import Message
 MAX_LINKS = 200
 MAX_URL = 2000  # characters of a URL kept for the event
 MAX_SHOWN = 300  # characters of a link's text read
+MAX_HOST_TEXT = 1000
 
 _DEFANGED = [
     (re.compile(r"\bhxxp(s?)\b", re.IGNORECASE), r"http\1"),
@@ -109,8 +110,14 @@ def normalize(url: str, shown: str = "") -> Link | None:
     return Link(f"{scheme}://{where}{rest}"[:MAX_URL], address, is_ip, shown[:MAX_SHOWN])
 
 
-@lru_cache(maxsize=4096)  # a message's links share a few hosts, and messages share them too
 def _host(text: str) -> tuple[str, bool] | None:
+    # No host is longer than 253 characters (with brackets, padding and escapes undone, a few
+    # more): longer text is none, and is not remembered, so hostile links cannot fill memory.
+    return _host_of(text) if len(text) <= MAX_HOST_TEXT else None
+
+
+@lru_cache(maxsize=4096)  # a message's links share a few hosts, and messages share them too
+def _host_of(text: str) -> tuple[str, bool] | None:
     text = text.strip().strip("[]").rstrip(".").lower()
     if not text:
         return None
