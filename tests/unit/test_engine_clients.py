@@ -322,14 +322,18 @@ def test_one_engine_down_or_silent_leaves_the_other_verdict_whole(serve, down: s
 
 
 class Lookups:
-    """socket.getaddrinfo as the clients call it, counted; ``answers`` replaces its answer."""
+    """socket.getaddrinfo as the clients call it for ``host``, counted; ``answers`` replaces
+    its answer. Other names go to the real one uncounted: a thread a test left behind may
+    look up its own."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, host: str) -> None:
         self.count = 0
         self.answers: list[Any] | None = None
         real = socket.getaddrinfo
 
         def lookup(*args: Any, **kwargs: Any) -> Any:
+            if args[0] != host:
+                return real(*args, **kwargs)
             self.count += 1
             return self.answers if self.answers is not None else real(*args, **kwargs)
 
@@ -342,7 +346,7 @@ def _stream(port: int) -> Any:
 
 def test_an_engine_name_is_looked_up_once_per_ttl_not_per_message(serve, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     server = serve(lambda _: http(200, b"pong"), True)
-    lookups = Lookups(monkeypatch)
+    lookups = Lookups(monkeypatch, "localhost")
     client = RspamdClient(f"http://localhost:{server.port}", 2.0)
 
     for _ in range(5):
@@ -359,7 +363,7 @@ def test_a_failed_connection_looks_the_name_up_again(serve, monkeypatch) -> None
     # Given a client whose engine moved: the address it found no longer answers
     with socket.create_server(("127.0.0.1", 0)) as probe:
         gone = probe.getsockname()[1]
-    lookups = Lookups(monkeypatch)
+    lookups = Lookups(monkeypatch, "rspamd.internal")
     lookups.answers = [_stream(gone)]
     client = RspamdClient("http://rspamd.internal:11333", 2.0)
     with pytest.raises(EngineError, match=r"rspamd at rspamd\.internal:11333"):
@@ -379,7 +383,7 @@ def test_requests_spread_over_the_tasks_found_and_skip_one_that_is_down(serve, m
     with socket.create_server(("127.0.0.1", 0)) as probe:
         down = probe.getsockname()[1]
     tasks = [serve(lambda _: b"stream: OK\0", False) for _ in range(2)]
-    lookups = Lookups(monkeypatch)
+    lookups = Lookups(monkeypatch, "clamd.internal")
     lookups.answers = [_stream(down), *(_stream(task.port) for task in tasks)]
     client = ClamdClient("clamd.internal:3310", 2.0, 1024)
 
