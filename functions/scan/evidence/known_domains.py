@@ -118,13 +118,9 @@ def registrable(host: str) -> str:
     itself when it is a public suffix or an IP address."""
     # Names a message repeats are remembered; no domain name is longer than 253 characters, so
     # longer text (an address in a hostile header) is read each time, never held in memory.
-    return _registrable(host) if len(host) <= 254 else _suffix_cut(host)
+    return _registrable(host) if len(host) <= 254 else _registrable.__wrapped__(host)
 
 
 @lru_cache(maxsize=4096)
 def _registrable(host: str) -> str:
-    return _suffix_cut(host)
-
-
-def _suffix_cut(host: str) -> str:
     return _suffixes().privatesuffix(host.lower().rstrip(".")) or host.lower().rstrip(".")

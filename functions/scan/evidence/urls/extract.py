@@ -51,20 +51,13 @@ class Link:
     shown: str = ""  # an HTML link's text ("" for a URL found in text)
 
 
-def _maybe_defanged() -> re2._Regexp:
-    """What any of the obfuscations needs (a superset: no word boundaries), found in one pass of
-    RE2's automaton, thirty times faster than the standard library's five: most text has none,
-    and is not rewritten. White space as Python's str.isspace has it (RE2's \\s is ASCII)."""
-    space = r"[\s\x0b\x1c-\x1f\x{85}\pZ]*"
-    options = re2.Options()
-    options.case_sensitive = False
-    options.never_capture = True
-    return re2.compile(
-        rf"hxxp|h\*\*p|[\[({{]{space}(?:\.|dot){space}[\])}}]|\[:\]|\(:\)|\[://\]", options
-    )
-
-
-_MAYBE_DEFANGED = _maybe_defanged()
+# What any of the obfuscations needs (a superset: no word boundaries), found in one pass of
+# RE2's automaton, thirty times faster than the standard library's five: most text has none,
+# and is not rewritten. White space as Python's str.isspace has it (RE2's \s is ASCII).
+_SPACE = r"[\s\x0b\x1c-\x1f\x{85}\pZ]*"
+_MAYBE_DEFANGED = re2.compile(
+    rf"(?i)hxxp|h\*\*p|[\[({{]{_SPACE}(?:\.|dot){_SPACE}[\])}}]|\[:\]|\(:\)|\[://\]"
+)
 
 
 def defang(text: str) -> str:
